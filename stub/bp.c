@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Breakpoint slots. Everything here runs with the target stopped (or from
+ * module exit under stop_machine), so there is no locking: atomic-safe.
+ */
+#include "bp.h"
+
+void kstub_bp_init(struct kstub_bp_table *t, const struct kstub_bp_ops *ops,
+		   void *ctx)
+{
+	memset(t, 0, sizeof(*t));
+	t->ops = ops;
+	t->ctx = ctx;
+}
+
+static struct kstub_bp *kstub_bp_find(const struct kstub_bp_table *t,
+				      u64 addr, bool gone_too)
+{
+	const struct kstub_bp *bp;
+	size_t i;
+
+	for (i = 0; i < KSTUB_BP_MAX; i++) {
+		bp = &t->slot[i];
+		if (bp->addr != addr || bp->state == KSTUB_BP_FREE)
+			continue;
+		if (bp->state == KSTUB_BP_GONE && !gone_too)
+			continue;
+		return (struct kstub_bp *)bp;
+	}
+	return NULL;
+}
+
+static struct kstub_bp *kstub_bp_alloc(struct kstub_bp_table *t)
+{
+	size_t i;
+
+	for (i = 0; i < KSTUB_BP_MAX; i++)
+		if (t->slot[i].state == KSTUB_BP_FREE)
+			return &t->slot[i];
+	/* forget the oldest memory of a removed breakpoint only when full */
+	for (i = 0; i < KSTUB_BP_MAX; i++)
+		if (t->slot[i].state == KSTUB_BP_GONE)
+			return &t->slot[i];
+	return NULL;
+}
+
+int kstub_bp_set(struct kstub_bp_table *t, u64 addr)
+{
+	struct kstub_bp *bp;
+	int ret;
+
+	if (kstub_bp_find(t, addr, false))
+		return 0;
+	ret = t->ops->valid(t->ctx, addr);
+	if (ret)
+		return ret;
+	/* the original bytes must be readable now, or patching will fail */
+	bp = kstub_bp_find(t, addr, true);
+	if (!bp)
+		bp = kstub_bp_alloc(t);
+	if (!bp)
+		return -ENOSPC;
+	ret = t->ops->read(t->ctx, addr, bp->saved, t->ops->insn_len);
+	if (ret)
+		return ret;
+	bp->addr = addr;
+	bp->state = KSTUB_BP_SET;
+	return 0;
+}
+
+int kstub_bp_clear(struct kstub_bp_table *t, u64 addr)
+{
+	struct kstub_bp *bp = kstub_bp_find(t, addr, false);
+
+	if (!bp)
+		return -ENOENT;
+	if (bp->state == KSTUB_BP_ACTIVE &&
+	    t->ops->patch(t->ctx, addr, bp->saved, t->ops->insn_len))
+		return -EIO;
+	bp->state = KSTUB_BP_GONE;
+	return 0;
+}
+
+void kstub_bp_clear_all(struct kstub_bp_table *t)
+{
+	size_t i;
+
+	kstub_bp_deactivate(t);
+	for (i = 0; i < KSTUB_BP_MAX; i++)
+		if (t->slot[i].state == KSTUB_BP_SET)
+			t->slot[i].state = KSTUB_BP_GONE;
+}
+
+/* Return: the number of breakpoints that could not be written. */
+int kstub_bp_activate(struct kstub_bp_table *t)
+{
+	struct kstub_bp *bp;
+	int failed = 0;
+	size_t i;
+
+	for (i = 0; i < KSTUB_BP_MAX; i++) {
+		bp = &t->slot[i];
+		if (bp->state != KSTUB_BP_SET)
+			continue;
+		if (t->ops->read(t->ctx, bp->addr, bp->saved, t->ops->insn_len) ||
+		    t->ops->patch(t->ctx, bp->addr, t->ops->insn, t->ops->insn_len)) {
+			failed++;
+			continue;
+		}
+		bp->state = KSTUB_BP_ACTIVE;
+	}
+	return failed;
+}
+
+/* Return: the number of breakpoints whose original bytes could not be restored. */
+int kstub_bp_deactivate(struct kstub_bp_table *t)
+{
+	struct kstub_bp *bp;
+	int failed = 0;
+	size_t i;
+
+	for (i = 0; i < KSTUB_BP_MAX; i++) {
+		bp = &t->slot[i];
+		if (bp->state != KSTUB_BP_ACTIVE)
+			continue;
+		if (t->ops->patch(t->ctx, bp->addr, bp->saved, t->ops->insn_len)) {
+			failed++;
+			continue;
+		}
+		bp->state = KSTUB_BP_SET;
+	}
+	return failed;
+}
+
+enum kstub_bp_state kstub_bp_state_at(const struct kstub_bp_table *t, u64 addr)
+{
+	const struct kstub_bp *bp = kstub_bp_find(t, addr, false);
+
+	return bp ? bp->state : KSTUB_BP_FREE;
+}
+
+bool kstub_bp_known(const struct kstub_bp_table *t, u64 addr)
+{
+	return kstub_bp_find(t, addr, true);
+}

@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * RSP framing. Atomic-safe: no allocation, no locks, called from the trap
+ * path with the transport's bytes.
+ */
+#include "packet.h"
+
+const char kstub_hex_digits[16] = "0123456789abcdef";
+
+enum {
+	KSTUB_ESCAPE_XOR = 0x20,
+	KSTUB_CTRL_C = 0x03,
+	/* a run count is sent as (n - 1 + 29), printable and never '#'/'$' */
+	KSTUB_RLE_BIAS = 29,
+	KSTUB_RLE_MIN = 4,
+	KSTUB_RLE_MAX = 97,
+};
+
+int kstub_hex_val(u8 c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+void kstub_rx_init(struct kstub_rx *rx, u8 *buf, size_t cap)
+{
+	rx->buf = buf;
+	rx->cap = cap;
+	rx->len = 0;
+	rx->state = KSTUB_RX_IDLE;
+	rx->sum = 0;
+	rx->csum = 0;
+	rx->overflow = false;
+}
+
+static void kstub_rx_start(struct kstub_rx *rx)
+{
+	rx->state = KSTUB_RX_DATA;
+	rx->len = 0;
+	rx->sum = 0;
+	rx->overflow = false;
+}
+
+static void kstub_rx_store(struct kstub_rx *rx, u8 c)
+{
+	if (rx->len + 1 < rx->cap)
+		rx->buf[rx->len++] = c;
+	else
+		rx->overflow = true;
+}
+
+static enum kstub_rx_event kstub_rx_idle(u8 c)
+{
+	switch (c) {
+	case '+':
+		return KSTUB_RX_ACK;
+	case '-':
+		return KSTUB_RX_NAK;
+	case KSTUB_CTRL_C:
+		return KSTUB_RX_INTERRUPT;
+	default:
+		return KSTUB_RX_NONE;
+	}
+}
+
+enum kstub_rx_event kstub_rx_feed(struct kstub_rx *rx, u8 c)
+{
+	int v;
+
+	/* '$' always starts over: GDB resends whole packets after a NAK */
+	if (c == '$' && rx->state != KSTUB_RX_ESCAPE) {
+		kstub_rx_start(rx);
+		return KSTUB_RX_NONE;
+	}
+
+	switch (rx->state) {
+	case KSTUB_RX_IDLE:
+		return kstub_rx_idle(c);
+	case KSTUB_RX_DATA:
+		if (c == '#') {
+			rx->state = KSTUB_RX_CSUM_HI;
+			return KSTUB_RX_NONE;
+		}
+		rx->sum += c;
+		if (c == '}')
+			rx->state = KSTUB_RX_ESCAPE;
+		else
+			kstub_rx_store(rx, c);
+		return KSTUB_RX_NONE;
+	case KSTUB_RX_ESCAPE:
+		rx->sum += c;
+		kstub_rx_store(rx, c ^ KSTUB_ESCAPE_XOR);
+		rx->state = KSTUB_RX_DATA;
+		return KSTUB_RX_NONE;
+	case KSTUB_RX_CSUM_HI:
+		v = kstub_hex_val(c);
+		if (v < 0)
+			break;
+		rx->csum = v << 4;
+		rx->state = KSTUB_RX_CSUM_LO;
+		return KSTUB_RX_NONE;
+	case KSTUB_RX_CSUM_LO:
+		v = kstub_hex_val(c);
+		if (v < 0)
+			break;
+		rx->csum |= v;
+		rx->state = KSTUB_RX_IDLE;
+		rx->buf[rx->len] = '\0';
+		if (rx->csum != rx->sum)
+			return KSTUB_RX_BAD_CSUM;
+		return rx->overflow ? KSTUB_RX_OVERFLOW : KSTUB_RX_PACKET;
+	}
+	rx->state = KSTUB_RX_IDLE;
+	return KSTUB_RX_BAD_CSUM;
+}
+
+static bool kstub_needs_escape(u8 c)
+{
+	return c == '$' || c == '#' || c == '}' || c == '*';
+}
+
+static size_t kstub_run_length(const u8 *p, size_t left)
+{
+	size_t n = 1;
+
+	while (n < left && n < KSTUB_RLE_MAX && p[n] == p[0])
+		n++;
+	/* counts that would encode as '#' or '$' are cut short */
+	while (n - 1 + KSTUB_RLE_BIAS == '#' || n - 1 + KSTUB_RLE_BIAS == '$')
+		n--;
+	return n;
+}
+
+size_t kstub_frame(const u8 *payload, size_t len, u8 *out, size_t cap, bool rle)
+{
+	size_t i = 0, o = 0, n;
+	u8 sum = 0, c;
+
+	if (cap < 4)
+		return 0;
+	out[o++] = '$';
+	while (i < len) {
+		c = payload[i];
+		if (o + 3 + 3 > cap)
+			return 0;
+		if (kstub_needs_escape(c)) {
+			out[o++] = '}';
+			out[o++] = c ^ KSTUB_ESCAPE_XOR;
+			sum += '}' + (c ^ KSTUB_ESCAPE_XOR);
+			i++;
+			continue;
+		}
+		n = rle ? kstub_run_length(payload + i, len - i) : 1;
+		out[o++] = c;
+		sum += c;
+		if (n >= KSTUB_RLE_MIN) {
+			out[o++] = '*';
+			out[o++] = n - 1 + KSTUB_RLE_BIAS;
+			sum += '*' + (u8)(n - 1 + KSTUB_RLE_BIAS);
+		} else {
+			n = 1;
+		}
+		i += n;
+	}
+	out[o++] = '#';
+	out[o++] = kstub_hex_digits[sum >> 4];
+	out[o++] = kstub_hex_digits[sum & 0xf];
+	return o;
+}

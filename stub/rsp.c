@@ -1,0 +1,818 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * RSP commands: one table row and one handler per packet. Handlers parse
+ * with the cursor helpers and build replies with the reply helpers, so
+ * every length and address from the wire is checked in one place.
+ * Atomic-safe: runs in the trap path with the other CPUs parked.
+ */
+#include "rsp.h"
+
+struct kstub_cur {
+	const u8 *p;
+	const u8 *end;
+};
+
+/* ---- reading the packet ---- */
+
+static bool kstub_cur_done(const struct kstub_cur *c)
+{
+	return c->p >= c->end;
+}
+
+static bool kstub_cur_char(struct kstub_cur *c, u8 ch)
+{
+	if (kstub_cur_done(c) || *c->p != ch)
+		return false;
+	c->p++;
+	return true;
+}
+
+/* A hex number of at most 16 digits; at least one digit required. */
+static bool kstub_cur_hex(struct kstub_cur *c, u64 *val)
+{
+	int digits = 0, v;
+
+	*val = 0;
+	while (!kstub_cur_done(c) && (v = kstub_hex_val(*c->p)) >= 0) {
+		if (++digits > 16)
+			return false;
+		*val = (*val << 4) | v;
+		c->p++;
+	}
+	return digits > 0;
+}
+
+/* "-1" (all threads) is returned as -1, "0" (any) as 0. */
+static bool kstub_cur_thread(struct kstub_cur *c, int *tid)
+{
+	u64 v;
+
+	if (kstub_cur_char(c, '-')) {
+		if (!kstub_cur_char(c, '1'))
+			return false;
+		*tid = -1;
+		return true;
+	}
+	if (!kstub_cur_hex(c, &v) || v > 0x7fffffff)
+		return false;
+	*tid = (int)v;
+	return true;
+}
+
+/* "addr,len" with len no larger than @max */
+static bool kstub_cur_range(struct kstub_cur *c, u64 *addr, u64 *len, u64 max)
+{
+	return kstub_cur_hex(c, addr) && kstub_cur_char(c, ',') &&
+	       kstub_cur_hex(c, len) && *len <= max;
+}
+
+/* Decode @n bytes of hex into @out; the cursor must hold exactly them. */
+static bool kstub_cur_hexbytes(struct kstub_cur *c, u8 *out, size_t n)
+{
+	size_t i;
+	int hi, lo;
+
+	if ((size_t)(c->end - c->p) != 2 * n)
+		return false;
+	for (i = 0; i < n; i++) {
+		hi = kstub_hex_val(c->p[2 * i]);
+		lo = kstub_hex_val(c->p[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return false;
+		out[i] = hi << 4 | lo;
+	}
+	c->p = c->end;
+	return true;
+}
+
+/* ---- building the reply ---- */
+
+static void kstub_put(struct kstub_session *s, const void *data, size_t n)
+{
+	if (s->reply_len + n > KSTUB_REPLY_CAP) {
+		s->reply_full = true;
+		return;
+	}
+	memcpy(s->reply + s->reply_len, data, n);
+	s->reply_len += n;
+}
+
+static void kstub_put_str(struct kstub_session *s, const char *str)
+{
+	kstub_put(s, str, strlen(str));
+}
+
+static void kstub_put_char(struct kstub_session *s, char ch)
+{
+	kstub_put(s, &ch, 1);
+}
+
+static void kstub_put_hexbytes(struct kstub_session *s, const u8 *b, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		kstub_put_char(s, kstub_hex_digits[b[i] >> 4]);
+		kstub_put_char(s, kstub_hex_digits[b[i] & 0xf]);
+	}
+}
+
+static void kstub_put_hex(struct kstub_session *s, u64 v)
+{
+	char tmp[16];
+	int n = 0;
+
+	do {
+		tmp[n++] = kstub_hex_digits[v & 0xf];
+		v >>= 4;
+	} while (v);
+	while (n)
+		kstub_put_char(s, tmp[--n]);
+}
+
+static void kstub_put_ok(struct kstub_session *s)
+{
+	kstub_put_str(s, "OK");
+}
+
+static void kstub_put_err(struct kstub_session *s, int err)
+{
+	u8 code = err < 0 ? -err : err;
+
+	s->reply_len = 0;
+	kstub_put_char(s, 'E');
+	kstub_put_hexbytes(s, &code, 1);
+}
+
+static void kstub_put_stop(struct kstub_session *s)
+{
+	u8 sig = s->signal;
+	int core = s->target->thread_core(s->ctx, s->stop_tid);
+
+	kstub_put_char(s, 'T');
+	kstub_put_hexbytes(s, &sig, 1);
+	kstub_put_str(s, "thread:");
+	kstub_put_hex(s, s->stop_tid);
+	kstub_put_char(s, ';');
+	if (core >= 0) {
+		kstub_put_str(s, "core:");
+		kstub_put_hex(s, core);
+		kstub_put_char(s, ';');
+	}
+	if (s->swbreak)
+		kstub_put_str(s, "swbreak:;");
+}
+
+static int kstub_reg_tid(struct kstub_session *s)
+{
+	return s->g_tid > 0 ? s->g_tid : s->stop_tid;
+}
+
+/* ---- handlers ---- */
+
+typedef enum kstub_action (*kstub_cmd_fn)(struct kstub_session *s,
+					  struct kstub_cur *c);
+
+/* ? -> T<sig>thread:<tid>;core:<n>; */
+static enum kstub_action kstub_cmd_why(struct kstub_session *s,
+				       struct kstub_cur *c)
+{
+	kstub_put_stop(s);
+	return KSTUB_STAY;
+}
+
+/* g -> hex of every register, 'x' for registers with no value */
+static enum kstub_action kstub_cmd_read_regs(struct kstub_session *s,
+					     struct kstub_cur *c)
+{
+	u8 val[KSTUB_REG_MAX];
+	bool avail;
+	int regno, n;
+
+	for (regno = 0; ; regno++) {
+		avail = true;
+		n = s->target->reg_get(s->ctx, kstub_reg_tid(s), regno, val, &avail);
+		if (n <= 0)
+			break;
+		if (avail) {
+			kstub_put_hexbytes(s, val, n);
+			continue;
+		}
+		while (n--)
+			kstub_put_str(s, "xx");
+	}
+	if (n < 0)
+		kstub_put_err(s, n);
+	return KSTUB_STAY;
+}
+
+/* G<hex> -> OK; registers whose value does not change are not written */
+static enum kstub_action kstub_cmd_write_regs(struct kstub_session *s,
+					      struct kstub_cur *c)
+{
+	u8 old[KSTUB_REG_MAX], val[KSTUB_REG_MAX];
+	struct kstub_cur one;
+	int tid = kstub_reg_tid(s), regno, n, ret;
+	bool avail;
+
+	for (regno = 0; !kstub_cur_done(c); regno++) {
+		n = s->target->reg_get(s->ctx, tid, regno, old, &avail);
+		if (n <= 0 || c->end - c->p < 2 * n)
+			break;
+		one.p = c->p;
+		one.end = c->p + 2 * n;
+		c->p = one.end;
+		if (!kstub_cur_hexbytes(&one, val, n))
+			continue;	/* 'x' marks a register GDB has no value for */
+		if (avail && !memcmp(old, val, n))
+			continue;
+		ret = s->target->reg_set(s->ctx, tid, regno, val);
+		if (ret) {
+			kstub_put_err(s, ret);
+			return KSTUB_STAY;
+		}
+	}
+	kstub_put_ok(s);
+	return KSTUB_STAY;
+}
+
+/* p<regno> -> hex value */
+static enum kstub_action kstub_cmd_read_reg(struct kstub_session *s,
+					    struct kstub_cur *c)
+{
+	u8 val[KSTUB_REG_MAX];
+	bool avail = true;
+	u64 regno;
+	int n;
+
+	if (!kstub_cur_hex(c, &regno) || !kstub_cur_done(c) || regno > 0xffff) {
+		kstub_put_err(s, -EINVAL);
+		return KSTUB_STAY;
+	}
+	n = s->target->reg_get(s->ctx, kstub_reg_tid(s), regno, val, &avail);
+	if (n <= 0) {
+		kstub_put_err(s, n ? n : -EINVAL);
+		return KSTUB_STAY;
+	}
+	if (avail) {
+		kstub_put_hexbytes(s, val, n);
+		return KSTUB_STAY;
+	}
+	while (n--)
+		kstub_put_str(s, "xx");
+	return KSTUB_STAY;
+}
+
+/* P<regno>=<hex> -> OK */
+static enum kstub_action kstub_cmd_write_reg(struct kstub_session *s,
+					     struct kstub_cur *c)
+{
+	u8 val[KSTUB_REG_MAX];
+	bool avail;
+	u64 regno;
+	int n, ret;
+
+	if (!kstub_cur_hex(c, &regno) || !kstub_cur_char(c, '=') || regno > 0xffff) {
+		kstub_put_err(s, -EINVAL);
+		return KSTUB_STAY;
+	}
+	n = s->target->reg_get(s->ctx, kstub_reg_tid(s), regno, val, &avail);
+	if (n <= 0 || !kstub_cur_hexbytes(c, val, n)) {
+		kstub_put_err(s, -EINVAL);
+		return KSTUB_STAY;
+	}
+	ret = s->target->reg_set(s->ctx, kstub_reg_tid(s), regno, val);
+	if (ret)
+		kstub_put_err(s, ret);
+	else
+		kstub_put_ok(s);
+	return KSTUB_STAY;
+}
+
+/*
+ * Read as much of [addr, addr+len) as is mapped, a page at a time, so a
+ * read that runs off the end of a mapping returns its readable prefix.
+ */
+static size_t kstub_read_prefix(struct kstub_session *s, u64 addr, size_t len)
+{
+	const u64 page = 4096;
+	size_t done = 0, n;
+
+	while (done < len) {
+		n = min_t(u64, len - done, page - ((addr + done) & (page - 1)));
+		if (s->target->read_mem(s->ctx, addr + done, s->scratch + done, n))
+			break;
+		done += n;
+	}
+	return done;
+}
+
+/* m<addr>,<len> -> hex bytes, or E0e if the first byte is unreadable */
+static enum kstub_action kstub_cmd_read_mem(struct kstub_session *s,
+					    struct kstub_cur *c)
+{
+	u64 addr, len;
+	size_t got;
+
+	if (!kstub_cur_range(c, &addr, &len, KSTUB_REPLY_CAP / 2) ||
+	    !kstub_cur_done(c) || addr + len < addr) {
+		kstub_put_err(s, -EINVAL);
+		return KSTUB_STAY;
+	}
+	got = kstub_read_prefix(s, addr, len);
+	if (!got && len) {
+		kstub_put_err(s, -EFAULT);
+		return KSTUB_STAY;
+	}
+	kstub_put_hexbytes(s, s->scratch, got);
+	return KSTUB_STAY;
+}
+
+static void kstub_write_reply(struct kstub_session *s, u64 addr,
+			      const u8 *buf, size_t len)
+{
+	int ret = len ? s->target->write_mem(s->ctx, addr, buf, len) : 0;
+
+	if (ret)
+		kstub_put_err(s, ret);
+	else
+		kstub_put_ok(s);
+}
+
+/* M<addr>,<len>:<hex> -> OK */
+static enum kstub_action kstub_cmd_write_mem(struct kstub_session *s,
+					     struct kstub_cur *c)
+{
+	u64 addr, len;
+
+	if (!kstub_cur_range(c, &addr, &len, KSTUB_SCRATCH_CAP) ||
+	    !kstub_cur_char(c, ':') || !kstub_cur_hexbytes(c, s->scratch, len)) {
+		kstub_put_err(s, -EINVAL);
+		return KSTUB_STAY;
+	}
+	kstub_write_reply(s, addr, s->scratch, len);
+	return KSTUB_STAY;
+}
+
+/* X<addr>,<len>:<binary> -> OK; the framing already removed the escapes */
+static enum kstub_action kstub_cmd_write_bin(struct kstub_session *s,
+					     struct kstub_cur *c)
+{
+	u64 addr, len;
+
+	if (!kstub_cur_range(c, &addr, &len, KSTUB_PACKET_SIZE) ||
+	    !kstub_cur_char(c, ':') || (u64)(c->end - c->p) != len) {
+		kstub_put_err(s, -EINVAL);
+		return KSTUB_STAY;
+	}
+	kstub_write_reply(s, addr, c->p, len);
+	return KSTUB_STAY;
+}
+
+/* c[addr], s[addr], C<sig>[;addr], S<sig>[;addr]: no reply until the stop */
+static enum kstub_action kstub_cmd_continue(struct kstub_session *s,
+					    struct kstub_cur *c)
+{
+	return KSTUB_CONTINUE;
+}
+
+static enum kstub_action kstub_cmd_step(struct kstub_session *s,
+					struct kstub_cur *c)
+{
+	return KSTUB_STEP;
+}
+
+/* vCont? -> the actions we take */
+static enum kstub_action kstub_cmd_vcont_query(struct kstub_session *s,
+					       struct kstub_cur *c)
+{
+	kstub_put_str(s, "vCont;c;C;s;S");
+	return KSTUB_STAY;
+}
+
+/*
+ * vCont;<action>[:tid];... -> the stopped thread steps if any action
+ * steps it (or steps every thread); everything else continues.
+ */
+static enum kstub_action kstub_cmd_vcont(struct kstub_session *s,
+					 struct kstub_cur *c)
+{
+	enum kstub_action act = KSTUB_CONTINUE;
+	bool step;
+	int tid;
+	u64 sig;
+
+	while (kstub_cur_char(c, ';')) {
+		if (kstub_cur_char(c, 's'))
+			step = true;
+		else if (kstub_cur_char(c, 'S') && kstub_cur_hex(c, &sig))
+			step = true;
+		else if (kstub_cur_char(c, 'c'))
+			step = false;
+		else if (kstub_cur_char(c, 'C') && kstub_cur_hex(c, &sig))
+			step = false;
+		else
+			goto bad;
+		tid = -1;
+		if (kstub_cur_char(c, ':') && !kstub_cur_thread(c, &tid))
+			goto bad;
+		if (step && (tid == -1 || tid == s->stop_tid))
+			act = KSTUB_STEP;
+	}
+	if (kstub_cur_done(c))
+		return act;
+bad:
+	kstub_put_err(s, -EINVAL);
+	return KSTUB_STAY;
+}
+
+/* Z0,<addr>,<kind> / z0,<addr>,<kind> -> OK */
+static bool kstub_cur_bp(struct kstub_cur *c, u64 *addr)
+{
+	u64 kind;
+
+	return kstub_cur_hex(c, addr) && kstub_cur_char(c, ',') &&
+	       kstub_cur_hex(c, &kind);
+}
+
+static enum kstub_action kstub_cmd_bp_insert(struct kstub_session *s,
+					     struct kstub_cur *c)
+{
+	u64 addr;
+	int ret;
+
+	if (!kstub_cur_bp(c, &addr)) {
+		kstub_put_err(s, -EINVAL);
+		return KSTUB_STAY;
+	}
+	ret = kstub_bp_set(s->bps, addr);
+	if (ret)
+		kstub_put_err(s, ret);
+	else
+		kstub_put_ok(s);
+	return KSTUB_STAY;
+}
+
+static enum kstub_action kstub_cmd_bp_remove(struct kstub_session *s,
+					     struct kstub_cur *c)
+{
+	u64 addr;
+	int ret;
+
+	if (!kstub_cur_bp(c, &addr)) {
+		kstub_put_err(s, -EINVAL);
+		return KSTUB_STAY;
+	}
+	ret = kstub_bp_clear(s->bps, addr);
+	/* removing one that is not there is what GDB wanted anyway */
+	if (ret && ret != -ENOENT)
+		kstub_put_err(s, ret);
+	else
+		kstub_put_ok(s);
+	return KSTUB_STAY;
+}
+
+/* Hg<tid> / Hc<tid> -> OK */
+static enum kstub_action kstub_cmd_set_thread(struct kstub_session *s,
+					      struct kstub_cur *c)
+{
+	bool regs = kstub_cur_char(c, 'g');
+	int tid;
+
+	if ((!regs && !kstub_cur_char(c, 'c')) || !kstub_cur_thread(c, &tid) ||
+	    !kstub_cur_done(c)) {
+		kstub_put_err(s, -EINVAL);
+		return KSTUB_STAY;
+	}
+	if (tid > 0 && !s->target->thread_alive(s->ctx, tid)) {
+		kstub_put_err(s, -ESRCH);
+		return KSTUB_STAY;
+	}
+	if (regs)
+		s->g_tid = tid;
+	kstub_put_ok(s);
+	return KSTUB_STAY;
+}
+
+/* T<tid> -> OK if alive */
+static enum kstub_action kstub_cmd_thread_alive(struct kstub_session *s,
+						struct kstub_cur *c)
+{
+	int tid;
+
+	if (kstub_cur_thread(c, &tid) && kstub_cur_done(c) && tid > 0 &&
+	    s->target->thread_alive(s->ctx, tid))
+		kstub_put_ok(s);
+	else
+		kstub_put_err(s, -ESRCH);
+	return KSTUB_STAY;
+}
+
+/* qC -> QC<tid> */
+static enum kstub_action kstub_cmd_current_thread(struct kstub_session *s,
+						  struct kstub_cur *c)
+{
+	kstub_put_str(s, "QC");
+	kstub_put_hex(s, s->stop_tid);
+	return KSTUB_STAY;
+}
+
+/* qsThreadInfo -> m<tid>,<tid>... or l when the walk is over */
+static enum kstub_action kstub_cmd_thread_next(struct kstub_session *s,
+					       struct kstub_cur *c)
+{
+	const size_t room = KSTUB_REPLY_CAP - 20;	/* one more id must fit */
+	char sep = 'm';
+	int tid;
+
+	while (s->reply_len < room) {
+		tid = s->target->thread_next(s->ctx, s->thread_iter);
+		if (!tid)
+			break;
+		kstub_put_char(s, sep);
+		kstub_put_hex(s, tid);
+		sep = ',';
+		s->thread_iter = tid;
+	}
+	if (!s->reply_len)
+		kstub_put_char(s, 'l');
+	return KSTUB_STAY;
+}
+
+/* qfThreadInfo -> the first part of the thread list */
+static enum kstub_action kstub_cmd_thread_first(struct kstub_session *s,
+						struct kstub_cur *c)
+{
+	s->thread_iter = 0;
+	return kstub_cmd_thread_next(s, c);
+}
+
+/* qThreadExtraInfo,<tid> -> hex of a description */
+static enum kstub_action kstub_cmd_thread_extra(struct kstub_session *s,
+						struct kstub_cur *c)
+{
+	char *text = (char *)s->scratch;
+	int tid;
+
+	if (!kstub_cur_thread(c, &tid) || tid <= 0 ||
+	    !s->target->thread_alive(s->ctx, tid)) {
+		kstub_put_err(s, -ESRCH);
+		return KSTUB_STAY;
+	}
+	text[0] = '\0';
+	s->target->thread_extra(s->ctx, tid, text, 256);
+	text[255] = '\0';
+	kstub_put_hexbytes(s, (const u8 *)text, strlen(text));
+	return KSTUB_STAY;
+}
+
+/* qAttached -> 1: detaching must leave the kernel running */
+static enum kstub_action kstub_cmd_attached(struct kstub_session *s,
+					    struct kstub_cur *c)
+{
+	kstub_put_char(s, '1');
+	return KSTUB_STAY;
+}
+
+/* qOffsets -> Text=<off>;Data=<off>;Bss=<off> (KASLR) */
+static enum kstub_action kstub_cmd_offsets(struct kstub_session *s,
+					   struct kstub_cur *c)
+{
+	u64 off = s->target->text_offset(s->ctx);
+
+	kstub_put_str(s, "Text=");
+	kstub_put_hex(s, off);
+	kstub_put_str(s, ";Data=");
+	kstub_put_hex(s, off);
+	kstub_put_str(s, ";Bss=");
+	kstub_put_hex(s, off);
+	return KSTUB_STAY;
+}
+
+/* qSupported[:features] -> what we offer */
+static enum kstub_action kstub_cmd_supported(struct kstub_session *s,
+					     struct kstub_cur *c)
+{
+	kstub_put_str(s, "PacketSize=");
+	kstub_put_hex(s, KSTUB_PACKET_SIZE);
+	kstub_put_str(s, ";qXfer:features:read+;swbreak+;vContSupported+");
+	if (s->reliable)
+		kstub_put_str(s, ";QStartNoAckMode+");
+	return KSTUB_STAY;
+}
+
+/* qXfer:features:read:target.xml:<off>,<len> -> m<data> or l<data> */
+static enum kstub_action kstub_cmd_features(struct kstub_session *s,
+					    struct kstub_cur *c)
+{
+	const char *xml = s->target->target_xml;
+	const char *annex = "target.xml:";
+	size_t total = strlen(xml);
+	u64 off, len;
+
+	if ((size_t)(c->end - c->p) < strlen(annex) ||
+	    memcmp(c->p, annex, strlen(annex))) {
+		kstub_put_err(s, -ENOENT);
+		return KSTUB_STAY;
+	}
+	c->p += strlen(annex);
+	if (!kstub_cur_range(c, &off, &len, ~0ULL) || !kstub_cur_done(c)) {
+		kstub_put_err(s, -EINVAL);
+		return KSTUB_STAY;
+	}
+	if (off >= total) {
+		kstub_put_char(s, 'l');
+		return KSTUB_STAY;
+	}
+	len = min_t(u64, len, KSTUB_REPLY_CAP - 1);
+	len = min_t(u64, len, total - off);
+	kstub_put_char(s, off + len < total ? 'm' : 'l');
+	kstub_put(s, xml + off, len);
+	return KSTUB_STAY;
+}
+
+/* QStartNoAckMode -> OK, and no acks from the next packet on */
+static enum kstub_action kstub_cmd_no_ack(struct kstub_session *s,
+					  struct kstub_cur *c)
+{
+	kstub_put_ok(s);
+	return KSTUB_STAY;
+}
+
+/* D[;pid] -> OK; every breakpoint goes and the kernel runs on */
+static enum kstub_action kstub_cmd_detach(struct kstub_session *s,
+					  struct kstub_cur *c)
+{
+	kstub_bp_clear_all(s->bps);
+	kstub_put_ok(s);
+	return KSTUB_DETACH;
+}
+
+/* k -> no reply; a kernel is not killed, it is let go like D */
+static enum kstub_action kstub_cmd_kill(struct kstub_session *s,
+					struct kstub_cur *c)
+{
+	kstub_bp_clear_all(s->bps);
+	s->silent = true;
+	return KSTUB_DETACH;
+}
+
+struct kstub_cmd {
+	const char *name;	/* prefix of the packet */
+	bool exact;		/* the whole packet must equal @name */
+	kstub_cmd_fn fn;
+};
+
+/* First match wins: longer names sharing a prefix come first. */
+static const struct kstub_cmd kstub_cmds[] = {
+	{ "?", true, kstub_cmd_why },
+	{ "g", true, kstub_cmd_read_regs },
+	{ "G", false, kstub_cmd_write_regs },
+	{ "p", false, kstub_cmd_read_reg },
+	{ "P", false, kstub_cmd_write_reg },
+	{ "m", false, kstub_cmd_read_mem },
+	{ "M", false, kstub_cmd_write_mem },
+	{ "X", false, kstub_cmd_write_bin },
+	{ "c", false, kstub_cmd_continue },
+	{ "C", false, kstub_cmd_continue },
+	{ "s", false, kstub_cmd_step },
+	{ "S", false, kstub_cmd_step },
+	{ "vCont?", true, kstub_cmd_vcont_query },
+	{ "vCont", false, kstub_cmd_vcont },
+	{ "Z0,", false, kstub_cmd_bp_insert },
+	{ "z0,", false, kstub_cmd_bp_remove },
+	{ "H", false, kstub_cmd_set_thread },
+	{ "T", false, kstub_cmd_thread_alive },
+	{ "qC", true, kstub_cmd_current_thread },
+	{ "qfThreadInfo", true, kstub_cmd_thread_first },
+	{ "qsThreadInfo", true, kstub_cmd_thread_next },
+	{ "qThreadExtraInfo,", false, kstub_cmd_thread_extra },
+	{ "qAttached", false, kstub_cmd_attached },
+	{ "qOffsets", true, kstub_cmd_offsets },
+	{ "qSupported", false, kstub_cmd_supported },
+	{ "qXfer:features:read:", false, kstub_cmd_features },
+	{ "QStartNoAckMode", true, kstub_cmd_no_ack },
+	{ "D", false, kstub_cmd_detach },
+	{ "k", true, kstub_cmd_kill },
+};
+
+static const struct kstub_cmd *kstub_cmd_find(const u8 *pkt, size_t len)
+{
+	const struct kstub_cmd *cmd;
+	size_t i, n;
+
+	for (i = 0; i < ARRAY_SIZE(kstub_cmds); i++) {
+		cmd = &kstub_cmds[i];
+		n = strlen(cmd->name);
+		if (len < n || memcmp(pkt, cmd->name, n))
+			continue;
+		if (cmd->exact && len != n)
+			continue;
+		return cmd;
+	}
+	return NULL;
+}
+
+/* ---- the session ---- */
+
+void kstub_session_init(struct kstub_session *s, struct kstub_buffers *b)
+{
+	kstub_rx_init(&s->rx, b->rx, sizeof(b->rx));
+	s->reply = b->reply;
+	s->frame = b->frame;
+	s->scratch = b->scratch;
+	s->reply_len = 0;
+	s->frame_len = 0;
+	s->connected = false;
+	s->no_ack = false;
+	s->g_tid = 0;
+	s->thread_iter = 0;
+}
+
+static void kstub_send_reply(struct kstub_session *s)
+{
+	if (s->reply_full)
+		kstub_put_err(s, -ENOSPC);
+	s->frame_len = kstub_frame(s->reply, s->reply_len, s->frame,
+				   KSTUB_FRAME_CAP, true);
+	s->write(s->io, s->frame, s->frame_len);
+}
+
+static void kstub_reply_begin(struct kstub_session *s)
+{
+	s->reply_len = 0;
+	s->reply_full = false;
+	s->silent = false;
+}
+
+/* Called on every entry: tell an attached GDB why we stopped. */
+void kstub_session_stop(struct kstub_session *s, int tid, int signal,
+			bool swbreak)
+{
+	s->stop_tid = tid;
+	s->signal = signal;
+	s->swbreak = swbreak;
+	s->g_tid = 0;
+	if (!s->connected)
+		return;	/* GDB asks with '?' when it attaches */
+	kstub_reply_begin(s);
+	kstub_put_stop(s);
+	kstub_send_reply(s);
+}
+
+enum kstub_action kstub_session_handle(struct kstub_session *s,
+				       const u8 *pkt, size_t len)
+{
+	const struct kstub_cmd *cmd = kstub_cmd_find(pkt, len);
+	enum kstub_action act = KSTUB_STAY;
+	struct kstub_cur c;
+
+	kstub_reply_begin(s);
+	s->connected = true;
+	if (cmd) {
+		c.p = pkt + strlen(cmd->name);
+		c.end = pkt + len;
+		act = cmd->fn(s, &c);
+	}
+	if (act == KSTUB_CONTINUE || act == KSTUB_STEP || s->silent)
+		return act;
+	kstub_send_reply(s);
+	if (cmd && cmd->fn == kstub_cmd_no_ack)
+		s->no_ack = true;
+	if (act == KSTUB_DETACH) {
+		s->connected = false;
+		s->no_ack = false;
+	}
+	return act;
+}
+
+static const u8 kstub_ack = '+';
+static const u8 kstub_nak = '-';
+
+enum kstub_action kstub_session_feed(struct kstub_session *s, u8 c)
+{
+	switch (kstub_rx_feed(&s->rx, c)) {
+	case KSTUB_RX_PACKET:
+		if (!s->no_ack)
+			s->write(s->io, &kstub_ack, 1);
+		return kstub_session_handle(s, s->rx.buf, s->rx.len);
+	case KSTUB_RX_OVERFLOW:
+		if (!s->no_ack)
+			s->write(s->io, &kstub_ack, 1);
+		kstub_reply_begin(s);
+		kstub_put_err(s, -EMSGSIZE);
+		kstub_send_reply(s);
+		return KSTUB_STAY;
+	case KSTUB_RX_BAD_CSUM:
+		if (!s->no_ack)
+			s->write(s->io, &kstub_nak, 1);
+		return KSTUB_STAY;
+	case KSTUB_RX_NAK:
+		if (!s->no_ack && s->frame_len)
+			s->write(s->io, s->frame, s->frame_len);
+		return KSTUB_STAY;
+	default:
+		/* acks and Ctrl-C while already stopped need nothing */
+		return KSTUB_STAY;
+	}
+}

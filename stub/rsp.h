@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The GDB session: turns received packets into calls on the target and
+ * replies. Pure C, shared by the module and the host tests.
+ */
+#ifndef KSTUB_RSP_H
+#define KSTUB_RSP_H
+
+#include "kstub_env.h"
+#include "packet.h"
+#include "bp.h"
+
+enum {
+	KSTUB_PACKET_SIZE = 0x4000,	/* advertised PacketSize */
+	KSTUB_RX_CAP = KSTUB_PACKET_SIZE + 1,
+	KSTUB_REPLY_CAP = KSTUB_PACKET_SIZE,
+	KSTUB_FRAME_CAP = 2 * KSTUB_PACKET_SIZE + 8,
+	KSTUB_SCRATCH_CAP = KSTUB_PACKET_SIZE / 2,
+	KSTUB_REG_MAX = 64,		/* bytes in the widest register */
+};
+
+/* What the stop loop does once a packet has been handled. */
+enum kstub_action {
+	KSTUB_STAY,		/* keep serving packets */
+	KSTUB_CONTINUE,
+	KSTUB_STEP,		/* one instruction on the stopped thread */
+	KSTUB_DETACH,		/* breakpoints are cleared; resume */
+};
+
+/* Signals in stop replies, GDB's numbering. */
+enum kstub_signal {
+	KSTUB_SIGINT = 2,
+	KSTUB_SIGTRAP = 5,
+	KSTUB_SIGSEGV = 11,
+};
+
+/*
+ * E-reply codes: errno values, as gdbserver sends them. Handlers pass the
+ * negative errno their helper returned.
+ */
+
+/**
+ * struct kstub_target_ops - the stopped machine, as the session sees it
+ * @read_mem: fault-safe read; 0 or -errno (never oopses on a bad address).
+ * @write_mem: fault-safe write; 0 or -errno.
+ * @reg_get: value of register @regno of thread @tid in GDB's order and
+ *	byte order; returns its size, 0 past the last register. Sets *@avail
+ *	false for a register that exists but has no value.
+ * @reg_set: set register @regno of thread @tid; 0 or -errno.
+ * @thread_next: the thread id after @tid (0 asks for the first), 0 at end.
+ * @thread_alive: whether @tid names a thread.
+ * @thread_extra: NUL-terminated description of @tid for "info threads".
+ * @thread_core: the CPU @tid runs on, or -1.
+ * @text_offset: load offset of the kernel image (KASLR) for qOffsets.
+ * @target_xml: the target description GDB reads as "target.xml".
+ *
+ * All members are called with the target stopped: they must be atomic-safe.
+ */
+struct kstub_target_ops {
+	int (*read_mem)(void *ctx, u64 addr, u8 *buf, size_t len);
+	int (*write_mem)(void *ctx, u64 addr, const u8 *buf, size_t len);
+	int (*reg_get)(void *ctx, int tid, int regno, u8 *val, bool *avail);
+	int (*reg_set)(void *ctx, int tid, int regno, const u8 *val);
+	int (*thread_next)(void *ctx, int tid);
+	bool (*thread_alive)(void *ctx, int tid);
+	void (*thread_extra)(void *ctx, int tid, char *buf, size_t cap);
+	int (*thread_core)(void *ctx, int tid);
+	u64 (*text_offset)(void *ctx);
+	const char *target_xml;
+};
+
+/* Where the session sends framed bytes; the transport owns the wire. */
+typedef void (*kstub_write_fn)(void *io, const u8 *buf, size_t len);
+
+struct kstub_session {
+	const struct kstub_target_ops *target;
+	void *ctx;
+	struct kstub_bp_table *bps;
+	kstub_write_fn write;
+	void *io;
+	bool reliable;		/* transport may offer no-ack mode */
+
+	struct kstub_rx rx;
+	u8 *reply;
+	size_t reply_len;
+	bool reply_full;
+	u8 *frame;
+	size_t frame_len;
+	u8 *scratch;
+
+	bool connected;		/* a GDB has talked to us since the last detach */
+	bool no_ack;
+	bool silent;		/* handler sends no reply (k, resume) */
+	int stop_tid;		/* thread that stopped */
+	int g_tid;		/* thread for g/G/p/P, from Hg */
+	int signal;
+	bool swbreak;		/* stop was at one of our breakpoints */
+	int thread_iter;	/* qfThreadInfo/qsThreadInfo position */
+};
+
+/**
+ * struct kstub_buffers - memory for one session, owned by the caller
+ * (static in the module: nothing is allocated on the trap path)
+ */
+struct kstub_buffers {
+	u8 rx[KSTUB_RX_CAP];
+	u8 reply[KSTUB_REPLY_CAP];
+	u8 frame[KSTUB_FRAME_CAP];
+	u8 scratch[KSTUB_SCRATCH_CAP];
+};
+
+void kstub_session_init(struct kstub_session *s, struct kstub_buffers *b);
+void kstub_session_stop(struct kstub_session *s, int tid, int signal,
+			bool swbreak);
+enum kstub_action kstub_session_feed(struct kstub_session *s, u8 c);
+enum kstub_action kstub_session_handle(struct kstub_session *s,
+				       const u8 *pkt, size_t len);
+
+#endif /* KSTUB_RSP_H */

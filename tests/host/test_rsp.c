@@ -1,0 +1,580 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Host tests for the packet layer, the command table and the breakpoint
+ * table: the same stub/ sources as the module, built with ASan and UBSan,
+ * driven by table-driven vectors against a fake target (a memory window,
+ * a register file and two threads).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include "../../stub/rsp.h"
+
+static int failures, passes;
+
+#define CHECK(cond, ...) do {						\
+	if (cond) {							\
+		passes++;						\
+	} else {							\
+		failures++;						\
+		printf("FAIL %s:%d: ", __FILE__, __LINE__);		\
+		printf(__VA_ARGS__);					\
+		printf("\n");						\
+	}								\
+} while (0)
+
+/* ---- fake target ---- */
+
+enum { MEM_BASE = 0x10000, MEM_SIZE = 0x8000, NREGS = 4 };
+static u8 mem[MEM_SIZE];
+static u64 regs[3][NREGS];	/* threads 1 and 2 */
+static const u8 bp_insn[] = { 0xcc };
+
+static bool in_mem(u64 a, size_t n)
+{
+	return a >= MEM_BASE && a + n <= MEM_BASE + MEM_SIZE && a + n >= a;
+}
+
+static int f_read(void *ctx, u64 a, u8 *b, size_t n)
+{
+	if (!in_mem(a, n))
+		return -EFAULT;
+	memcpy(b, mem + (a - MEM_BASE), n);
+	return 0;
+}
+
+static int f_write(void *ctx, u64 a, const u8 *b, size_t n)
+{
+	if (!in_mem(a, n))
+		return -EFAULT;
+	memcpy(mem + (a - MEM_BASE), b, n);
+	return 0;
+}
+
+static int f_reg_get(void *ctx, int tid, int regno, u8 *val, bool *avail)
+{
+	if (tid < 1 || tid > 2 || regno < 0)
+		return -ESRCH;
+	if (regno >= NREGS)
+		return 0;
+	*avail = regno != 3;	/* register 3 exists but has no value */
+	memcpy(val, &regs[tid][regno], 8);
+	return 8;
+}
+
+static int f_reg_set(void *ctx, int tid, int regno, const u8 *val)
+{
+	if (regno == 2)
+		return -EPERM;	/* read-only, like a segment register */
+	memcpy(&regs[tid][regno], val, 8);
+	return 0;
+}
+
+static int f_thread_next(void *ctx, int tid)
+{
+	return tid < 2 ? tid + 1 : 0;
+}
+
+static bool f_alive(void *ctx, int tid)
+{
+	return tid == 1 || tid == 2;
+}
+
+static void f_extra(void *ctx, int tid, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "CPU %d", tid - 1);
+}
+
+static int f_core(void *ctx, int tid)
+{
+	return tid - 1;
+}
+
+static u64 f_offset(void *ctx)
+{
+	return 0x2a000000;
+}
+
+static int f_valid(void *ctx, u64 a)
+{
+	return in_mem(a, 1) ? 0 : -EFAULT;
+}
+
+static int f_patch(void *ctx, u64 a, const u8 *b, size_t n)
+{
+	return f_write(ctx, a, b, n);
+}
+
+static const char xml[] = "<target><architecture>test</architecture></target>";
+
+static const struct kstub_target_ops fake_target = {
+	.read_mem = f_read,
+	.write_mem = f_write,
+	.reg_get = f_reg_get,
+	.reg_set = f_reg_set,
+	.thread_next = f_thread_next,
+	.thread_alive = f_alive,
+	.thread_extra = f_extra,
+	.thread_core = f_core,
+	.text_offset = f_offset,
+	.target_xml = xml,
+};
+
+static const struct kstub_bp_ops fake_bp_ops = {
+	.valid = f_valid,
+	.read = f_read,
+	.patch = f_patch,
+	.insn = bp_insn,
+	.insn_len = sizeof(bp_insn),
+};
+
+/* ---- output capture ---- */
+
+static char out[2 * KSTUB_FRAME_CAP];
+static size_t out_len;
+
+static void cap_write(void *io, const u8 *b, size_t n)
+{
+	if (out_len + n < sizeof(out)) {
+		memcpy(out + out_len, b, n);
+		out_len += n;
+		out[out_len] = 0;
+	}
+}
+
+static struct kstub_buffers bufs;
+static struct kstub_bp_table bps;
+static struct kstub_session sess;
+
+static void reset(bool reliable)
+{
+	size_t i;
+
+	for (i = 0; i < MEM_SIZE; i++)
+		mem[i] = (u8)(i * 7 + 3);
+	memset(regs, 0, sizeof(regs));
+	regs[1][0] = 0x1122334455667788ULL;
+	regs[2][0] = 0xfeedULL;
+	memset(&sess, 0, sizeof(sess));
+	kstub_bp_init(&bps, &fake_bp_ops, NULL);
+	kstub_session_init(&sess, &bufs);
+	sess.target = &fake_target;
+	sess.bps = &bps;
+	sess.write = cap_write;
+	sess.reliable = reliable;
+	sess.stop_tid = 1;
+	sess.signal = KSTUB_SIGTRAP;
+	out_len = 0;
+	out[0] = 0;
+}
+
+static u8 csum(const char *p, size_t n)
+{
+	u8 s = 0;
+
+	while (n--)
+		s += (u8)*p++;
+	return s;
+}
+
+/* Feed "$payload#xx" with a correct checksum; return the last action. */
+static enum kstub_action send_pkt(const char *payload, size_t n)
+{
+	enum kstub_action a = KSTUB_STAY;
+	char tail[4];
+	size_t i;
+
+	a = kstub_session_feed(&sess, '$');
+	for (i = 0; i < n; i++)
+		a = kstub_session_feed(&sess, (u8)payload[i]);
+	snprintf(tail, sizeof(tail), "#%02x", csum(payload, n));
+	for (i = 0; i < 3; i++)
+		a = kstub_session_feed(&sess, (u8)tail[i]);
+	return a;
+}
+
+/* A reference decoder, written for clarity, to check the framer against. */
+static int naive_unframe(const char *w, size_t n, char *dst, size_t cap)
+{
+	size_t i = 1, o = 0;
+	u8 sum = 0;
+	unsigned int want;
+
+	if (n < 4 || w[0] != '$' || w[n - 3] != '#')
+		return -1;
+	for (; i < n - 3; i++) {
+		sum += (u8)w[i];
+		if (w[i] == '}') {
+			sum += (u8)w[++i];
+			dst[o++] = w[i] ^ 0x20;
+		} else if (w[i] == '*') {
+			int rep = (u8)w[++i] - 29;
+
+			sum += (u8)w[i];
+			if (o == 0 || rep < 3)
+				return -1;
+			while (rep-- && o < cap)
+				dst[o] = dst[o - 1], o++;
+		} else {
+			dst[o++] = w[i];
+		}
+		if (o >= cap)
+			return -1;
+	}
+	if (sscanf(w + n - 2, "%2x", &want) != 1 || want != sum)
+		return -1;
+	return (int)o;
+}
+
+/* The reply the last packet produced, decoded, without its leading ack. */
+static char reply[2 * KSTUB_FRAME_CAP];
+
+static const char *last_reply(void)
+{
+	const char *p = out;
+	int n;
+
+	while (*p == '+' || *p == '-')
+		p++;
+	n = naive_unframe(p, out_len - (p - out), reply, sizeof(reply) - 1);
+	if (n < 0)
+		return "<badframe>";
+	reply[n] = 0;
+	return reply;
+}
+
+static const char *exchange(const char *payload)
+{
+	out_len = 0;
+	out[0] = 0;
+	send_pkt(payload, strlen(payload));
+	return last_reply();
+}
+
+/* ---- vectors ---- */
+
+struct vector {
+	const char *in;
+	const char *want;	/* exact reply, or prefix if it ends in '*' */
+};
+
+static const struct vector vectors[] = {
+	{ "?", "T05thread:1;core:0;" },
+	{ "qC", "QC1" },
+	{ "qAttached", "1" },
+	{ "qOffsets", "Text=2a000000;Data=2a000000;Bss=2a000000" },
+	{ "qfThreadInfo", "m1,2" },
+	{ "qThreadExtraInfo,2", "435055203" "1" },
+	{ "vCont?", "vCont;c;C;s;S" },
+	{ "vMustReplyEmpty", "" },
+	{ "qTStatus", "" },
+	{ "Z1,10000,1", "" },
+	{ "m10000,4", "030a1118" },
+	{ "m10000,0", "" },
+	{ "m0,4", "E0e" },
+	{ "mffffffffffffffff,10", "E16" },
+	{ "m17ffe,4", "f5fc" },			/* readable prefix */
+	{ "m10000", "E16" },
+	{ "m1000x,4", "E16" },
+	{ "m10000,99999999", "E16" },
+	{ "m11111111111111111,1", "E16" },
+	{ "M10000,2:abcd", "OK" },
+	{ "M10000,2:abc", "E16" },
+	{ "M10000,2:abzz", "E16" },
+	{ "M0,1:00", "E0e" },
+	{ "X10000,0:", "OK" },
+	{ "X10000,3:ab", "E16" },
+	{ "g", "8877665544332211" "0000000000000000" "0000000000000000" "xxxxxxxxxxxxxxxx" },
+	{ "p0", "8877665544332211" },
+	{ "p3", "xxxxxxxxxxxxxxxx" },
+	{ "p4", "E16" },
+	{ "pzz", "E16" },
+	{ "P1=0100000000000000", "OK" },
+	{ "P1=01", "E16" },
+	{ "P2=0100000000000000", "E01" },
+	{ "Hg2", "OK" },
+	{ "Hg9", "E03" },
+	{ "Hc-1", "OK" },
+	{ "Hx1", "E16" },
+	{ "T2", "OK" },
+	{ "T7", "E03" },
+	{ "Z0,10010,1", "OK" },
+	{ "Z0,10,1", "E0e" },
+	{ "Z0,zz", "E16" },
+	{ "z0,10010,1", "OK" },
+	{ "z0,10020,1", "OK" },
+	{ "qXfer:features:read:target.xml:0,10", "m<target><archite" },
+	{ "qXfer:features:read:target.xml:28,100", "l></target>" },
+	{ "qXfer:features:read:target.xml:400,10", "l" },
+	{ "qXfer:features:read:other.xml:0,10", "E02" },
+	{ "qSupported:multiprocess+;swbreak+", "PacketSize=4000;qXfer:features:read+;swbreak+;vContSupported+" },
+	{ "vCont;q", "E16" },
+};
+
+static void test_vectors(void)
+{
+	const struct vector *v;
+	const char *got;
+	size_t i, n;
+
+	for (i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++) {
+		v = &vectors[i];
+		reset(false);
+		got = exchange(v->in);
+		n = strlen(v->want);
+		CHECK(!strcmp(got, v->want), "%s: got '%s' want '%s'", v->in, got, v->want);
+		CHECK(out[0] == '+', "%s: not acked", v->in);
+		(void)n;
+	}
+}
+
+static void test_resume_actions(void)
+{
+	static const struct { const char *in; enum kstub_action act; } t[] = {
+		{ "c", KSTUB_CONTINUE }, { "s", KSTUB_STEP }, { "C0b", KSTUB_CONTINUE },
+		{ "S05", KSTUB_STEP }, { "vCont;c", KSTUB_CONTINUE },
+		{ "vCont;s:1;c", KSTUB_STEP }, { "vCont;s:2;c", KSTUB_CONTINUE },
+		{ "vCont;S05:1", KSTUB_STEP }, { "vCont;s", KSTUB_STEP },
+		{ "D", KSTUB_DETACH }, { "D;1", KSTUB_DETACH }, { "k", KSTUB_DETACH },
+		{ "g", KSTUB_STAY },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		reset(false);
+		out_len = 0;
+		CHECK(send_pkt(t[i].in, strlen(t[i].in)) == t[i].act, "%s action", t[i].in);
+	}
+	/* a resume sends nothing but the ack; the stop reply comes later */
+	reset(false);
+	send_pkt("c", 1);
+	CHECK(out_len == 1 && out[0] == '+', "c replied '%s'", out);
+	reset(false);
+	send_pkt("k", 1);
+	CHECK(out_len == 1, "k replied '%s'", out);
+}
+
+static void test_thread_list_walk(void)
+{
+	reset(false);
+	CHECK(!strcmp(exchange("qfThreadInfo"), "m1,2"), "qf: %s", reply);
+	CHECK(!strcmp(exchange("qsThreadInfo"), "l"), "qs: %s", reply);
+	CHECK(!strcmp(exchange("qfThreadInfo"), "m1,2"), "qf again restarts: %s", reply);
+}
+
+static void test_registers_by_thread(void)
+{
+	reset(false);
+	exchange("Hg2");
+	CHECK(!strcmp(exchange("p0"), "edfe000000000000"), "Hg2 then p0: %s", reply);
+	/* G writes only what changed, so a read-only register with its old value is fine */
+	CHECK(!strcmp(exchange("G0100000000000000" "0200000000000000" "0000000000000000"
+			       "xxxxxxxxxxxxxxxx"), "OK"), "G: %s", reply);
+	CHECK(regs[2][0] == 1 && regs[2][1] == 2 && regs[1][0] == 0x1122334455667788ULL,
+	      "G wrote the wrong thread");
+	CHECK(!strcmp(exchange("G0100000000000000" "0200000000000000" "0300000000000000"), "E01"),
+	      "G to read-only: %s", reply);
+}
+
+static void test_memory_write_then_read(void)
+{
+	static const char bin[] = { 'X', '1', '0', '0', '0', '0', ',', '4', ':', '}', '#' ^ 0x20, 0, '*' };
+	u8 want[4] = { '#', 0, '*', 0x7d };
+
+	reset(false);
+	CHECK(!strcmp(exchange("M10004,3:010203"), "OK"), "M");
+	CHECK(!strcmp(exchange("m10004,3"), "010203"), "m after M: %s", reply);
+	/* binary write with escapes: '#' escaped, a raw NUL, '*' as is, '}' escaped */
+	out_len = 0;
+	kstub_session_feed(&sess, '$');
+	{
+		char pkt[32];
+		size_t n = 0, i;
+
+		memcpy(pkt, bin, sizeof(bin));
+		n = sizeof(bin);
+		pkt[n++] = '}';
+		pkt[n++] = 0x7d ^ 0x20;
+		for (i = 0; i < n; i++)
+			kstub_session_feed(&sess, (u8)pkt[i]);
+		char tail[4];
+
+		snprintf(tail, sizeof(tail), "#%02x", csum(pkt, n));
+		for (i = 0; i < 3; i++)
+			kstub_session_feed(&sess, (u8)tail[i]);
+	}
+	CHECK(!strcmp(last_reply(), "OK"), "X: %s", reply);
+	CHECK(!memcmp(mem, want, 4), "X bytes %02x %02x %02x %02x", mem[0], mem[1], mem[2], mem[3]);
+}
+
+static void test_framing_errors(void)
+{
+	size_t i;
+	static const char *noise = "garbage\x01\xff+++---";
+
+	reset(false);
+	/* bad checksum: NAK and nothing else */
+	for (i = 0; i < 6; i++)
+		kstub_session_feed(&sess, (u8)"$g#00"[i]);
+	CHECK(out_len == 1 && out[0] == '-', "bad checksum gave '%s'", out);
+	/* non-hex checksum */
+	out_len = 0;
+	for (i = 0; i < 5; i++)
+		kstub_session_feed(&sess, (u8)"$g#zz"[i]);
+	CHECK(out_len == 1 && out[0] == '-', "non-hex checksum gave '%s'", out);
+	/* garbage between packets is ignored; a NAK with nothing sent does nothing */
+	out_len = 0;
+	for (i = 0; noise[i]; i++)
+		kstub_session_feed(&sess, (u8)noise[i]);
+	CHECK(out_len == 0, "garbage produced '%s'", out);
+	/* still serving */
+	CHECK(!strcmp(exchange("qC"), "QC1"), "after garbage: %s", reply);
+	/* NAK resends the last reply */
+	out_len = 0;
+	kstub_session_feed(&sess, '-');
+	CHECK(!strcmp(last_reply(), "QC1"), "resend: %s", reply);
+	/* '$' inside a packet restarts it */
+	out_len = 0;
+	kstub_session_feed(&sess, '$');
+	kstub_session_feed(&sess, 'x');
+	send_pkt("qC", 2);
+	CHECK(!strcmp(last_reply(), "QC1"), "restart: %s", reply);
+}
+
+static void test_overflow(void)
+{
+	static char big[KSTUB_PACKET_SIZE + 100];
+
+	reset(false);
+	memset(big, 'm', sizeof(big));
+	out_len = 0;
+	send_pkt(big, sizeof(big));
+	CHECK(!strcmp(last_reply(), "E5a"), "overflow: %s", reply);
+	CHECK(!strcmp(exchange("qC"), "QC1"), "after overflow: %s", reply);
+}
+
+static void test_big_read_and_rle(void)
+{
+	char cmd[32];
+	const char *got;
+
+	reset(false);
+	memset(mem, 0, MEM_SIZE);
+	snprintf(cmd, sizeof(cmd), "m%x,%x", MEM_BASE, KSTUB_PACKET_SIZE / 2);
+	got = exchange(cmd);
+	CHECK(strlen(got) == KSTUB_PACKET_SIZE, "big read length %zu", strlen(got));
+	CHECK(out_len < 600, "RLE should shrink zeros, wire %zu bytes", out_len);
+	snprintf(cmd, sizeof(cmd), "m%x,%x", MEM_BASE, KSTUB_PACKET_SIZE / 2 + 1);
+	CHECK(!strcmp(exchange(cmd), "E16"), "read over PacketSize: %s", reply);
+}
+
+static void test_frame_differential(void)
+{
+	static u8 payload[3000];
+	static u8 wire[2 * sizeof(payload) + 8];
+	static char back[sizeof(payload) + 1];
+	unsigned int seed = 1;
+	int round, n;
+	size_t len, i, w;
+
+	for (round = 0; round < 2000; round++) {
+		len = (size_t)(rand_r(&seed) % sizeof(payload));
+		for (i = 0; i < len; i++) {
+			/* runs of all lengths, and every special character */
+			if (i && rand_r(&seed) % 3)
+				payload[i] = payload[i - 1];
+			else
+				payload[i] = "0a#$}*x\0+-"[rand_r(&seed) % 10];
+		}
+		w = kstub_frame(payload, len, wire, sizeof(wire), round & 1);
+		n = naive_unframe((char *)wire, w, back, sizeof(back));
+		if (n != (int)len || memcmp(back, payload, len)) {
+			CHECK(0, "frame round %d len %zu decoded %d", round, len, n);
+			return;
+		}
+		for (i = 1; i + 3 < w; i++)
+			if (wire[i] == '#' || wire[i] == '$') {
+				CHECK(0, "raw %c in frame", wire[i]);
+				return;
+			}
+	}
+	CHECK(1, "differential");
+	CHECK(kstub_frame(payload, 100, wire, 50, false) == 0, "small buffer refused");
+}
+
+static void test_no_ack(void)
+{
+	reset(true);
+	CHECK(strstr(exchange("qSupported"), "QStartNoAckMode+") != NULL, "reliable offers no-ack");
+	CHECK(!strcmp(exchange("QStartNoAckMode"), "OK"), "QStartNoAckMode");
+	CHECK(out[0] == '+', "the QStartNoAckMode packet itself is acked");
+	exchange("qC");
+	CHECK(out[0] == '$', "no ack after no-ack mode: '%c'", out[0]);
+	exchange("D");
+	CHECK(!sess.no_ack && !sess.connected, "detach ends no-ack mode");
+}
+
+static void test_stop_reply(void)
+{
+	reset(false);
+	kstub_session_stop(&sess, 2, KSTUB_SIGSEGV, false);
+	CHECK(out_len == 0, "no stop reply before GDB talked");
+	exchange("qC");
+	out_len = 0;
+	kstub_session_stop(&sess, 2, KSTUB_SIGTRAP, true);
+	CHECK(!strcmp(last_reply(), "T05thread:2;core:1;swbreak:;"), "stop: %s", reply);
+	exchange("D");
+	out_len = 0;
+	kstub_session_stop(&sess, 1, KSTUB_SIGTRAP, false);
+	CHECK(out_len == 0, "no stop reply after detach");
+}
+
+static void test_breakpoints(void)
+{
+	u8 orig = 0;
+	int i;
+
+	reset(false);
+	f_read(NULL, 0x10010, &orig, 1);
+	CHECK(kstub_bp_set(&bps, 0x10010) == 0, "set");
+	CHECK(kstub_bp_set(&bps, 0x10010) == 0, "set twice is one slot");
+	CHECK(mem[0x10] == orig, "Z0 must not patch while stopped");
+	CHECK(kstub_bp_activate(&bps) == 0 && mem[0x10] == 0xcc, "activate patches");
+	CHECK(kstub_bp_state_at(&bps, 0x10010) == KSTUB_BP_ACTIVE, "active");
+	CHECK(kstub_bp_deactivate(&bps) == 0 && mem[0x10] == orig, "stop restores");
+	CHECK(kstub_bp_clear(&bps, 0x10010) == 0, "clear");
+	CHECK(kstub_bp_known(&bps, 0x10010), "cleared one is remembered");
+	CHECK(kstub_bp_state_at(&bps, 0x10010) == KSTUB_BP_FREE, "cleared is not set");
+	CHECK(kstub_bp_clear(&bps, 0x10010) == -ENOENT, "clear twice");
+	for (i = 0; i < KSTUB_BP_MAX; i++)
+		kstub_bp_set(&bps, 0x10100 + i);
+	CHECK(kstub_bp_set(&bps, 0x10400) == -ENOSPC, "table full");
+	kstub_bp_activate(&bps);
+	kstub_bp_clear_all(&bps);
+	for (i = 0; i < KSTUB_BP_MAX; i++)
+		if (mem[0x100 + i] == 0xcc)
+			break;
+	CHECK(i == KSTUB_BP_MAX, "clear_all restores every byte");
+	/* D removes all breakpoints */
+	reset(false);
+	exchange("Z0,10020,1");
+	exchange("D");
+	CHECK(kstub_bp_state_at(&bps, 0x10020) == KSTUB_BP_FREE, "D clears breakpoints");
+}
+
+int main(void)
+{
+	test_vectors();
+	test_resume_actions();
+	test_thread_list_walk();
+	test_registers_by_thread();
+	test_memory_write_then_read();
+	test_framing_errors();
+	test_overflow();
+	test_big_read_and_rle();
+	test_frame_differential();
+	test_no_ack();
+	test_stop_reply();
+	test_breakpoints();
+	printf("host: %d checks passed, %d failed\n", passes, failures);
+	return failures ? 1 : 0;
+}
