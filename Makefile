@@ -1,0 +1,34 @@
+# SPDX-License-Identifier: GPL-2.0
+# kstub: out-of-tree build and the project's two commands.
+#   make [KDIR=...]   build kstub.ko against a kernel build tree
+#   make run          boot the demo VM with kstub and attach GDB
+#   make demo         the same, non-interactively, with a short GDB script
+#   make check        every test (ARCH=, KVER=, TESTS=<pattern> narrow it)
+
+KDIR ?= /lib/modules/$(shell uname -r)/build
+PWD := $(shell pwd)
+
+ifneq ($(KERNELRELEASE),)
+include $(src)/Kbuild
+else
+
+all: modules
+
+modules:
+	$(MAKE) -C $(KDIR) M=$(PWD) CONFIG_KSTUB=m modules
+
+clean:
+	$(MAKE) -C $(KDIR) M=$(PWD) clean
+	$(MAKE) -C $(KDIR) M=$(PWD)/tests/kernel clean
+
+check:
+	@tests/run.sh
+
+run:
+	@tools/kstub-vm run
+
+demo:
+	@tools/kstub-vm demo
+
+.PHONY: all modules clean check run demo
+endif

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * unsigned long kstub_call(unsigned long fn, unsigned long a0,
+ *			    unsigned long a1, unsigned long a2)
+ *
+ * Calls a kernel function found by kallsyms. Unexported functions that
+ * nothing takes the address of have their ENDBR sealed at boot on IBT
+ * kernels, so an indirect call to them takes a #CP. This reaches @fn with
+ * a return instead of an indirect branch, which IBT does not check, and
+ * @fn returns straight to our caller.
+ */
+#include <linux/linkage.h>
+#include <linux/objtool.h>
+#include <asm/nospec-branch.h>
+#include <asm/unwind_hints.h>
+
+	.text
+SYM_FUNC_START(kstub_call)
+	mov	%rdi, %rax
+	mov	%rsi, %rdi
+	mov	%rdx, %rsi
+	mov	%rcx, %rdx
+	push	%rax
+	UNWIND_HINT_FUNC
+	ANNOTATE_UNRET_SAFE
+	ret
+	int3
+SYM_FUNC_END(kstub_call)
+
+/*
+ * void kstub_x86_breakpoint(void): the compiled-in breakpoint behind
+ * SysRq-g and kstubwait. The trap handler knows it by the address the
+ * int3 returns to.
+ */
+SYM_FUNC_START(kstub_x86_breakpoint)
+	int3
+SYM_INNER_LABEL(kstub_x86_break_return, SYM_L_GLOBAL)
+	ANNOTATE_NOENDBR
+	RET
+SYM_FUNC_END(kstub_x86_breakpoint)

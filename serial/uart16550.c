@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kstub's own polled 16550 driver. It needs no CONFIG_CONSOLE_POLL: the
+ * port is taken from the 8250 driver for as long as kstub is loaded and
+ * given back on unload.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/io.h>
+#include <linux/ioport.h>
+#include <linux/kernel.h>
+#include <linux/moduleparam.h>
+#include <linux/serial_8250.h>
+#include <linux/serial_core.h>
+#include <linux/serial_reg.h>
+#include <linux/tty.h>
+#include "kstub.h"
+
+enum {
+	KSTUB_UART_REGS = 8,
+	KSTUB_UART_CLOCK = 1843200,	/* the PC's standard crystal */
+	KSTUB_UART_FIFO = 16,
+	KSTUB_UART_MAX_LINE = 32,
+};
+
+/* exported by the 8250 core, declared in its private header */
+struct uart_8250_port *serial8250_get_port(int line);
+
+static unsigned long kstub_uart_base;
+static int kstub_uart_line = -1;	/* 8250 line we took over, if any */
+static struct uart_8250_port kstub_uart_saved;
+static bool kstub_uart_claimed;
+
+static u8 kstub_uart_in(int reg)
+{
+	return inb(kstub_uart_base + reg);
+}
+
+static void kstub_uart_out(int reg, u8 val)
+{
+	outb(val, kstub_uart_base + reg);
+}
+
+/* Atomic-safe. */
+static int kstub_uart_get_char(void)
+{
+	if (!(kstub_uart_in(UART_LSR) & UART_LSR_DR))
+		return -1;
+	return kstub_uart_in(UART_RX);
+}
+
+/* Atomic-safe: fills the FIFO whenever it drains. */
+static void kstub_uart_put_chars(const u8 *buf, size_t len)
+{
+	size_t i = 0, n;
+
+	while (i < len) {
+		while (!(kstub_uart_in(UART_LSR) & UART_LSR_THRE))
+			cpu_relax();
+		for (n = 0; n < KSTUB_UART_FIFO && i < len; n++)
+			kstub_uart_out(UART_TX, buf[i++]);
+	}
+}
+
+static int kstub_uart_parse(const char *arg, unsigned long *base, int *line)
+{
+	unsigned int n;
+
+	*line = -1;
+	if (sscanf(arg, "ttyS%u", &n) == 1 && n < KSTUB_UART_MAX_LINE) {
+		*line = n;
+		return 0;
+	}
+	if (!strncmp(arg, "io:", 3))
+		arg += 3;
+	return kstrtoul(arg, 0, base);
+}
+
+/* The 8250 line that drives the port at @base, or -1. */
+static int kstub_uart_8250_line(unsigned long base)
+{
+	struct uart_8250_port *up;
+	int line;
+
+	for (line = 0; line < CONFIG_SERIAL_8250_NR_UARTS; line++) {
+		up = serial8250_get_port(line);
+		if (up->port.iobase == base && up->port.type != PORT_UNKNOWN)
+			return line;
+	}
+	return -1;
+}
+
+static int kstub_uart_take_from_8250(int line)
+{
+	struct uart_8250_port *up = serial8250_get_port(line);
+	struct uart_port *port = &up->port;
+
+	if (uart_console(port)) {
+		pr_err("uart: ttyS%d is the console; give kstub another port\n", line);
+		return -EBUSY;
+	}
+	if (port->state && tty_port_users(&port->state->port)) {
+		pr_err("uart: ttyS%d is open; close it or give kstub another port\n", line);
+		return -EBUSY;
+	}
+	memset(&kstub_uart_saved, 0, sizeof(kstub_uart_saved));
+	kstub_uart_saved.port.iobase = port->iobase;
+	kstub_uart_saved.port.irq = port->irq;
+	kstub_uart_saved.port.uartclk = port->uartclk;
+	kstub_uart_saved.port.iotype = port->iotype;
+	kstub_uart_saved.port.flags = port->flags | UPF_BOOT_AUTOCONF;
+	kstub_uart_saved.port.regshift = port->regshift;
+	serial8250_unregister_port(line);
+	kstub_uart_line = line;
+	return 0;
+}
+
+static void kstub_uart_give_back(void)
+{
+	if (kstub_uart_line < 0)
+		return;
+	if (serial8250_register_8250_port(&kstub_uart_saved) < 0)
+		pr_warn("uart: could not give ttyS%d back to the 8250 driver\n",
+			kstub_uart_line);
+	kstub_uart_line = -1;
+}
+
+static void kstub_uart_setup(unsigned int clock, unsigned int baud)
+{
+	unsigned int div = DIV_ROUND_CLOSEST(clock, 16 * baud);
+
+	kstub_uart_out(UART_IER, 0);
+	kstub_uart_out(UART_LCR, UART_LCR_DLAB);
+	kstub_uart_out(UART_DLL, div & 0xff);
+	kstub_uart_out(UART_DLM, div >> 8);
+	kstub_uart_out(UART_LCR, UART_LCR_WLEN8);
+	kstub_uart_out(UART_FCR, UART_FCR_ENABLE_FIFO | UART_FCR_CLEAR_RCVR |
+		       UART_FCR_CLEAR_XMIT);
+	kstub_uart_out(UART_MCR, UART_MCR_DTR | UART_MCR_RTS);
+	while (kstub_uart_get_char() >= 0)
+		;
+}
+
+static unsigned int kstub_uart_baud = 115200;
+module_param_named(baud, kstub_uart_baud, uint, 0444);
+MODULE_PARM_DESC(baud, "UART speed (default 115200)");
+
+static int kstub_uart_init(const char *arg)
+{
+	unsigned int clock = KSTUB_UART_CLOCK;
+	int line, ret;
+
+	if (kstub_uart_parse(arg, &kstub_uart_base, &line)) {
+		pr_err("uart=%s: expected ttyS<N> or an I/O port (io:0x2f8)\n", arg);
+		return -EINVAL;
+	}
+	if (line >= 0) {
+		kstub_uart_base = serial8250_get_port(line)->port.iobase;
+		if (!kstub_uart_base) {
+			pr_err("uart=%s: no such 8250 port with an I/O address\n", arg);
+			return -EINVAL;
+		}
+	}
+	line = kstub_uart_8250_line(kstub_uart_base);
+	if (line >= 0) {
+		if (serial8250_get_port(line)->port.uartclk)
+			clock = serial8250_get_port(line)->port.uartclk;
+		ret = kstub_uart_take_from_8250(line);
+		if (ret)
+			return ret;
+	}
+	if (!request_region(kstub_uart_base, KSTUB_UART_REGS, "kstub")) {
+		pr_err("uart=%s: I/O ports %#lx-%#lx are busy\n", arg,
+		       kstub_uart_base, kstub_uart_base + KSTUB_UART_REGS - 1);
+		kstub_uart_give_back();
+		return -EBUSY;
+	}
+	kstub_uart_claimed = true;
+	kstub_uart_setup(clock, kstub_uart_baud);
+	pr_info("uart: 16550 at I/O %#lx, %u baud\n", kstub_uart_base, kstub_uart_baud);
+	return 0;
+}
+
+static void kstub_uart_exit(void)
+{
+	if (kstub_uart_claimed)
+		release_region(kstub_uart_base, KSTUB_UART_REGS);
+	kstub_uart_claimed = false;
+	kstub_uart_give_back();
+}
+
+const struct kstub_io_ops kstub_io_uart16550 = {
+	.name = "uart",
+	.reliable = false,
+	.init = kstub_uart_init,
+	.exit = kstub_uart_exit,
+	.get_char = kstub_uart_get_char,
+	.put_chars = kstub_uart_put_chars,
+};

@@ -1,0 +1,453 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The stop/resume cycle. One CPU (the master) talks to GDB; every other
+ * online CPU is parked in kstub_park() by the arch roundup. Everything
+ * here is reachable from the trap path: atomic-safe, no allocation, no
+ * sleeping, no lock another stopped CPU might hold.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/atomic.h>
+#include <linux/delay.h>
+#include <linux/mutex.h>
+#include <linux/nmi.h>
+#include <linux/sched.h>
+#include <linux/smp.h>
+#include <linux/stop_machine.h>
+#include <linux/uaccess.h>
+#include "kstub.h"
+
+enum {
+	KSTUB_ROUNDUP_WAIT_US = 1000000,
+	KSTUB_TOUCH_EVERY = 4096,	/* polls between watchdog touches */
+	KSTUB_NO_CPU = -1,
+};
+
+struct kstub_cpu {
+	struct pt_regs *regs;	/* trap frame while stopped, else NULL */
+	bool hold;		/* the master wants this CPU parked */
+	pid_t pid;
+	char comm[TASK_COMM_LEN];
+};
+
+static struct kstub_cpu kstub_cpus[NR_CPUS];
+static atomic_t kstub_master = ATOMIC_INIT(KSTUB_NO_CPU);
+static atomic_t kstub_nparked = ATOMIC_INIT(0);
+static int kstub_step_cpu = KSTUB_NO_CPU;
+static bool kstub_ready;
+static struct cpumask kstub_roundup_mask;
+
+static const struct kstub_io_ops *kstub_io;
+static struct kstub_buffers kstub_bufs;
+static struct kstub_session kstub_sess;
+static struct kstub_bp_table kstub_bps;
+
+static unsigned long kstub_copy_to_kernel_nofault;
+static unsigned long kstub_touch_softlockup_sync;
+static unsigned long kstub_rcu_cpu_stall_reset;
+static unsigned long kstub_clocksource_touch;
+static unsigned long kstub_text_mutex;
+static bool kstub_patch_under_stop_machine;
+
+static const struct kstub_sym kstub_core_syms[] = {
+	{ "copy_to_kernel_nofault", &kstub_copy_to_kernel_nofault },
+	{ "text_mutex", &kstub_text_mutex },
+	{ "touch_softlockup_watchdog_sync", &kstub_touch_softlockup_sync, true },
+	{ "rcu_cpu_stall_reset", &kstub_rcu_cpu_stall_reset, true },
+	{ "clocksource_touch_watchdog", &kstub_clocksource_touch, true },
+};
+
+bool kstub_owns(unsigned long addr)
+{
+	return within_module(addr, THIS_MODULE);
+}
+
+/* ---- the target as the session sees it ---- */
+
+static struct kstub_cpu *kstub_tid_cpu(int tid)
+{
+	int cpu = tid - 1;
+
+	if (cpu < 0 || cpu >= nr_cpu_ids || !cpu_online(cpu))
+		return NULL;
+	return &kstub_cpus[cpu];
+}
+
+static int kstub_t_read_mem(void *ctx, u64 addr, u8 *buf, size_t len)
+{
+	return copy_from_kernel_nofault(buf, (void *)(unsigned long)addr, len) ?
+	       -EFAULT : 0;
+}
+
+static int kstub_t_write_mem(void *ctx, u64 addr, const u8 *buf, size_t len)
+{
+	long ret = kstub_call(kstub_copy_to_kernel_nofault, addr,
+			      (unsigned long)buf, len);
+
+	return ret ? -EFAULT : 0;
+}
+
+static int kstub_t_reg_get(void *ctx, int tid, int regno, u8 *val, bool *avail)
+{
+	struct kstub_cpu *kc = kstub_tid_cpu(tid);
+
+	if (!kc)
+		return -ESRCH;
+	return kstub_arch.reg_get(kc->regs, tid - 1, regno, val, avail);
+}
+
+static int kstub_t_reg_set(void *ctx, int tid, int regno, const u8 *val)
+{
+	struct kstub_cpu *kc = kstub_tid_cpu(tid);
+
+	if (!kc || !kc->regs)
+		return -ESRCH;
+	return kstub_arch.reg_set(kc->regs, regno, val);
+}
+
+static int kstub_t_thread_next(void *ctx, int tid)
+{
+	unsigned int cpu = cpumask_next(tid - 1, cpu_online_mask);
+
+	return cpu < nr_cpu_ids ? cpu + 1 : 0;
+}
+
+static bool kstub_t_thread_alive(void *ctx, int tid)
+{
+	return kstub_tid_cpu(tid);
+}
+
+static void kstub_t_thread_extra(void *ctx, int tid, char *buf, size_t cap)
+{
+	struct kstub_cpu *kc = kstub_tid_cpu(tid);
+
+	if (!kc->regs)
+		snprintf(buf, cap, "CPU %d (did not stop)", tid - 1);
+	else
+		snprintf(buf, cap, "CPU %d %s/%d", tid - 1, kc->comm, kc->pid);
+}
+
+static int kstub_t_thread_core(void *ctx, int tid)
+{
+	return tid - 1;
+}
+
+static u64 kstub_t_text_offset(void *ctx)
+{
+	return kstub_arch.text_offset();
+}
+
+static struct kstub_target_ops kstub_target = {
+	.read_mem = kstub_t_read_mem,
+	.write_mem = kstub_t_write_mem,
+	.reg_get = kstub_t_reg_get,
+	.reg_set = kstub_t_reg_set,
+	.thread_next = kstub_t_thread_next,
+	.thread_alive = kstub_t_thread_alive,
+	.thread_extra = kstub_t_thread_extra,
+	.thread_core = kstub_t_thread_core,
+	.text_offset = kstub_t_text_offset,
+};
+
+/* ---- breakpoint text access ---- */
+
+static int kstub_bp_valid(void *ctx, u64 addr)
+{
+	if (kstub_owns(addr))
+		return -EPERM;
+	return kstub_arch.bp_valid(addr);
+}
+
+static int kstub_bp_read(void *ctx, u64 addr, u8 *buf, size_t len)
+{
+	return kstub_t_read_mem(ctx, addr, buf, len);
+}
+
+static int kstub_bp_patch(void *ctx, u64 addr, const u8 *buf, size_t len)
+{
+	/* text_mutex held means a patch is half done on a stopped CPU */
+	if (!kstub_patch_under_stop_machine &&
+	    mutex_is_locked((struct mutex *)kstub_text_mutex))
+		return -EBUSY;
+	return kstub_arch.patch(addr, buf, len);
+}
+
+static struct kstub_bp_ops kstub_bp_text = {
+	.valid = kstub_bp_valid,
+	.read = kstub_bp_read,
+	.patch = kstub_bp_patch,
+};
+
+/* ---- stopping and starting the other CPUs ---- */
+
+static void kstub_touch_watchdogs(void)
+{
+	if (kstub_touch_softlockup_sync)
+		kstub_call(kstub_touch_softlockup_sync, 0, 0, 0);
+	if (kstub_clocksource_touch)
+		kstub_call(kstub_clocksource_touch, 0, 0, 0);
+	if (kstub_rcu_cpu_stall_reset)
+		kstub_call(kstub_rcu_cpu_stall_reset, 0, 0, 0);
+	touch_nmi_watchdog();
+}
+
+static void kstub_record_cpu(int cpu, struct pt_regs *regs)
+{
+	struct kstub_cpu *kc = &kstub_cpus[cpu];
+
+	kc->pid = task_pid_nr(current);
+	memcpy(kc->comm, current->comm, sizeof(kc->comm));
+	kstub_arch.save_cpu(cpu);
+	WRITE_ONCE(kc->regs, regs);
+}
+
+/* Called by the arch roundup handler (an NMI on x86). */
+bool kstub_park(struct pt_regs *regs)
+{
+	int cpu = raw_smp_processor_id();
+	struct kstub_cpu *kc = &kstub_cpus[cpu];
+	unsigned long n = 0;
+
+	if (!READ_ONCE(kc->hold))
+		return false;
+	kstub_record_cpu(cpu, regs);
+	smp_mb__before_atomic();
+	atomic_inc(&kstub_nparked);
+	while (READ_ONCE(kc->hold)) {
+		cpu_relax();
+		if (!(++n % KSTUB_TOUCH_EVERY))
+			touch_nmi_watchdog();
+	}
+	WRITE_ONCE(kc->regs, NULL);
+	smp_mb__before_atomic();
+	atomic_dec(&kstub_nparked);
+	return true;
+}
+
+static void kstub_roundup(int self)
+{
+	unsigned int want, cpu;
+	int us;
+
+	cpumask_copy(&kstub_roundup_mask, cpu_online_mask);
+	cpumask_clear_cpu(self, &kstub_roundup_mask);
+	want = cpumask_weight(&kstub_roundup_mask);
+	if (!want)
+		return;
+	for_each_cpu(cpu, &kstub_roundup_mask)
+		WRITE_ONCE(kstub_cpus[cpu].hold, true);
+	smp_mb();
+	kstub_arch.stop_cpus(&kstub_roundup_mask);
+	for (us = 0; us < KSTUB_ROUNDUP_WAIT_US; us++) {
+		if (atomic_read(&kstub_nparked) >= want)
+			return;
+		udelay(1);
+	}
+	/* a CPU that did not answer is listed, with no registers */
+}
+
+static void kstub_release_cpus(void)
+{
+	unsigned int cpu;
+	int us;
+
+	for_each_online_cpu(cpu)
+		WRITE_ONCE(kstub_cpus[cpu].hold, false);
+	smp_mb();
+	for (us = 0; us < KSTUB_ROUNDUP_WAIT_US && atomic_read(&kstub_nparked); us++)
+		udelay(1);
+}
+
+static void kstub_acquire(int cpu)
+{
+	/* while we wait, the master's roundup parks us like any other CPU */
+	while (atomic_cmpxchg(&kstub_master, KSTUB_NO_CPU, cpu) != KSTUB_NO_CPU)
+		cpu_relax();
+}
+
+/* ---- talking to GDB ---- */
+
+static void kstub_io_write(void *io, const u8 *buf, size_t len)
+{
+	kstub_io->put_chars(buf, len);
+}
+
+static enum kstub_action kstub_serve(void)
+{
+	enum kstub_action act;
+	unsigned long n = 0;
+	int c;
+
+	for (;;) {
+		c = kstub_io->get_char();
+		if (c < 0) {
+			cpu_relax();
+			if (!(++n % KSTUB_TOUCH_EVERY))
+				touch_nmi_watchdog();
+			continue;
+		}
+		act = kstub_session_feed(&kstub_sess, c);
+		if (act != KSTUB_STAY)
+			return act;
+	}
+}
+
+/* The master's side of a stop, from entry to resume. */
+static void kstub_stopped(int cpu, struct pt_regs *regs,
+			  enum kstub_reason why, int signal)
+{
+	enum kstub_action act;
+	int failed;
+
+	kstub_record_cpu(cpu, regs);
+	failed = kstub_bp_deactivate(&kstub_bps);
+	kstub_session_stop(&kstub_sess, cpu + 1, signal,
+			   why == KSTUB_REASON_SWBREAK);
+	act = kstub_serve();
+
+	if (act == KSTUB_STEP) {
+		/* the other CPUs stay parked: a step is one instruction */
+		kstub_step_cpu = cpu;
+		kstub_arch.step_arm(regs);
+		return;
+	}
+	WRITE_ONCE(kstub_cpus[cpu].regs, NULL);
+	kstub_touch_watchdogs();
+	/* last: code the master runs from here on must not hit a breakpoint */
+	failed = kstub_bp_activate(&kstub_bps);
+	kstub_release_cpus();
+	atomic_set(&kstub_master, KSTUB_NO_CPU);
+}
+
+/*
+ * Called with kstub_master held by @cpu. A CPU that was single-stepping
+ * still has the others parked; any other CPU rounds them up now.
+ */
+static void kstub_enter(int cpu, struct pt_regs *regs, enum kstub_reason why,
+			int signal, bool stepping)
+{
+	if (stepping) {
+		kstub_step_cpu = KSTUB_NO_CPU;
+		kstub_arch.step_done(regs);
+	} else {
+		kstub_roundup(cpu);
+	}
+	kstub_stopped(cpu, regs, why, signal);
+}
+
+/**
+ * kstub_trap() - enter the debugger from a trap handler
+ * @regs: the trap frame; GDB's register changes are written back into it
+ * @why: what trapped
+ * @signal: the signal GDB is told about
+ *
+ * Context: any, interrupts off. Returns when GDB resumes the kernel.
+ * Return: false if the trap was not kstub's (a step trap on a CPU that is
+ * not stepping for GDB), true otherwise.
+ */
+bool kstub_trap(struct pt_regs *regs, enum kstub_reason why, int signal)
+{
+	int cpu = raw_smp_processor_id();
+	bool stepping = READ_ONCE(kstub_step_cpu) == cpu;
+
+	if (!READ_ONCE(kstub_ready))
+		return false;
+	if (why == KSTUB_REASON_STEP && !stepping)
+		return false;
+	if (!stepping)
+		kstub_acquire(cpu);
+	kstub_enter(cpu, regs, why, signal, stepping);
+	return true;
+}
+
+/**
+ * kstub_trap_swbreak() - a breakpoint instruction trapped at @addr
+ *
+ * Context: trap handler, interrupts off.
+ * Return: true if the trap was one of kstub's breakpoints (handled, and the
+ * pc set to @addr), false if it belongs to someone else.
+ */
+bool kstub_trap_swbreak(struct pt_regs *regs, unsigned long addr)
+{
+	int cpu = raw_smp_processor_id();
+	bool stepping = READ_ONCE(kstub_step_cpu) == cpu;
+	u8 now[KSTUB_BP_INSN_MAX];
+
+	if (!READ_ONCE(kstub_ready))
+		return false;
+	if (!stepping)
+		kstub_acquire(cpu);
+	if (kstub_bp_state_at(&kstub_bps, addr) == KSTUB_BP_ACTIVE) {
+		kstub_arch.set_pc(regs, addr);
+		kstub_enter(cpu, regs, KSTUB_REASON_SWBREAK, KSTUB_SIGTRAP, stepping);
+		return true;
+	}
+	/* removed while this CPU was on its way in: run the real instruction */
+	if (kstub_bp_known(&kstub_bps, addr) &&
+	    !copy_from_kernel_nofault(now, (void *)addr, kstub_arch.bp_len) &&
+	    memcmp(now, kstub_arch.bp_insn, kstub_arch.bp_len)) {
+		kstub_arch.set_pc(regs, addr);
+		if (!stepping)
+			atomic_set(&kstub_master, KSTUB_NO_CPU);
+		return true;
+	}
+	if (!stepping)
+		atomic_set(&kstub_master, KSTUB_NO_CPU);
+	return false;
+}
+
+bool kstub_is_stepping(void)
+{
+	return READ_ONCE(kstub_step_cpu) == raw_smp_processor_id();
+}
+
+/* ---- setup ---- */
+
+int kstub_core_init(const struct kstub_io_ops *io)
+{
+	int ret;
+
+	ret = kstub_syms_resolve(kstub_core_syms, ARRAY_SIZE(kstub_core_syms));
+	if (ret)
+		return ret;
+	kstub_io = io;
+	kstub_target.target_xml = kstub_arch.target_xml;
+	kstub_bp_text.insn = kstub_arch.bp_insn;
+	kstub_bp_text.insn_len = kstub_arch.bp_len;
+	kstub_bp_init(&kstub_bps, &kstub_bp_text, NULL);
+	kstub_session_init(&kstub_sess, &kstub_bufs);
+	kstub_sess.target = &kstub_target;
+	kstub_sess.bps = &kstub_bps;
+	kstub_sess.write = kstub_io_write;
+	kstub_sess.reliable = io->reliable;
+	WRITE_ONCE(kstub_ready, true);
+	return 0;
+}
+
+static int kstub_unpatch_all(void *unused)
+{
+	kstub_bp_clear_all(&kstub_bps);
+	return 0;
+}
+
+/*
+ * GDB may still have breakpoints in the running kernel. Take them out
+ * with every CPU held in stop_machine, the same guarantee a stop gives.
+ */
+void kstub_core_exit(void)
+{
+	struct mutex *text_mutex = (struct mutex *)kstub_text_mutex;
+
+	WRITE_ONCE(kstub_ready, false);
+	mutex_lock(text_mutex);
+	kstub_patch_under_stop_machine = true;
+	stop_machine(kstub_unpatch_all, NULL, NULL);
+	kstub_patch_under_stop_machine = false;
+	mutex_unlock(text_mutex);
+}
+
+void kstub_break(void)
+{
+	kstub_arch.breakpoint();
+}

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Kernel-side contracts: the core owns the protocol and the stop/resume
+ * cycle, arch code owns traps, registers and patching, transport code owns
+ * bytes. Each plugs in through a const ops struct.
+ */
+#ifndef KSTUB_H
+#define KSTUB_H
+
+#include <linux/types.h>
+#include <linux/ptrace.h>
+#include <linux/cpumask.h>
+#include "rsp.h"
+
+/* Why a CPU entered the debugger; decides the stop reply. */
+enum kstub_reason {
+	KSTUB_REASON_BREAK,	/* kstub's compiled-in breakpoint (sysrq, kstubwait) */
+	KSTUB_REASON_SWBREAK,	/* one of GDB's breakpoints */
+	KSTUB_REASON_STEP,
+	KSTUB_REASON_OOPS,
+};
+
+/**
+ * struct kstub_arch_ops - what an architecture provides
+ * @name: for dmesg.
+ * @target_xml: GDB target description with every register reg_get reports.
+ * @init: install trap hooks and the CPU roundup handler; process context.
+ * @exit: remove them; process context.
+ * @reg_get: register @regno of a stopped CPU in GDB's numbering (see
+ *	&struct kstub_target_ops); @regs is that CPU's trap frame.
+ * @reg_set: write register @regno into @regs; 0 or -errno.
+ * @save_cpu: called on each CPU as it stops, to record state that is not
+ *	in pt_regs (segment bases, FP state). Atomic-safe.
+ * @stop_cpus: ask the CPUs in @mask to call kstub_park(); must work with
+ *	interrupts off and must not wait. Atomic-safe.
+ * @bp_insn: the software breakpoint instruction.
+ * @bp_len: its length.
+ * @bp_valid: 0 if a software breakpoint may go at @addr, or -errno.
+ * @patch: write kernel text with the other CPUs parked; 0 or -errno.
+ * @set_pc: move a trapped CPU's program counter (to re-execute an
+ *	instruction whose breakpoint has gone).
+ * @step_arm: make @regs execute one instruction, interrupts masked,
+ *	then trap to kstub_trap(KSTUB_REASON_STEP).
+ * @step_done: undo @step_arm after the step trap, keeping what the
+ *	stepped instruction itself did to the interrupt mask.
+ * @breakpoint: execute the compiled-in breakpoint.
+ * @text_offset: the kernel's load offset from its link address (KASLR).
+ */
+struct kstub_arch_ops {
+	const char *name;
+	const char *target_xml;
+	int (*init)(void);
+	void (*exit)(void);
+	int (*reg_get)(struct pt_regs *regs, int cpu, int regno, u8 *val,
+		       bool *avail);
+	int (*reg_set)(struct pt_regs *regs, int regno, const u8 *val);
+	void (*save_cpu)(int cpu);
+	void (*stop_cpus)(const struct cpumask *mask);
+	const u8 *bp_insn;
+	size_t bp_len;
+	int (*bp_valid)(unsigned long addr);
+	int (*patch)(unsigned long addr, const void *buf, size_t len);
+	void (*set_pc)(struct pt_regs *regs, unsigned long pc);
+	void (*step_arm)(struct pt_regs *regs);
+	void (*step_done)(struct pt_regs *regs);
+	void (*breakpoint)(void);
+	unsigned long (*text_offset)(void);
+};
+
+/**
+ * struct kstub_io_ops - a transport
+ * @name: as given in the module parameter.
+ * @reliable: the link never drops or corrupts bytes (no-ack mode offered).
+ * @init: claim the device named by @arg; process context; 0 or -errno.
+ * @exit: release it; process context.
+ * @get_char: a received byte, or -1 if none is waiting. Atomic-safe.
+ * @put_chars: send bytes, waiting for room as needed. Atomic-safe.
+ */
+struct kstub_io_ops {
+	const char *name;
+	bool reliable;
+	int (*init)(const char *arg);
+	void (*exit)(void);
+	int (*get_char)(void);
+	void (*put_chars)(const u8 *buf, size_t len);
+};
+
+extern const struct kstub_arch_ops kstub_arch;
+extern const struct kstub_io_ops kstub_io_uart16550;
+
+/* kernel symbols the core and arch code resolve at load time */
+struct kstub_sym {
+	const char *name;
+	unsigned long *addr;
+	bool optional;
+};
+
+int kstub_syms_resolve(const struct kstub_sym *syms, size_t n);
+unsigned long kstub_lookup(const char *name);
+unsigned long kstub_call(unsigned long fn, unsigned long a0, unsigned long a1,
+			 unsigned long a2);
+
+/* entry points for arch trap code; all atomic-safe */
+bool kstub_trap(struct pt_regs *regs, enum kstub_reason why, int signal);
+bool kstub_trap_swbreak(struct pt_regs *regs, unsigned long addr);
+bool kstub_park(struct pt_regs *regs);
+bool kstub_is_stepping(void);
+bool kstub_owns(unsigned long addr);
+
+int kstub_core_init(const struct kstub_io_ops *io);
+void kstub_core_exit(void);
+void kstub_break(void);
+
+#endif /* KSTUB_H */

@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kstub: a GDB remote stub for kernels built without CONFIG_KGDB.
+ * Module parameters, SysRq entry, and the init/exit sequence.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/sysrq.h>
+#include <linux/version.h>
+#include "kstub.h"
+
+static char *kstub_uart = "ttyS1";
+module_param_named(uart, kstub_uart, charp, 0444);
+MODULE_PARM_DESC(uart, "GDB port: ttyS<N> or an I/O port such as io:0x2f8 (default ttyS1)");
+
+static bool kstub_wait;
+module_param_named(kstubwait, kstub_wait, bool, 0444);
+MODULE_PARM_DESC(kstubwait, "Stop and wait for GDB as soon as kstub is loaded");
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
+typedef u8 kstub_sysrq_key_t;
+#else
+typedef int kstub_sysrq_key_t;
+#endif
+
+static void kstub_sysrq(kstub_sysrq_key_t key)
+{
+	kstub_break();
+}
+
+static const struct sysrq_key_op kstub_sysrq_op = {
+	.handler = kstub_sysrq,
+	.help_msg = "debug(g)",
+	.action_msg = "kstub: waiting for GDB",
+	.enable_mask = SYSRQ_ENABLE_DUMP,
+};
+
+enum { KSTUB_SYSRQ_KEY = 'g' };
+
+static const struct kstub_io_ops *kstub_io = &kstub_io_uart16550;
+
+static int __init kstub_init(void)
+{
+	int ret;
+
+	ret = kstub_io->init(kstub_uart);
+	if (ret)
+		return ret;
+	ret = kstub_arch.init();
+	if (ret)
+		goto err_exit_io;
+	ret = kstub_core_init(kstub_io);
+	if (ret)
+		goto err_exit_arch;
+	ret = register_sysrq_key(KSTUB_SYSRQ_KEY, &kstub_sysrq_op);
+	if (ret) {
+		pr_err("sysrq 'g' is taken (is kgdb configured?)\n");
+		ret = -EBUSY;
+		goto err_exit_core;
+	}
+	pr_info("ready on %s %s (%s); echo g > /proc/sysrq-trigger to stop\n",
+		kstub_io->name, kstub_uart, kstub_arch.name);
+	if (kstub_wait) {
+		pr_info("kstubwait: waiting for GDB\n");
+		kstub_break();
+	}
+	return 0;
+
+err_exit_core:
+	kstub_core_exit();
+err_exit_arch:
+	kstub_arch.exit();
+err_exit_io:
+	kstub_io->exit();
+	return ret;
+}
+
+static void __exit kstub_exit(void)
+{
+	unregister_sysrq_key(KSTUB_SYSRQ_KEY, &kstub_sysrq_op);
+	kstub_core_exit();
+	kstub_arch.exit();
+	kstub_io->exit();
+}
+
+module_init(kstub_init);
+module_exit(kstub_exit);
+MODULE_DESCRIPTION("GDB remote stub for kernels without KGDB");
+MODULE_LICENSE("GPL");
