@@ -42,7 +42,7 @@ static const struct kstub_sym kstub_x86_syms[] = {
 	{ "kernel_text_address", &kstub_x86_kernel_text_address },
 	{ "within_kprobe_blacklist", &kstub_x86_within_kprobe_blacklist },
 	{ "_text", &kstub_x86_stext },
-	{ "ftrace_location", &kstub_x86_ftrace_location, true },
+	{ "ftrace_location_range", &kstub_x86_ftrace_location, true },
 };
 
 /* state that is not in pt_regs, recorded by each CPU as it stops */
@@ -275,7 +275,7 @@ static int kstub_x86_bp_valid(unsigned long addr)
 		return -EPERM;
 	/* ftrace rewrites its call sites at run time */
 	if (kstub_x86_ftrace_location &&
-	    kstub_call(kstub_x86_ftrace_location, addr, 0, 0))
+	    kstub_call(kstub_x86_ftrace_location, addr, addr, 0))
 		return -EBUSY;
 	return 0;
 }

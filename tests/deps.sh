@@ -1,0 +1,50 @@
+#!/bin/bash
+# Installs what kstub's build and tests need on Debian 12, when run as
+# root; otherwise only reports what is missing. Idempotent and quiet.
+set -euo pipefail
+
+pkgs=(make gcc libc6-dev bc flex bison libelf-dev libssl-dev cpio xz-utils
+      kmod dwarves python3 util-linux qemu-system-x86 gdb-multiarch
+      busybox-static linux-source-6.1 linux-source-6.12 linux-headers-amd64)
+
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+
+# Debian 12 also ships a 6.12 kernel; test against its newest headers too.
+want612() {
+	apt-cache search --names-only '^linux-headers-6\.12\.[0-9]+\+deb12-amd64$' 2>/dev/null |
+		awk '{print $1}' | sort -V | tail -n 1
+}
+
+apt_updated=
+apt_update() {
+	[ -n "$apt_updated" ] && return
+	apt-get update -qq
+	apt_updated=1
+}
+
+if [ "$(id -u)" != 0 ]; then
+	if [ ${#missing[@]} -gt 0 ]; then
+		echo "deps: missing packages: ${missing[*]} (run tests/deps.sh as root)" >&2
+		exit 1
+	fi
+	exit 0
+fi
+
+h612=$(want612)
+if [ -z "$h612" ]; then
+	apt_update
+	h612=$(want612)
+fi
+if [ -n "$h612" ] && ! dpkg-query -W -f='${Status}' "$h612" 2>/dev/null | grep -q "ok installed"; then
+	missing+=("$h612")
+fi
+
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "deps: installing ${missing[*]}" >&2
+	apt_update
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		"${missing[@]}" >/dev/null
+fi

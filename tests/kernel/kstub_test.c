@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Trigger points for kstub's end-to-end tests, under /proc/kstub_test/:
+ *   call    write N: calls kstub_test_func(N, 2 * N)
+ *   oops    write anything: NULL dereference in kstub_test_oops()
+ *   global  read/write kstub_test_global
+ *   busy    write 1/0: start/stop one counting kthread per CPU
+ *   text    read: the first bytes of kstub_test_func, in hex, as the CPU sees them
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kthread.h>
+#include <linux/module.h>
+#include <linux/proc_fs.h>
+#include <linux/seq_file.h>
+#include <linux/uaccess.h>
+
+enum { KSTUB_TEST_CPUS = 8, KSTUB_TEST_TEXT_BYTES = 96 };
+
+int kstub_test_global = 42;
+int kstub_test_result;
+int *kstub_test_null;
+unsigned long kstub_test_counters[KSTUB_TEST_CPUS];
+static struct task_struct *kstub_test_busy_tasks[KSTUB_TEST_CPUS];
+static struct proc_dir_entry *kstub_test_dir;
+
+noinline int kstub_test_helper(int x)
+{
+	int y = x * 3;
+
+	y += kstub_test_global;
+	return y;
+}
+
+noinline int kstub_test_func(int a, int b)
+{
+	int sum = a + b;
+	int i;
+
+	sum += kstub_test_helper(a);
+	for (i = 0; i < 4; i++)
+		sum += i * b;
+	kstub_test_result = sum;
+	return sum;
+}
+
+noinline void kstub_test_oops(void)
+{
+	*kstub_test_null = 1;	/* KSTUB_TEST_OOPS_LINE */
+}
+
+static int kstub_test_busy_fn(void *data)
+{
+	unsigned long cpu = (unsigned long)data;
+
+	while (!kthread_should_stop()) {
+		WRITE_ONCE(kstub_test_counters[cpu], kstub_test_counters[cpu] + 1);
+		cond_resched();
+	}
+	return 0;
+}
+
+static void kstub_test_busy_stop(void)
+{
+	int cpu;
+
+	for (cpu = 0; cpu < KSTUB_TEST_CPUS; cpu++) {
+		if (kstub_test_busy_tasks[cpu])
+			kthread_stop(kstub_test_busy_tasks[cpu]);
+		kstub_test_busy_tasks[cpu] = NULL;
+	}
+}
+
+static void kstub_test_busy_start(void)
+{
+	struct task_struct *t;
+	unsigned long cpu;
+
+	for_each_online_cpu(cpu) {
+		if (cpu >= KSTUB_TEST_CPUS || kstub_test_busy_tasks[cpu])
+			continue;
+		t = kthread_create(kstub_test_busy_fn, (void *)cpu, "kstub_busy/%lu", cpu);
+		if (IS_ERR(t))
+			continue;
+		kthread_bind(t, cpu);
+		kstub_test_busy_tasks[cpu] = t;
+		wake_up_process(t);
+	}
+}
+
+static int kstub_test_get_int(const char __user *buf, size_t len, int *val)
+{
+	char tmp[24];
+
+	if (len >= sizeof(tmp))
+		return -EINVAL;
+	if (copy_from_user(tmp, buf, len))
+		return -EFAULT;
+	tmp[len] = '\0';
+	return kstrtoint(strim(tmp), 0, val);
+}
+
+static ssize_t kstub_test_call_write(struct file *f, const char __user *buf,
+				     size_t len, loff_t *pos)
+{
+	int n, ret = kstub_test_get_int(buf, len, &n);
+
+	if (ret)
+		return ret;
+	pr_info("kstub_test_func(%d, %d) = %d\n", n, 2 * n, kstub_test_func(n, 2 * n));
+	return len;
+}
+
+static ssize_t kstub_test_oops_write(struct file *f, const char __user *buf,
+				     size_t len, loff_t *pos)
+{
+	kstub_test_oops();
+	return len;
+}
+
+static ssize_t kstub_test_global_write(struct file *f, const char __user *buf,
+				       size_t len, loff_t *pos)
+{
+	int ret = kstub_test_get_int(buf, len, &kstub_test_global);
+
+	return ret ? ret : len;
+}
+
+static int kstub_test_global_show(struct seq_file *m, void *v)
+{
+	seq_printf(m, "%d\n", READ_ONCE(kstub_test_global));
+	return 0;
+}
+
+static ssize_t kstub_test_busy_write(struct file *f, const char __user *buf,
+				     size_t len, loff_t *pos)
+{
+	int on, ret = kstub_test_get_int(buf, len, &on);
+
+	if (ret)
+		return ret;
+	if (on)
+		kstub_test_busy_start();
+	else
+		kstub_test_busy_stop();
+	return len;
+}
+
+static int kstub_test_busy_show(struct seq_file *m, void *v)
+{
+	int cpu;
+
+	for (cpu = 0; cpu < KSTUB_TEST_CPUS; cpu++)
+		seq_printf(m, "%lu ", READ_ONCE(kstub_test_counters[cpu]));
+	seq_putc(m, '\n');
+	return 0;
+}
+
+static int kstub_test_text_show(struct seq_file *m, void *v)
+{
+	u8 bytes[KSTUB_TEST_TEXT_BYTES];
+	int i;
+
+	if (copy_from_kernel_nofault(bytes, kstub_test_func, sizeof(bytes)))
+		return -EFAULT;
+	seq_printf(m, "%px ", kstub_test_func);
+	for (i = 0; i < sizeof(bytes); i++)
+		seq_printf(m, "%02x", bytes[i]);
+	seq_putc(m, '\n');
+	return 0;
+}
+
+static int kstub_test_empty_show(struct seq_file *m, void *v)
+{
+	return 0;
+}
+
+#define KSTUB_TEST_FILE(name, show, write)				\
+static int kstub_test_##name##_open(struct inode *i, struct file *f)	\
+{									\
+	return single_open(f, show, NULL);				\
+}									\
+static const struct proc_ops kstub_test_##name##_ops = {		\
+	.proc_open = kstub_test_##name##_open,				\
+	.proc_read = seq_read,						\
+	.proc_lseek = seq_lseek,					\
+	.proc_release = single_release,					\
+	.proc_write = write,						\
+}
+
+KSTUB_TEST_FILE(call, kstub_test_empty_show, kstub_test_call_write);
+KSTUB_TEST_FILE(oops, kstub_test_empty_show, kstub_test_oops_write);
+KSTUB_TEST_FILE(global, kstub_test_global_show, kstub_test_global_write);
+KSTUB_TEST_FILE(busy, kstub_test_busy_show, kstub_test_busy_write);
+KSTUB_TEST_FILE(text, kstub_test_text_show, NULL);
+
+static int __init kstub_test_init(void)
+{
+	kstub_test_dir = proc_mkdir("kstub_test", NULL);
+	if (!kstub_test_dir)
+		return -ENOMEM;
+	proc_create("call", 0200, kstub_test_dir, &kstub_test_call_ops);
+	proc_create("oops", 0200, kstub_test_dir, &kstub_test_oops_ops);
+	proc_create("global", 0600, kstub_test_dir, &kstub_test_global_ops);
+	proc_create("busy", 0600, kstub_test_dir, &kstub_test_busy_ops);
+	proc_create("text", 0400, kstub_test_dir, &kstub_test_text_ops);
+	return 0;
+}
+
+static void __exit kstub_test_exit(void)
+{
+	kstub_test_busy_stop();
+	proc_remove(kstub_test_dir);
+}
+
+module_init(kstub_test_init);
+module_exit(kstub_test_exit);
+MODULE_DESCRIPTION("kstub test trigger points");
+MODULE_LICENSE("GPL");

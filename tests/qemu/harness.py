@@ -1,0 +1,391 @@
+# SPDX-License-Identifier: GPL-2.0
+"""QEMU + GDB machinery for kstub's end-to-end tests.
+
+Builds the modules and an initramfs for a test kernel, boots it under TCG
+with the console on a socket (ttyS0) and kstub's UART on TCP (ttyS1), and
+drives gdb-multiarch through its command stream. Nothing here is a mock:
+the guest is a real kernel and the client is real GDB.
+"""
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.path.join(ROOT, "build")
+MODULE_SOURCES = ["Kbuild", "Makefile", "Kconfig", "stub", "arch-x86", "serial"]
+
+# What a healthy guest never prints. Tests that provoke an oops list the
+# lines they expect instead.
+BAD_CONSOLE = [
+    r"BUG:", r"WARNING:", r"Oops", r"rcu: INFO: .* stall", r"rcu_.*detected stall",
+    r"soft lockup", r"hard LOCKUP", r"Kernel panic", r"general protection fault",
+    r"Call Trace:", r"kstub: .*(error|failed)",
+]
+
+
+class TestFailure(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise TestFailure(msg)
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, check=True, **kw)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Kernel:
+    """A built test kernel with kstub and the test module built against it."""
+
+    def __init__(self, kver, arch, kdir):
+        self.kver, self.arch, self.kdir = kver, arch, kdir
+        self.vmlinux = os.path.join(kdir, "vmlinux")
+        self.image = os.path.join(kdir, "arch/x86/boot/bzImage")
+        self.out = os.path.join(BUILD, "%s-%s" % (kver, arch))
+        self.kstub_dir = os.path.join(self.out, "kstub")
+        self.test_dir = os.path.join(self.out, "test")
+        self.kstub_ko = os.path.join(self.kstub_dir, "kstub.ko")
+        self.test_ko = os.path.join(self.test_dir, "kstub_test.ko")
+        self.initramfs = os.path.join(self.out, "initramfs.cpio.gz")
+
+    def _copy(self, names, src, dst):
+        os.makedirs(dst, exist_ok=True)
+        for n in names:
+            s, d = os.path.join(src, n), os.path.join(dst, n)
+            if os.path.isdir(s):
+                shutil.copytree(s, d, dirs_exist_ok=True)
+            else:
+                shutil.copy2(s, d)
+
+    def build_modules(self):
+        self._copy(MODULE_SOURCES, ROOT, self.kstub_dir)
+        self._copy(["kstub_test.c", "Kbuild"], os.path.join(ROOT, "tests/kernel"), self.test_dir)
+        for d, extra in ((self.kstub_dir, ["CONFIG_KSTUB=m"]), (self.test_dir, [])):
+            r = subprocess.run(["make", "-s", "-C", self.kdir, "M=" + d] + extra + ["modules"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            warnings = [l for l in r.stdout.splitlines() if "warning" in l or "error" in l]
+            if r.returncode or warnings:
+                raise TestFailure("module build in %s:\n%s" % (d, r.stdout))
+
+    def build_initramfs(self):
+        root = tempfile.mkdtemp(prefix="kstub-initramfs-")
+        try:
+            for d in ("bin", "dev", "proc", "sys", "tmp"):
+                os.makedirs(os.path.join(root, d))
+            shutil.copy2("/bin/busybox", os.path.join(root, "bin/busybox"))
+            init = os.path.join(root, "init")
+            with open(init, "w") as f:
+                f.write(INIT_SCRIPT)
+            os.chmod(init, 0o755)
+            shutil.copy2(self.kstub_ko, root)
+            shutil.copy2(self.test_ko, root)
+            files = subprocess.run("cd %s && find . | cpio -o -H newc --quiet | gzip -1" % root,
+                                   shell=True, check=True, stdout=subprocess.PIPE).stdout
+            with open(self.initramfs, "wb") as f:
+                f.write(files)
+        finally:
+            shutil.rmtree(root)
+
+
+INIT_SCRIPT = """#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+echo 0 > /proc/sys/kernel/kptr_restrict
+export PS1='# '
+echo KSTUB_GUEST_READY
+exec setsid cttyhack sh
+"""
+
+
+class Guest:
+    """One QEMU boot of a test kernel."""
+
+    def __init__(self, kernel, append=""):
+        self.k = kernel
+        self.dir = tempfile.mkdtemp(prefix="kstub-guest-")
+        self.con_path = os.path.join(self.dir, "console.sock")
+        self.log_path = os.path.join(self.dir, "console.log")
+        self.gdb_port = free_port()
+        self.seq = 0
+        cmdline = "console=ttyS0 panic=-1 panic_on_warn=1 " + append
+        self.qemu = subprocess.Popen([
+            "qemu-system-x86_64", "-accel", "tcg", "-smp", "2", "-m", "512",
+            "-kernel", kernel.image, "-initrd", kernel.initramfs,
+            "-append", cmdline.strip(), "-display", "none", "-no-reboot",
+            "-monitor", "none",
+            "-chardev", "socket,id=con,path=%s,server=on,wait=off,logfile=%s"
+            % (self.con_path, self.log_path),
+            "-serial", "chardev:con",
+            "-serial", "tcp:127.0.0.1:%d,server=on,wait=off" % self.gdb_port,
+        ], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.time() + 30
+        while not os.path.exists(self.con_path):
+            if time.time() > deadline or self.qemu.poll() is not None:
+                raise TestFailure("QEMU did not start: %s" % self.qemu.stderr.read())
+            time.sleep(0.05)
+        self.con = socket.socket(socket.AF_UNIX)
+        self.con.connect(self.con_path)
+        self.con.setblocking(False)
+        self.buf = b""
+        self.wait_for("KSTUB_GUEST_READY", 120)
+        self.sh("stty -echo 2>/dev/null; true")
+
+    def _pump(self, timeout):
+        import select
+        r, _, _ = select.select([self.con], [], [], timeout)
+        if r:
+            try:
+                data = self.con.recv(65536)
+            except BlockingIOError:
+                data = b""
+            self.buf += data
+
+    def wait_for(self, pattern, timeout=60):
+        deadline = time.time() + timeout
+        rx = re.compile(pattern.encode())
+        while True:
+            m = rx.search(self.buf)
+            if m:
+                out = self.buf[:m.end()]
+                self.buf = self.buf[m.end():]
+                return out.decode(errors="replace")
+            left = deadline - time.time()
+            if left <= 0:
+                raise TestFailure("guest: no %r within %ss; console tail:\n%s"
+                                  % (pattern, timeout, self.log_tail()))
+            self._pump(min(left, 0.2))
+
+    def send(self, line):
+        self.con.setblocking(True)
+        self.con.sendall(line.encode() + b"\n")
+        self.con.setblocking(False)
+
+    def start(self, cmd):
+        """Run @cmd without waiting; finish() collects its output."""
+        self.seq += 1
+        # the marker is split in the command so the echo of it never matches
+        self.send("%s; echo \"@@\"\"R%d:$?@@\"" % (cmd, self.seq))
+        return self.seq
+
+    def finish(self, seq, timeout=60):
+        out = self.wait_for(r"@@R%d:(\d+)@@" % seq, timeout)
+        m = re.search(r"@@R%d:(\d+)@@" % seq, out)
+        text = re.sub(r"^# ", "", out[:m.start()], flags=re.M)
+        return int(m.group(1)), text.strip()
+
+    def sh(self, cmd, timeout=60, ok=True):
+        rc, out = self.finish(self.start(cmd), timeout)
+        if ok and rc:
+            raise TestFailure("guest command %r exited %d:\n%s" % (cmd, rc, out))
+        return out
+
+    def console(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def log_tail(self, n=60):
+        return "\n".join(self.console().splitlines()[-n:])
+
+    def check_console(self, expected=()):
+        """Fail on any complaint from the kernel that the test did not provoke."""
+        bad = []
+        for line in self.console().splitlines():
+            if any(re.search(p, line) for p in BAD_CONSOLE):
+                if not any(re.search(p, line) for p in expected):
+                    bad.append(line)
+        check(not bad, "guest console complains:\n" + "\n".join(bad[:20]))
+
+    def close(self):
+        if self.qemu.poll() is None:
+            self.qemu.kill()
+        self.qemu.wait()
+        try:
+            self.con.close()
+        except OSError:
+            pass
+
+    def keep_log(self, name):
+        dst = os.path.join(BUILD, "logs")
+        os.makedirs(dst, exist_ok=True)
+        shutil.copy2(self.log_path, os.path.join(dst, name + ".console.log"))
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Gdb:
+    """gdb-multiarch driven through its command stream, one command at a time."""
+
+    def __init__(self, kernel, log_name):
+        self.k = kernel
+        self.seq = 0
+        logs = os.path.join(BUILD, "logs")
+        os.makedirs(logs, exist_ok=True)
+        self.log = open(os.path.join(logs, log_name + ".gdb.log"), "w")
+        self.p = subprocess.Popen(
+            ["gdb-multiarch", "-q", "-nx", "-nh", kernel.vmlinux],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            bufsize=0)
+        os.set_blocking(self.p.stdout.fileno(), False)
+        self.buf = b""
+        for c in ("set pagination off", "set confirm off", "set width 0",
+                  "set height 0", "set print pretty off", "set remotetimeout 10"):
+            self.cmd(c)
+
+    def _read_until(self, pattern, timeout):
+        import select
+        rx = re.compile(pattern.encode())
+        deadline = time.time() + timeout
+        while True:
+            m = rx.search(self.buf)
+            if m:
+                out = self.buf[:m.start()]
+                self.buf = self.buf[m.end():]
+                text = out.decode(errors="replace")
+                return text
+            left = deadline - time.time()
+            if left <= 0 or self.p.poll() is not None:
+                self.log.write(self.buf.decode(errors="replace"))
+                self.log.flush()
+                raise TestFailure("gdb: no %r within %ss; gdb printed:\n%s"
+                                  % (pattern, timeout, self.buf.decode(errors="replace")[-3000:]))
+            r, _, _ = select.select([self.p.stdout], [], [], min(left, 0.2))
+            if r:
+                data = self.p.stdout.read(65536) or b""
+                self.buf += data
+
+    def send(self, line):
+        self.log.write("(gdb) %s\n" % line)
+        self.p.stdin.write(line.encode() + b"\n")
+        self.p.stdin.flush()
+
+    def cmd(self, line, timeout=60):
+        """Run one command; return everything it printed."""
+        self.seq += 1
+        self.send(line)
+        self.send('echo \\n@@G%d@@\\n' % self.seq)
+        out = self._read_until(r"@@G%d@@\n" % self.seq, timeout)
+        self.log.write(out)
+        self.log.flush()
+        return out.replace("(gdb) ", "")
+
+    def begin(self, line):
+        """Start a command that runs until the target stops (continue)."""
+        self.seq += 1
+        self.send(line)
+        self.send('echo \\n@@G%d@@\\n' % self.seq)
+        return self.seq
+
+    def wait_printed(self, pattern, timeout=60):
+        """Wait for @pattern in the output of a command started with begin()."""
+        rx = re.compile(pattern.encode())
+        deadline = time.time() + timeout
+        import select
+        while not rx.search(self.buf):
+            left = deadline - time.time()
+            if left <= 0:
+                raise TestFailure("gdb: no %r within %ss; gdb printed:\n%s"
+                                  % (pattern, timeout, self.buf.decode(errors="replace")[-3000:]))
+            r, _, _ = select.select([self.p.stdout], [], [], min(left, 0.2))
+            if r:
+                self.buf += self.p.stdout.read(65536) or b""
+
+    def end(self, seq, timeout=60):
+        out = self._read_until(r"@@G%d@@\n" % seq, timeout)
+        self.log.write(out)
+        self.log.flush()
+        return out.replace("(gdb) ", "")
+
+    def attach(self, guest):
+        out = self.cmd("target remote 127.0.0.1:%d" % guest.gdb_port, timeout=60)
+        check("Remote debugging using" in out, "target remote failed:\n" + out)
+        check("too long" not in out and "error" not in out.lower(), "attach complained:\n" + out)
+        return out
+
+    def close(self):
+        try:
+            self.send("quit")
+            self.p.stdin.close()
+            self.p.wait(timeout=10)
+        except Exception:
+            self.p.kill()
+        self.log.close()
+
+
+class RawRsp:
+    """A bare RSP client, for input GDB itself would never send."""
+
+    def __init__(self, port):
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.buf = b""
+
+    @staticmethod
+    def frame(payload):
+        return b"$" + payload + b"#%02x" % (sum(payload) % 256)
+
+    def write(self, data):
+        self.s.sendall(data)
+
+    def read_until(self, pred, timeout=20):
+        deadline = time.time() + timeout
+        while not pred(self.buf):
+            self.s.settimeout(max(0.01, deadline - time.time()))
+            try:
+                data = self.s.recv(65536)
+            except socket.timeout:
+                raise TestFailure("raw rsp: timed out, have %r" % self.buf[-200:])
+            if not data:
+                raise TestFailure("raw rsp: connection closed")
+            self.buf += data
+            if time.time() > deadline:
+                raise TestFailure("raw rsp: timed out, have %r" % self.buf[-200:])
+
+    def read_ack(self):
+        self.read_until(lambda b: len(b) >= 1)
+        c, self.buf = self.buf[:1], self.buf[1:]
+        return c
+
+    def read_packet(self):
+        """The next packet's payload, checksum verified, RLE expanded."""
+        self.read_until(lambda b: re.search(rb"\$[^#]*#..", b, re.S) is not None)
+        m = re.search(rb"\$([^#]*)#(..)", self.buf, re.S)
+        self.buf = self.buf[m.end():]
+        body, cs = m.group(1), int(m.group(2), 16)
+        check(sum(body) % 256 == cs, "bad checksum from stub: %r" % m.group(0))
+        out = bytearray()
+        i = 0
+        while i < len(body):
+            if body[i:i + 1] == b"*":
+                out += out[-1:] * (body[i + 1] - 29)
+                i += 2
+            elif body[i:i + 1] == b"}":
+                out.append(body[i + 1] ^ 0x20)
+                i += 2
+            else:
+                out.append(body[i])
+                i += 1
+        return bytes(out)
+
+    def request(self, payload):
+        self.write(self.frame(payload))
+        ack = self.read_ack()
+        check(ack == b"+", "expected ack for %r, got %r" % (payload[:40], ack))
+        reply = self.read_packet()
+        self.write(b"+")
+        return reply
+
+    def close(self):
+        self.s.close()

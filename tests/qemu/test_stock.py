@@ -1,0 +1,90 @@
+# SPDX-License-Identifier: GPL-2.0
+"""kstub against Debian's own kernels: built with linux-headers-*-amd64,
+loaded into the stock linux-image booted under QEMU, and served over RSP.
+"""
+import glob
+import os
+import re
+import subprocess
+import time
+
+from harness import BUILD, Guest, Kernel, RawRsp, TestFailure, check
+
+CACHE = os.environ.get("KSTUB_CACHE", os.path.expanduser("~/.cache/kstub"))
+
+
+def stock_release(series):
+    """The newest installed headers release of a series: 6.1.0-NN-amd64 or 6.12.NN+deb12-amd64."""
+    pat = {"6.1": r"6\.1\.0-\d+-amd64$", "6.12": r"6\.12\.\d+\+deb12-amd64$"}[series]
+    found = [os.path.basename(d)[len("linux-headers-"):]
+             for d in glob.glob("/usr/src/linux-headers-*")]
+    found = [f for f in found if re.match(pat, f)]
+    check(found, "no linux-headers for Debian's %s kernel (tests/deps.sh installs them)" % series)
+    return sorted(found, key=lambda s: [int(x) for x in re.findall(r"\d+", s)])[-1]
+
+
+class StockKernel(Kernel):
+    def __init__(self, release):
+        Kernel.__init__(self, "stock-" + release, "x86_64", "/usr/src/linux-headers-" + release)
+        self.release = release
+        self.vmlinux = None
+        self.image = self._image()
+
+    def _image(self):
+        d = os.path.join(CACHE, "stock", self.release)
+        img = os.path.join(d, "boot", "vmlinuz-" + self.release)
+        if not os.path.exists(img):
+            os.makedirs(d, exist_ok=True)
+            subprocess.run(["apt-get", "download", "-q", "linux-image-%s-unsigned" % self.release],
+                           cwd=d, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            debs = glob.glob(os.path.join(d, "linux-image-*.deb"))
+            if not debs:
+                subprocess.run(["apt-get", "download", "-q", "linux-image-" + self.release],
+                               cwd=d, check=True, stdout=subprocess.DEVNULL)
+                debs = glob.glob(os.path.join(d, "linux-image-*.deb"))
+            subprocess.run(["dpkg-deb", "-x", debs[0], d], check=True)
+        check(os.path.exists(img), "no kernel image in the linux-image package")
+        return img
+
+
+def stock_session(series, name):
+    k = StockKernel(stock_release(series))
+    k.build_modules()
+    k.build_initramfs()
+    g = Guest(k)
+    try:
+        check(k.release == g.sh("uname -r").strip().splitlines()[-1], "booted the wrong kernel")
+        g.sh("insmod /kstub.ko")
+        check("ready on uart" in g.sh("dmesg | grep kstub"), "kstub did not come up")
+        banner = int(g.sh("grep ' linux_banner$' /proc/kallsyms").split()[0], 16)
+        seq = g.start("echo g > /proc/sysrq-trigger")
+        g.wait_for("kstub: waiting for GDB")
+        time.sleep(0.5)
+        r = RawRsp(g.gdb_port)
+        check(r.request(b"qSupported").startswith(b"PacketSize="), "qSupported")
+        check(r.request(b"?").startswith(b"T05thread:"), "stop reply")
+        text = bytes.fromhex(r.request(b"m%x,d" % banner).decode())
+        check(text == b"Linux version", "linux_banner reads %r" % text)
+        check(len(r.request(b"g")) > 2 * 8 * 17, "short register dump")
+        check(r.request(b"D") == b"OK", "detach")
+        r.close()
+        g.finish(seq)
+        g.sh("rmmod kstub")
+        check("alive-42" in g.sh("echo alive-$((40+2))"), "guest dead")
+        g.check_console(expected=[r"module verification failed", r"loading out-of-tree"])
+    finally:
+        g.close()
+        g.keep_log(name)
+
+
+def test_debian_6_1_kernel():
+    """Built against Debian 12's linux-headers-6.1.0-*-amd64, loaded into that kernel."""
+    stock_session("6.1", "stock_6.1")
+
+
+def test_debian_6_12_kernel():
+    """Built against Debian 12's linux-headers-6.12.*+deb12-amd64 (IBT on), loaded into it."""
+    stock_session("6.12", "stock_6.12")
+
+
+TESTS = [test_debian_6_1_kernel, test_debian_6_12_kernel]
