@@ -16,6 +16,8 @@
 #include <asm/segment.h>
 #include <asm/traps.h>
 #include "kstub.h"
+#include "tdesc.h"
+#include "call.h"
 
 enum {
 	KSTUB_X86_INT3 = 0xcc,
@@ -36,12 +38,14 @@ static unsigned long kstub_x86_kernel_text_address;
 static unsigned long kstub_x86_within_kprobe_blacklist;
 static unsigned long kstub_x86_ftrace_location;
 static unsigned long kstub_x86_stext;
+static unsigned long kstub_x86_search_extable;
 
 static const struct kstub_sym kstub_x86_syms[] = {
 	{ "text_poke_kgdb", &kstub_x86_text_poke_kgdb },
 	{ "kernel_text_address", &kstub_x86_kernel_text_address },
 	{ "within_kprobe_blacklist", &kstub_x86_within_kprobe_blacklist },
 	{ "_text", &kstub_x86_stext },
+	{ "search_exception_tables", &kstub_x86_search_extable, true },
 	{ "ftrace_location_range", &kstub_x86_ftrace_location, true },
 };
 
@@ -60,7 +64,7 @@ static u8 kstub_x86_step_op;
 /* an oops already reported at DIE_GPF is not reported again at DIE_OOPS */
 static struct pt_regs *kstub_x86_oops_regs[NR_CPUS];
 
-/* ---- registers, in the order of the target description below ---- */
+/* ---- registers: GDB's amd64 layout, and where each value lives ---- */
 
 enum kstub_x86_src {
 	KSTUB_X86_PT,		/* a pt_regs field */
@@ -69,159 +73,97 @@ enum kstub_x86_src {
 	KSTUB_X86_NONE,		/* x87/SSE: described, never available */
 };
 
-struct kstub_x86_reg {
-	u8 size;
-	u8 src;
-	u16 off;		/* pt_regs offset or index */
+static const struct kstub_flag_desc kstub_x86_eflags[] = {
+	{ "CF", 0 }, { "", 1 }, { "PF", 2 }, { "AF", 4 }, { "ZF", 6 },
+	{ "SF", 7 }, { "TF", 8 }, { "IF", 9 }, { "DF", 10 }, { "OF", 11 },
+	{ "NT", 14 }, { "RF", 16 }, { "VM", 17 }, { "AC", 18 }, { "VIF", 19 },
+	{ "VIP", 20 }, { "ID", 21 }, { NULL, 0 },
 };
 
-#define PT(f, n)	{ n, KSTUB_X86_PT, offsetof(struct pt_regs, f) }
-#define NONE(n)		{ n, KSTUB_X86_NONE, 0 }
+#define PT(n, f, t)	{ .name = n, .bits = 64, .type = t, .src = KSTUB_X86_PT, \
+			  .off = offsetof(struct pt_regs, f) }
+#define PT32(n, f)	{ .name = n, .bits = 32, .type = "int32", .src = KSTUB_X86_PT, \
+			  .off = offsetof(struct pt_regs, f) }
+#define SEG(n, i)	{ .name = n, .bits = 32, .type = "int32", .src = KSTUB_X86_SEG, .off = i }
+#define NONE(n, b, t)	{ .name = n, .bits = b, .type = t, .src = KSTUB_X86_NONE }
 
-static const struct kstub_x86_reg kstub_x86_regs[] = {
-	PT(ax, 8), PT(bx, 8), PT(cx, 8), PT(dx, 8),
-	PT(si, 8), PT(di, 8), PT(bp, 8), PT(sp, 8),
-	PT(r8, 8), PT(r9, 8), PT(r10, 8), PT(r11, 8),
-	PT(r12, 8), PT(r13, 8), PT(r14, 8), PT(r15, 8),
-	PT(ip, 8), PT(flags, 4), PT(cs, 4), PT(ss, 4),
-	{ 4, KSTUB_X86_SEG, 0 }, { 4, KSTUB_X86_SEG, 1 },
-	{ 4, KSTUB_X86_SEG, 2 }, { 4, KSTUB_X86_SEG, 3 },
-	NONE(10), NONE(10), NONE(10), NONE(10),		/* st0-st7 */
-	NONE(10), NONE(10), NONE(10), NONE(10),
-	NONE(4), NONE(4), NONE(4), NONE(4),		/* fctrl-fop */
-	NONE(4), NONE(4), NONE(4), NONE(4),
-	NONE(16), NONE(16), NONE(16), NONE(16),		/* xmm0-xmm15 */
-	NONE(16), NONE(16), NONE(16), NONE(16),
-	NONE(16), NONE(16), NONE(16), NONE(16),
-	NONE(16), NONE(16), NONE(16), NONE(16),
-	NONE(4),					/* mxcsr */
-	{ 8, KSTUB_X86_BASE, 0 }, { 8, KSTUB_X86_BASE, 1 },
+static const struct kstub_reg_desc kstub_x86_regs[] = {
+	{ .feature = "org.gnu.gdb.i386.core", .name = "rax", .bits = 64,
+	  .type = "int64", .src = KSTUB_X86_PT, .off = offsetof(struct pt_regs, ax) },
+	PT("rbx", bx, "int64"), PT("rcx", cx, "int64"), PT("rdx", dx, "int64"),
+	PT("rsi", si, "int64"), PT("rdi", di, "int64"),
+	PT("rbp", bp, "data_ptr"), PT("rsp", sp, "data_ptr"),
+	PT("r8", r8, "int64"), PT("r9", r9, "int64"), PT("r10", r10, "int64"),
+	PT("r11", r11, "int64"), PT("r12", r12, "int64"), PT("r13", r13, "int64"),
+	PT("r14", r14, "int64"), PT("r15", r15, "int64"),
+	PT("rip", ip, "code_ptr"),
+	{ .name = "eflags", .bits = 32, .type = "i386_eflags", .flags = kstub_x86_eflags,
+	  .src = KSTUB_X86_PT, .off = offsetof(struct pt_regs, flags) },
+	PT32("cs", cs), PT32("ss", ss),
+	SEG("ds", 0), SEG("es", 1), SEG("fs", 2), SEG("gs", 3),
+	NONE("st0", 80, "i387_ext"), NONE("st1", 80, "i387_ext"),
+	NONE("st2", 80, "i387_ext"), NONE("st3", 80, "i387_ext"),
+	NONE("st4", 80, "i387_ext"), NONE("st5", 80, "i387_ext"),
+	NONE("st6", 80, "i387_ext"), NONE("st7", 80, "i387_ext"),
+	NONE("fctrl", 32, "int"), NONE("fstat", 32, "int"), NONE("ftag", 32, "int"),
+	NONE("fiseg", 32, "int"), NONE("fioff", 32, "int"), NONE("foseg", 32, "int"),
+	NONE("fooff", 32, "int"), NONE("fop", 32, "int"),
+	{ .feature = "org.gnu.gdb.i386.sse", .name = "xmm0", .bits = 128,
+	  .type = "uint128", .src = KSTUB_X86_NONE },
+	NONE("xmm1", 128, "uint128"), NONE("xmm2", 128, "uint128"),
+	NONE("xmm3", 128, "uint128"), NONE("xmm4", 128, "uint128"),
+	NONE("xmm5", 128, "uint128"), NONE("xmm6", 128, "uint128"),
+	NONE("xmm7", 128, "uint128"), NONE("xmm8", 128, "uint128"),
+	NONE("xmm9", 128, "uint128"), NONE("xmm10", 128, "uint128"),
+	NONE("xmm11", 128, "uint128"), NONE("xmm12", 128, "uint128"),
+	NONE("xmm13", 128, "uint128"), NONE("xmm14", 128, "uint128"),
+	NONE("xmm15", 128, "uint128"), NONE("mxcsr", 32, "int"),
+	{ .feature = "org.gnu.gdb.i386.segments", .name = "fs_base", .bits = 64,
+	  .type = "int", .src = KSTUB_X86_BASE, .off = 0 },
+	{ .name = "gs_base", .bits = 64, .type = "int", .src = KSTUB_X86_BASE, .off = 1 },
 };
 
 #undef PT
+#undef PT32
+#undef SEG
 #undef NONE
 
-static const char kstub_x86_xml[] =
-	"<?xml version=\"1.0\"?>"
-	"<!DOCTYPE target SYSTEM \"gdb-target.dtd\">"
-	"<target version=\"1.0\"><architecture>i386:x86-64</architecture>"
-	"<feature name=\"org.gnu.gdb.i386.core\">"
-	"<flags id=\"i386_eflags\" size=\"4\">"
-	"<field name=\"CF\" start=\"0\" end=\"0\"/>"
-	"<field name=\"\" start=\"1\" end=\"1\"/>"
-	"<field name=\"PF\" start=\"2\" end=\"2\"/>"
-	"<field name=\"AF\" start=\"4\" end=\"4\"/>"
-	"<field name=\"ZF\" start=\"6\" end=\"6\"/>"
-	"<field name=\"SF\" start=\"7\" end=\"7\"/>"
-	"<field name=\"TF\" start=\"8\" end=\"8\"/>"
-	"<field name=\"IF\" start=\"9\" end=\"9\"/>"
-	"<field name=\"DF\" start=\"10\" end=\"10\"/>"
-	"<field name=\"OF\" start=\"11\" end=\"11\"/>"
-	"<field name=\"NT\" start=\"14\" end=\"14\"/>"
-	"<field name=\"RF\" start=\"16\" end=\"16\"/>"
-	"<field name=\"VM\" start=\"17\" end=\"17\"/>"
-	"<field name=\"AC\" start=\"18\" end=\"18\"/>"
-	"<field name=\"VIF\" start=\"19\" end=\"19\"/>"
-	"<field name=\"VIP\" start=\"20\" end=\"20\"/>"
-	"<field name=\"ID\" start=\"21\" end=\"21\"/>"
-	"</flags>"
-	"<reg name=\"rax\" bitsize=\"64\" type=\"int64\"/>"
-	"<reg name=\"rbx\" bitsize=\"64\" type=\"int64\"/>"
-	"<reg name=\"rcx\" bitsize=\"64\" type=\"int64\"/>"
-	"<reg name=\"rdx\" bitsize=\"64\" type=\"int64\"/>"
-	"<reg name=\"rsi\" bitsize=\"64\" type=\"int64\"/>"
-	"<reg name=\"rdi\" bitsize=\"64\" type=\"int64\"/>"
-	"<reg name=\"rbp\" bitsize=\"64\" type=\"data_ptr\"/>"
-	"<reg name=\"rsp\" bitsize=\"64\" type=\"data_ptr\"/>"
-	"<reg name=\"r8\" bitsize=\"64\" type=\"int64\"/>"
-	"<reg name=\"r9\" bitsize=\"64\" type=\"int64\"/>"
-	"<reg name=\"r10\" bitsize=\"64\" type=\"int64\"/>"
-	"<reg name=\"r11\" bitsize=\"64\" type=\"int64\"/>"
-	"<reg name=\"r12\" bitsize=\"64\" type=\"int64\"/>"
-	"<reg name=\"r13\" bitsize=\"64\" type=\"int64\"/>"
-	"<reg name=\"r14\" bitsize=\"64\" type=\"int64\"/>"
-	"<reg name=\"r15\" bitsize=\"64\" type=\"int64\"/>"
-	"<reg name=\"rip\" bitsize=\"64\" type=\"code_ptr\"/>"
-	"<reg name=\"eflags\" bitsize=\"32\" type=\"i386_eflags\"/>"
-	"<reg name=\"cs\" bitsize=\"32\" type=\"int32\"/>"
-	"<reg name=\"ss\" bitsize=\"32\" type=\"int32\"/>"
-	"<reg name=\"ds\" bitsize=\"32\" type=\"int32\"/>"
-	"<reg name=\"es\" bitsize=\"32\" type=\"int32\"/>"
-	"<reg name=\"fs\" bitsize=\"32\" type=\"int32\"/>"
-	"<reg name=\"gs\" bitsize=\"32\" type=\"int32\"/>"
-	"<reg name=\"st0\" bitsize=\"80\" type=\"i387_ext\"/>"
-	"<reg name=\"st1\" bitsize=\"80\" type=\"i387_ext\"/>"
-	"<reg name=\"st2\" bitsize=\"80\" type=\"i387_ext\"/>"
-	"<reg name=\"st3\" bitsize=\"80\" type=\"i387_ext\"/>"
-	"<reg name=\"st4\" bitsize=\"80\" type=\"i387_ext\"/>"
-	"<reg name=\"st5\" bitsize=\"80\" type=\"i387_ext\"/>"
-	"<reg name=\"st6\" bitsize=\"80\" type=\"i387_ext\"/>"
-	"<reg name=\"st7\" bitsize=\"80\" type=\"i387_ext\"/>"
-	"<reg name=\"fctrl\" bitsize=\"32\" type=\"int\" group=\"float\"/>"
-	"<reg name=\"fstat\" bitsize=\"32\" type=\"int\" group=\"float\"/>"
-	"<reg name=\"ftag\" bitsize=\"32\" type=\"int\" group=\"float\"/>"
-	"<reg name=\"fiseg\" bitsize=\"32\" type=\"int\" group=\"float\"/>"
-	"<reg name=\"fioff\" bitsize=\"32\" type=\"int\" group=\"float\"/>"
-	"<reg name=\"foseg\" bitsize=\"32\" type=\"int\" group=\"float\"/>"
-	"<reg name=\"fooff\" bitsize=\"32\" type=\"int\" group=\"float\"/>"
-	"<reg name=\"fop\" bitsize=\"32\" type=\"int\" group=\"float\"/>"
-	"</feature>"
-	"<feature name=\"org.gnu.gdb.i386.sse\">"
-	"<reg name=\"xmm0\" bitsize=\"128\" type=\"uint128\"/>"
-	"<reg name=\"xmm1\" bitsize=\"128\" type=\"uint128\"/>"
-	"<reg name=\"xmm2\" bitsize=\"128\" type=\"uint128\"/>"
-	"<reg name=\"xmm3\" bitsize=\"128\" type=\"uint128\"/>"
-	"<reg name=\"xmm4\" bitsize=\"128\" type=\"uint128\"/>"
-	"<reg name=\"xmm5\" bitsize=\"128\" type=\"uint128\"/>"
-	"<reg name=\"xmm6\" bitsize=\"128\" type=\"uint128\"/>"
-	"<reg name=\"xmm7\" bitsize=\"128\" type=\"uint128\"/>"
-	"<reg name=\"xmm8\" bitsize=\"128\" type=\"uint128\"/>"
-	"<reg name=\"xmm9\" bitsize=\"128\" type=\"uint128\"/>"
-	"<reg name=\"xmm10\" bitsize=\"128\" type=\"uint128\"/>"
-	"<reg name=\"xmm11\" bitsize=\"128\" type=\"uint128\"/>"
-	"<reg name=\"xmm12\" bitsize=\"128\" type=\"uint128\"/>"
-	"<reg name=\"xmm13\" bitsize=\"128\" type=\"uint128\"/>"
-	"<reg name=\"xmm14\" bitsize=\"128\" type=\"uint128\"/>"
-	"<reg name=\"xmm15\" bitsize=\"128\" type=\"uint128\"/>"
-	"<reg name=\"mxcsr\" bitsize=\"32\" type=\"int\" group=\"vector\"/>"
-	"</feature>"
-	"<feature name=\"org.gnu.gdb.i386.segments\">"
-	"<reg name=\"fs_base\" bitsize=\"64\" type=\"int\"/>"
-	"<reg name=\"gs_base\" bitsize=\"64\" type=\"int\"/>"
-	"</feature>"
-	"</target>";
+enum { KSTUB_X86_XML_CAP = 8192 };
+static char kstub_x86_xml[KSTUB_X86_XML_CAP];
 
 static int kstub_x86_reg_get(struct pt_regs *regs, int cpu, int regno,
 			     u8 *val, bool *avail)
 {
-	const struct kstub_x86_reg *r;
+	const struct kstub_reg_desc *r;
 	struct kstub_x86_cpu *xc = &kstub_x86_cpus[cpu];
+	int size;
 
 	if (regno < 0 || regno >= ARRAY_SIZE(kstub_x86_regs))
 		return 0;
 	r = &kstub_x86_regs[regno];
+	size = r->bits / 8;
 	*avail = regs && r->src != KSTUB_X86_NONE;
 	if (!*avail)
-		return r->size;
+		return size;
 	switch (r->src) {
 	case KSTUB_X86_PT:
 		/* little-endian: the low bytes of the field */
-		memcpy(val, (u8 *)regs + r->off, r->size);
+		memcpy(val, (u8 *)regs + r->off, size);
 		break;
 	case KSTUB_X86_SEG:
-		memset(val, 0, r->size);
+		memset(val, 0, size);
 		memcpy(val, &xc->seg[r->off], sizeof(xc->seg[0]));
 		break;
 	case KSTUB_X86_BASE:
-		memcpy(val, &xc->base[r->off], r->size);
+		memcpy(val, &xc->base[r->off], size);
 		break;
 	}
-	return r->size;
+	return size;
 }
 
 static int kstub_x86_reg_set(struct pt_regs *regs, int regno, const u8 *val)
 {
-	const struct kstub_x86_reg *r;
+	const struct kstub_reg_desc *r;
 	u32 flags;
 
 	if (regno < 0 || regno >= ARRAY_SIZE(kstub_x86_regs))
@@ -234,9 +176,9 @@ static int kstub_x86_reg_set(struct pt_regs *regs, int regno, const u8 *val)
 		regs->flags = (regs->flags & ~0xffffffffUL) | flags;
 		return 0;
 	}
-	if (r->size != sizeof(unsigned long))
+	if (r->bits != 64)
 		return -EPERM;	/* cs, ss: the trap return needs them as they are */
-	memcpy((u8 *)regs + r->off, val, r->size);
+	memcpy((u8 *)regs + r->off, val, sizeof(unsigned long));
 	return 0;
 }
 
@@ -358,14 +300,12 @@ out:
 
 /* ---- traps ---- */
 
-void kstub_x86_breakpoint(void);
-extern const char kstub_x86_break_return[];
 
 /*
  * An oops stops once. If GDB moved the pc the kernel resumes there;
  * otherwise the oops goes on as it would have without a debugger.
  */
-static int kstub_x86_oops(struct pt_regs *regs, bool early)
+static int kstub_x86_oops(struct pt_regs *regs, bool early, int signal)
 {
 	int cpu = raw_smp_processor_id();
 	unsigned long ip = regs->ip;
@@ -374,7 +314,7 @@ static int kstub_x86_oops(struct pt_regs *regs, bool early)
 		kstub_x86_oops_regs[cpu] = NULL;
 		return NOTIFY_DONE;
 	}
-	if (!kstub_trap(regs, KSTUB_REASON_OOPS, KSTUB_SIGSEGV))
+	if (!kstub_trap(regs, KSTUB_REASON_OOPS, kstub_gdb_signal(signal)))
 		return NOTIFY_DONE;
 	if (regs->ip != ip)
 		return NOTIFY_STOP;
@@ -407,11 +347,16 @@ static int kstub_x86_notify(struct notifier_block *nb, unsigned long cmd,
 		return NOTIFY_STOP;
 	case DIE_GPF:
 		/* reached only after exception fixups declined it: fatal */
-		return kstub_x86_oops(regs, true);
+		return kstub_x86_oops(regs, true, args->signr);
+	case DIE_TRAP:
+		/* raised before fixups: stop only if none will take the fault */
+		if (!kstub_x86_search_extable ||
+		    kstub_call(kstub_x86_search_extable, regs->ip, 0, 0))
+			return NOTIFY_DONE;
+		return kstub_x86_oops(regs, true, args->signr);
 	case DIE_OOPS:
-		return kstub_x86_oops(regs, false);
+		return kstub_x86_oops(regs, false, args->signr);
 	default:
-		/* DIE_TRAP comes before fixups, so it is not fatal yet */
 		return NOTIFY_DONE;
 	}
 }
@@ -433,6 +378,9 @@ static int kstub_x86_init(void)
 	ret = kstub_syms_resolve(kstub_x86_syms, ARRAY_SIZE(kstub_x86_syms));
 	if (ret)
 		return ret;
+	if (!kstub_tdesc_build(kstub_x86_xml, sizeof(kstub_x86_xml), "i386:x86-64",
+			       kstub_x86_regs, ARRAY_SIZE(kstub_x86_regs)))
+		return -ENOSPC;
 	ret = register_nmi_handler(NMI_LOCAL, kstub_x86_nmi, 0, "kstub");
 	if (ret)
 		return ret;

@@ -13,6 +13,7 @@
 #include <linux/mutex.h>
 #include <linux/nmi.h>
 #include <linux/sched.h>
+#include <linux/signal.h>
 #include <linux/smp.h>
 #include <linux/stop_machine.h>
 #include <linux/uaccess.h>
@@ -57,6 +58,23 @@ static const struct kstub_sym kstub_core_syms[] = {
 	{ "rcu_cpu_stall_reset", &kstub_rcu_cpu_stall_reset, true },
 	{ "clocksource_touch_watchdog", &kstub_clocksource_touch, true },
 };
+
+/* What a kernel trap's signal is called in a GDB stop reply. */
+int kstub_gdb_signal(int linux_signal)
+{
+	switch (linux_signal) {
+	case SIGILL:
+		return KSTUB_SIGILL;
+	case SIGTRAP:
+		return KSTUB_SIGTRAP;
+	case SIGFPE:
+		return KSTUB_SIGFPE;
+	case SIGBUS:
+		return KSTUB_SIGBUS;
+	default:
+		return KSTUB_SIGSEGV;
+	}
+}
 
 bool kstub_owns(unsigned long addr)
 {
@@ -212,6 +230,7 @@ bool kstub_park(struct pt_regs *regs)
 	if (!READ_ONCE(kc->hold))
 		return false;
 	kstub_record_cpu(cpu, regs);
+	/* the master reads our regs once it sees the count */
 	smp_mb__before_atomic();
 	atomic_inc(&kstub_nparked);
 	while (READ_ONCE(kc->hold)) {
@@ -220,6 +239,7 @@ bool kstub_park(struct pt_regs *regs)
 			touch_nmi_watchdog();
 	}
 	WRITE_ONCE(kc->regs, NULL);
+	/* regs are gone before the master may start the next stop */
 	smp_mb__before_atomic();
 	atomic_dec(&kstub_nparked);
 	return true;
@@ -237,6 +257,7 @@ static void kstub_roundup(int self)
 		return;
 	for_each_cpu(cpu, &kstub_roundup_mask)
 		WRITE_ONCE(kstub_cpus[cpu].hold, true);
+	/* hold must be visible before the NMI that makes a CPU look at it */
 	smp_mb();
 	kstub_arch.stop_cpus(&kstub_roundup_mask);
 	for (us = 0; us < KSTUB_ROUNDUP_WAIT_US; us++) {
@@ -254,6 +275,7 @@ static void kstub_release_cpus(void)
 
 	for_each_online_cpu(cpu)
 		WRITE_ONCE(kstub_cpus[cpu].hold, false);
+	/* GDB's register writes to parked CPUs are in place before they leave */
 	smp_mb();
 	for (us = 0; us < KSTUB_ROUNDUP_WAIT_US && atomic_read(&kstub_nparked); us++)
 		udelay(1);

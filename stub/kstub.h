@@ -100,6 +100,8 @@ unsigned long kstub_lookup(const char *name);
 unsigned long kstub_call(unsigned long fn, unsigned long a0, unsigned long a1,
 			 unsigned long a2);
 
+int kstub_gdb_signal(int linux_signal);
+
 /* entry points for arch trap code; all atomic-safe */
 bool kstub_trap(struct pt_regs *regs, enum kstub_reason why, int signal);
 bool kstub_trap_swbreak(struct pt_regs *regs, unsigned long addr);

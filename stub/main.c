@@ -8,7 +8,6 @@
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/sysrq.h>
-#include <linux/version.h>
 #include "kstub.h"
 
 static char *kstub_uart = "ttyS1";
@@ -19,13 +18,12 @@ static bool kstub_wait;
 module_param_named(kstubwait, kstub_wait, bool, 0444);
 MODULE_PARM_DESC(kstubwait, "Stop and wait for GDB as soon as kstub is loaded");
 
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
-typedef u8 kstub_sysrq_key_t;
+/* Kbuild probes which one this kernel has (6.7 changed it) */
+#ifdef KSTUB_SYSRQ_KEY_U8
+static void kstub_sysrq(u8 key)
 #else
-typedef int kstub_sysrq_key_t;
+static void kstub_sysrq(int key)
 #endif
-
-static void kstub_sysrq(kstub_sysrq_key_t key)
 {
 	kstub_break();
 }

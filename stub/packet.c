@@ -5,8 +5,6 @@
  */
 #include "packet.h"
 
-const char kstub_hex_digits[16] = "0123456789abcdef";
-
 enum {
 	KSTUB_ESCAPE_XOR = 0x20,
 	KSTUB_CTRL_C = 0x03,
@@ -168,7 +166,7 @@ size_t kstub_frame(const u8 *payload, size_t len, u8 *out, size_t cap, bool rle)
 		i += n;
 	}
 	out[o++] = '#';
-	out[o++] = kstub_hex_digits[sum >> 4];
-	out[o++] = kstub_hex_digits[sum & 0xf];
+	out[o++] = kstub_hex_digit(sum >> 4);
+	out[o++] = kstub_hex_digit(sum);
 	return o;
 }

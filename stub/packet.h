@@ -53,6 +53,10 @@ enum kstub_rx_event kstub_rx_feed(struct kstub_rx *rx, u8 c);
 size_t kstub_frame(const u8 *payload, size_t len, u8 *out, size_t cap, bool rle);
 
 int kstub_hex_val(u8 c);
-extern const char kstub_hex_digits[16];
+
+static inline char kstub_hex_digit(unsigned int v)
+{
+	return "0123456789abcdef"[v & 0xf];
+}
 
 #endif /* KSTUB_PACKET_H */

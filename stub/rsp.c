@@ -112,8 +112,8 @@ static void kstub_put_hexbytes(struct kstub_session *s, const u8 *b, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		kstub_put_char(s, kstub_hex_digits[b[i] >> 4]);
-		kstub_put_char(s, kstub_hex_digits[b[i] & 0xf]);
+		kstub_put_char(s, kstub_hex_digit(b[i] >> 4));
+		kstub_put_char(s, kstub_hex_digit(b[i]));
 	}
 }
 
@@ -123,7 +123,7 @@ static void kstub_put_hex(struct kstub_session *s, u64 v)
 	int n = 0;
 
 	do {
-		tmp[n++] = kstub_hex_digits[v & 0xf];
+		tmp[n++] = kstub_hex_digit(v);
 		v >>= 4;
 	} while (v);
 	while (n)
@@ -299,7 +299,7 @@ static size_t kstub_read_prefix(struct kstub_session *s, u64 addr, size_t len)
 	size_t done = 0, n;
 
 	while (done < len) {
-		n = min_t(u64, len - done, page - ((addr + done) & (page - 1)));
+		n = kstub_min(len - done, page - ((addr + done) & (page - 1)));
 		if (s->target->read_mem(s->ctx, addr + done, s->scratch + done, n))
 			break;
 		done += n;
@@ -624,8 +624,8 @@ static enum kstub_action kstub_cmd_features(struct kstub_session *s,
 		kstub_put_char(s, 'l');
 		return KSTUB_STAY;
 	}
-	len = min_t(u64, len, KSTUB_REPLY_CAP - 1);
-	len = min_t(u64, len, total - off);
+	len = kstub_min(len, KSTUB_REPLY_CAP - 1);
+	len = kstub_min(len, total - off);
 	kstub_put_char(s, off + len < total ? 'm' : 'l');
 	kstub_put(s, xml + off, len);
 	return KSTUB_STAY;

@@ -27,10 +27,13 @@ enum kstub_action {
 	KSTUB_DETACH,		/* breakpoints are cleared; resume */
 };
 
-/* Signals in stop replies, GDB's numbering. */
+/* Signals in stop replies, GDB's numbering (not always the kernel's). */
 enum kstub_signal {
 	KSTUB_SIGINT = 2,
+	KSTUB_SIGILL = 4,
 	KSTUB_SIGTRAP = 5,
+	KSTUB_SIGFPE = 8,
+	KSTUB_SIGBUS = 10,
 	KSTUB_SIGSEGV = 11,
 };
 

@@ -74,7 +74,8 @@ def host_tests():
     exe = os.path.join(ROOT, "build", "host", "test_rsp")
     os.makedirs(os.path.dirname(exe), exist_ok=True)
     src = [os.path.join(ROOT, p) for p in
-           ("tests/host/test_rsp.c", "stub/packet.c", "stub/rsp.c", "stub/bp.c")]
+           ("tests/host/test_rsp.c", "stub/packet.c", "stub/rsp.c", "stub/bp.c",
+            "stub/tdesc.c")]
     harness.run(["cc", "-g", "-O1", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter",
                  "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
                  "-o", exe] + src)

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "../../stub/rsp.h"
+#include "../../stub/tdesc.h"
 
 static int failures, passes;
 
@@ -561,8 +562,33 @@ static void test_breakpoints(void)
 	CHECK(kstub_bp_state_at(&bps, 0x10020) == KSTUB_BP_FREE, "D clears breakpoints");
 }
 
+static void test_tdesc(void)
+{
+	static const struct kstub_flag_desc fl[] = { { "IF", 9 }, { NULL, 0 } };
+	static const struct kstub_reg_desc regs[] = {
+		{ .feature = "org.test.core", .name = "r0", .bits = 64, .type = "int64" },
+		{ .name = "flags", .bits = 32, .type = "t_flags", .flags = fl },
+		{ .feature = "org.test.fp", .name = "f0", .bits = 80, .type = "i387_ext" },
+	};
+	static const char want[] =
+		"<?xml version=\"1.0\"?><!DOCTYPE target SYSTEM \"gdb-target.dtd\">"
+		"<target version=\"1.0\"><architecture>test</architecture>"
+		"<feature name=\"org.test.core\">"
+		"<reg name=\"r0\" bitsize=\"64\" type=\"int64\"/>"
+		"<flags id=\"t_flags\" size=\"4\"><field name=\"IF\" start=\"9\" end=\"9\"/></flags>"
+		"<reg name=\"flags\" bitsize=\"32\" type=\"t_flags\"/></feature>"
+		"<feature name=\"org.test.fp\"><reg name=\"f0\" bitsize=\"80\" type=\"i387_ext\"/>"
+		"</feature></target>";
+	char buf[1024];
+	size_t n = kstub_tdesc_build(buf, sizeof(buf), "test", regs, 3);
+
+	CHECK(n == strlen(want) && !strcmp(buf, want), "tdesc:\n%s", buf);
+	CHECK(kstub_tdesc_build(buf, 100, "test", regs, 3) == 0, "tdesc overflow reported");
+}
+
 int main(void)
 {
+	test_tdesc();
 	test_vectors();
 	test_resume_actions();
 	test_thread_list_walk();

@@ -3,9 +3,11 @@
  * Trigger points for kstub's end-to-end tests, under /proc/kstub_test/:
  *   call    write N: calls kstub_test_func(N, 2 * N)
  *   oops    write anything: NULL dereference in kstub_test_oops()
+ *   bug     write anything: BUG() in kstub_test_bug()
  *   global  read/write kstub_test_global
  *   busy    write 1/0: start/stop one counting kthread per CPU
  *   text    read: the first bytes of kstub_test_func, in hex, as the CPU sees them
+ *           (its address is in /proc/kallsyms)
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -16,6 +18,12 @@
 #include <linux/uaccess.h>
 
 enum { KSTUB_TEST_CPUS = 8, KSTUB_TEST_TEXT_BYTES = 96 };
+
+/* global, so GDB and kallsyms find them under these names */
+int kstub_test_helper(int x);
+int kstub_test_func(int a, int b);
+void kstub_test_oops(void);
+void kstub_test_bug(void);
 
 int kstub_test_global = 42;
 int kstub_test_result;
@@ -47,6 +55,11 @@ noinline int kstub_test_func(int a, int b)
 noinline void kstub_test_oops(void)
 {
 	*kstub_test_null = 1;	/* KSTUB_TEST_OOPS_LINE */
+}
+
+noinline void kstub_test_bug(void)
+{
+	BUG();	/* KSTUB_TEST_BUG_LINE */
 }
 
 static int kstub_test_busy_fn(void *data)
@@ -118,6 +131,13 @@ static ssize_t kstub_test_oops_write(struct file *f, const char __user *buf,
 	return len;
 }
 
+static ssize_t kstub_test_bug_write(struct file *f, const char __user *buf,
+				    size_t len, loff_t *pos)
+{
+	kstub_test_bug();
+	return len;
+}
+
 static ssize_t kstub_test_global_write(struct file *f, const char __user *buf,
 				       size_t len, loff_t *pos)
 {
@@ -163,7 +183,6 @@ static int kstub_test_text_show(struct seq_file *m, void *v)
 
 	if (copy_from_kernel_nofault(bytes, kstub_test_func, sizeof(bytes)))
 		return -EFAULT;
-	seq_printf(m, "%px ", kstub_test_func);
 	for (i = 0; i < sizeof(bytes); i++)
 		seq_printf(m, "%02x", bytes[i]);
 	seq_putc(m, '\n');
@@ -190,6 +209,7 @@ static const struct proc_ops kstub_test_##name##_ops = {		\
 
 KSTUB_TEST_FILE(call, kstub_test_empty_show, kstub_test_call_write);
 KSTUB_TEST_FILE(oops, kstub_test_empty_show, kstub_test_oops_write);
+KSTUB_TEST_FILE(bug, kstub_test_empty_show, kstub_test_bug_write);
 KSTUB_TEST_FILE(global, kstub_test_global_show, kstub_test_global_write);
 KSTUB_TEST_FILE(busy, kstub_test_busy_show, kstub_test_busy_write);
 KSTUB_TEST_FILE(text, kstub_test_text_show, NULL);
@@ -201,6 +221,7 @@ static int __init kstub_test_init(void)
 		return -ENOMEM;
 	proc_create("call", 0200, kstub_test_dir, &kstub_test_call_ops);
 	proc_create("oops", 0200, kstub_test_dir, &kstub_test_oops_ops);
+	proc_create("bug", 0200, kstub_test_dir, &kstub_test_bug_ops);
 	proc_create("global", 0600, kstub_test_dir, &kstub_test_global_ops);
 	proc_create("busy", 0600, kstub_test_dir, &kstub_test_busy_ops);
 	proc_create("text", 0400, kstub_test_dir, &kstub_test_text_ops);

@@ -61,10 +61,11 @@ class Session:
         check("detached" in out.lower(), "detach failed:\n" + out)
 
     def text_bytes(self):
+        addr = self.g.sh("grep -w kstub_test_func /proc/kallsyms").split()[0]
         out = self.g.sh("cat /proc/kstub_test/text")
-        m = re.search(r"([0-9a-f]{16}) ([0-9a-f]+)", out)
+        m = re.search(r"^([0-9a-f]{32,})$", out, re.M)
         check(m, "no text dump: " + out)
-        return int(m.group(1), 16), bytes.fromhex(m.group(2))
+        return int(addr, 16), bytes.fromhex(m.group(1))
 
     def close(self, expected=()):
         try:
@@ -209,6 +210,35 @@ def test_oops_entry(k, name):
     finally:
         s.close(expected=[r"BUG: kernel NULL pointer dereference", r"Oops:",
                           r"Call Trace:", r"BUG: unable to handle"])
+
+
+def marked_line(k, marker):
+    with open(k.test_dir + "/kstub_test.c") as f:
+        for i, line in enumerate(f, 1):
+            if marker in line:
+                return i
+    raise TestFailure("no %s in the test module" % marker)
+
+
+def test_bug_entry(k, name):
+    """BUG() stops in GDB at its line with SIGILL, before the oops; continue lets the oops go on."""
+    s = Session(k, name)
+    try:
+        seq = s.attach()
+        s.load_test_symbols()
+        out, bug = s.cont_then("sh -c 'echo 1 > /proc/kstub_test/bug'")
+        s.g.finish(seq)
+        check("SIGILL" in out, "no SIGILL stop:\n" + out)
+        check(re.search(r"kstub_test_bug \(\) at .*kstub_test\.c:%d"
+                        % marked_line(k, "KSTUB_TEST_BUG_LINE"), out), "not at BUG():\n" + out)
+        check("Oops" not in s.g.console(), "stopped only after the oops")
+        s.detach()
+        rc, _ = s.g.finish(bug)
+        check(rc != 0, "the process that hit BUG() should have been killed")
+        check("invalid opcode" in s.g.console(), "the oops did not proceed after continue")
+        guest_alive(s)
+    finally:
+        s.close(expected=[r"kernel BUG at", r"Oops:", r"invalid opcode", r"Call Trace:"])
 
 
 def test_memory_write(k, name):
@@ -446,6 +476,7 @@ TESTS = [
     test_kstubwait,
     test_breakpoint_and_stepping,
     test_oops_entry,
+    test_bug_entry,
     test_memory_write,
     test_all_cpus_stopped,
     test_kaslr_offsets,
