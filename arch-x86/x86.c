@@ -201,6 +201,17 @@ static int kstub_x86_nmi(unsigned int cmd, struct pt_regs *regs)
 	return kstub_park(regs) ? NMI_HANDLED : NMI_DONE;
 }
 
+/*
+ * A parked CPU stays in this handler for as long as GDB keeps the kernel
+ * stopped; a max_duration no stop can reach keeps the NMI code from
+ * reporting that as a slow handler every time.
+ */
+static struct nmiaction kstub_x86_nmiaction = {
+	.handler = kstub_x86_nmi,
+	.name = "kstub",
+	.max_duration = U64_MAX,
+};
+
 static void kstub_x86_roundup(const struct cpumask *mask)
 {
 	apic->send_IPI_mask(mask, NMI_VECTOR);
@@ -381,7 +392,8 @@ static int kstub_x86_init(void)
 	if (!kstub_tdesc_build(kstub_x86_xml, sizeof(kstub_x86_xml), "i386:x86-64",
 			       kstub_x86_regs, ARRAY_SIZE(kstub_x86_regs)))
 		return -ENOSPC;
-	ret = register_nmi_handler(NMI_LOCAL, kstub_x86_nmi, 0, "kstub");
+	INIT_LIST_HEAD(&kstub_x86_nmiaction.list);
+	ret = __register_nmi_handler(NMI_LOCAL, &kstub_x86_nmiaction);
 	if (ret)
 		return ret;
 	ret = register_die_notifier(&kstub_x86_die_nb);

@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -122,14 +123,14 @@ class Guest:
         self.log_path = os.path.join(self.dir, "console.log")
         self.gdb_port = free_port()
         self.seq = 0
-        cmdline = "console=ttyS0 panic=-1 panic_on_warn=1 " + append
+        cmdline = "console=ttyS0,115200 panic=-1 panic_on_warn=1 " + append
         self.qemu = subprocess.Popen([
             "qemu-system-x86_64", "-accel", "tcg", "-smp", "2", "-m", "512",
             "-kernel", kernel.image, "-initrd", kernel.initramfs,
             "-append", cmdline.strip(), "-display", "none", "-no-reboot",
             "-monitor", "none",
-            "-chardev", "socket,id=con,path=%s,server=on,wait=off,logfile=%s"
-            % (self.con_path, self.log_path),
+            # QEMU waits for us to connect, so the log starts at the first byte
+            "-chardev", "socket,id=con,path=%s,server=on,wait=on" % self.con_path,
             "-serial", "chardev:con",
             "-serial", "tcp:127.0.0.1:%d,server=on,wait=off" % self.gdb_port,
         ], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -140,40 +141,46 @@ class Guest:
             time.sleep(0.05)
         self.con = socket.socket(socket.AF_UNIX)
         self.con.connect(self.con_path)
-        self.con.setblocking(False)
         self.buf = b""
+        self.log = open(self.log_path, "wb")
+        self.lock = threading.Lock()
+        # Drain the console all the time, as a terminal would: a console
+        # nobody reads stalls the guest's printk (and so RCU) behind it.
+        self.reader = threading.Thread(target=self._drain, daemon=True)
+        self.reader.start()
         self.wait_for("KSTUB_GUEST_READY", 120)
         self.sh("stty -echo 2>/dev/null; true")
 
-    def _pump(self, timeout):
-        import select
-        r, _, _ = select.select([self.con], [], [], timeout)
-        if r:
+    def _drain(self):
+        while True:
             try:
                 data = self.con.recv(65536)
-            except BlockingIOError:
-                data = b""
-            self.buf += data
+            except OSError:
+                return
+            if not data:
+                return
+            with self.lock:
+                self.buf += data
+                self.log.write(data)
+                self.log.flush()
 
     def wait_for(self, pattern, timeout=60):
         deadline = time.time() + timeout
         rx = re.compile(pattern.encode())
         while True:
-            m = rx.search(self.buf)
-            if m:
-                out = self.buf[:m.end()]
-                self.buf = self.buf[m.end():]
-                return out.decode(errors="replace")
-            left = deadline - time.time()
-            if left <= 0:
+            with self.lock:
+                m = rx.search(self.buf)
+                if m:
+                    out = self.buf[:m.end()]
+                    self.buf = self.buf[m.end():]
+                    return out.decode(errors="replace")
+            if time.time() > deadline:
                 raise TestFailure("guest: no %r within %ss; console tail:\n%s"
                                   % (pattern, timeout, self.log_tail()))
-            self._pump(min(left, 0.2))
+            time.sleep(0.05)
 
     def send(self, line):
-        self.con.setblocking(True)
         self.con.sendall(line.encode() + b"\n")
-        self.con.setblocking(False)
 
     def start(self, cmd):
         """Run @cmd without waiting; finish() collects its output."""
@@ -215,6 +222,7 @@ class Guest:
             self.qemu.kill()
         self.qemu.wait()
         try:
+            self.con.shutdown(socket.SHUT_RDWR)
             self.con.close()
         except OSError:
             pass
