@@ -25,7 +25,8 @@ class Session:
             self.g.sh("insmod /kstub_test.ko")
             for sec in TEST_MODULE_SECTIONS:
                 out = self.g.sh("cat /sys/module/kstub_test/sections/%s" % sec)
-                self.sections[sec] = re.search(r"0x[0-9a-f]+", out).group(0)
+                # kernel messages may land in between: take the line that is only an address
+                self.sections[sec] = re.search(r"^0x[0-9a-f]+$", out, re.M).group(0)
 
     def new_gdb(self, suffix=""):
         if self.gdb:
@@ -49,10 +50,13 @@ class Session:
                            % (self.k.test_ko, s[".text"], s[".data"], s[".bss"], s[".rodata"]))
         check("Reading symbols" in out, "add-symbol-file failed:\n" + out)
 
-    def cont_then(self, guest_cmd, timeout=120):
-        """continue in GDB, run @guest_cmd in the guest, return what GDB printed at the stop."""
+    def cont_then(self, guest_cmd, pending=None, timeout=120):
+        """continue in GDB, let the guest command @pending (a seq) finish, run
+        @guest_cmd in the guest; return what GDB printed at the stop, and @guest_cmd's seq."""
         s = self.gdb.begin("continue")
         self.gdb.wait_printed("Continuing.")
+        if pending is not None:
+            self.g.finish(pending)
         seq = self.g.start(guest_cmd)
         return self.gdb.end(s, timeout), seq
 
@@ -143,16 +147,14 @@ def test_breakpoint_and_stepping(k, name):
         s.load_test_symbols()
         out = s.gdb.cmd("break kstub_test_func")
         check("Breakpoint 1 at" in out, out)
-        stop, call = s.cont_then("echo 5 > /proc/kstub_test/call")
-        s.g.finish(seq)
+        stop, call = s.cont_then("echo 5 > /proc/kstub_test/call", pending=seq)
         check(re.search(r"Breakpoint 1, kstub_test_func \(a=5, b=10\)", stop), "no hit:\n" + stop)
         args = s.gdb.cmd("info args")
         check("a = 5" in args and "b = 10" in args, args)
         fin = s.gdb.cmd("finish")
         check("Run till exit" in fin and re.search(r"Value returned is \$\d+ = 132", fin),
               "finish:\n" + fin)
-        out, call2 = s.cont_then("echo 7 > /proc/kstub_test/call")
-        s.g.finish(call)
+        out, call2 = s.cont_then("echo 7 > /proc/kstub_test/call", pending=call)
         check(re.search(r"Breakpoint 1, kstub_test_func \(a=7, b=14\)", out), "second hit:\n" + out)
         line0 = s.gdb.cmd("frame")
         nxt = s.gdb.cmd("next")
@@ -173,8 +175,7 @@ def test_breakpoint_and_stepping(k, name):
             check(re.search(r"= 0xffffffff[0-9a-f]{8}$", pc), "stepi left the kernel: " + pc)
             pcs.add(pc)
         check(len(pcs) == 4, "stepi did not move the pc: %s" % pcs)
-        out, call3 = s.cont_then("echo 9 > /proc/kstub_test/call")
-        s.g.finish(call2)
+        out, call3 = s.cont_then("echo 9 > /proc/kstub_test/call", pending=call2)
         check(re.search(r"Breakpoint 1, kstub_test_func \(a=9, b=18\)", out), "third hit:\n" + out)
         s.gdb.cmd("delete")
         s.detach()
@@ -196,8 +197,7 @@ def test_oops_entry(k, name):
             for i, line in enumerate(f, 1):
                 if "KSTUB_TEST_OOPS_LINE" in line:
                     want_line = i
-        out, oops = s.cont_then("sh -c 'echo 1 > /proc/kstub_test/oops'")
-        s.g.finish(seq)
+        out, oops = s.cont_then("sh -c 'echo 1 > /proc/kstub_test/oops'", pending=seq)
         check("SIGSEGV" in out, "no SIGSEGV stop:\n" + out)
         check(re.search(r"kstub_test_oops \(\) at .*kstub_test\.c:%d" % want_line, out),
               "not at the faulting line %d:\n%s" % (want_line, out))
@@ -226,8 +226,7 @@ def test_bug_entry(k, name):
     try:
         seq = s.attach()
         s.load_test_symbols()
-        out, bug = s.cont_then("sh -c 'echo 1 > /proc/kstub_test/bug'")
-        s.g.finish(seq)
+        out, bug = s.cont_then("sh -c 'echo 1 > /proc/kstub_test/bug'", pending=seq)
         check("SIGILL" in out, "no SIGILL stop:\n" + out)
         check(re.search(r"kstub_test_bug \(\) at .*kstub_test\.c:%d"
                         % marked_line(k, "KSTUB_TEST_BUG_LINE"), out), "not at BUG():\n" + out)
@@ -413,8 +412,7 @@ def test_rmmod_after_detach(k, name):
         seq = s.attach()
         s.load_test_symbols()
         s.gdb.cmd("break kstub_test_func")
-        out, call = s.cont_then("echo 2 > /proc/kstub_test/call")
-        s.g.finish(seq)
+        out, call = s.cont_then("echo 2 > /proc/kstub_test/call", pending=seq)
         check("Breakpoint 1, kstub_test_func" in out, out)
         s.detach()
         s.g.finish(call)
