@@ -10,7 +10,6 @@
  * @fn returns straight to our caller.
  */
 #include <linux/linkage.h>
-#include <linux/objtool.h>
 #include <asm/nospec-branch.h>
 #include <asm/unwind_hints.h>
 
@@ -26,15 +25,3 @@ SYM_FUNC_START(kstub_call)
 	ret
 	int3
 SYM_FUNC_END(kstub_call)
-
-/*
- * void kstub_x86_breakpoint(void): the compiled-in breakpoint behind
- * SysRq-g and kstubwait. The trap handler knows it by the address the
- * int3 returns to.
- */
-SYM_FUNC_START(kstub_x86_breakpoint)
-	int3
-SYM_INNER_LABEL(kstub_x86_break_return, SYM_L_GLOBAL)
-	ANNOTATE_NOENDBR
-	RET
-SYM_FUNC_END(kstub_x86_breakpoint)

@@ -10,6 +10,8 @@
 #include <linux/uaccess.h>
 #include <asm/apic.h>
 #include <asm/debugreg.h>
+#include <asm/ftrace.h>
+#include <asm/nops.h>
 #include <asm/nmi.h>
 #include <asm/processor-flags.h>
 #include <asm/msr.h>
@@ -17,7 +19,6 @@
 #include <asm/traps.h>
 #include "kstub.h"
 #include "tdesc.h"
-#include "call.h"
 
 enum {
 	KSTUB_X86_INT3 = 0xcc,
@@ -26,12 +27,14 @@ enum {
 	KSTUB_X86_PUSHF = 0x9c,
 	KSTUB_X86_POPF = 0x9d,
 	KSTUB_X86_IRET = 0xcf,
+	KSTUB_X86_HLT = 0xf4,
 	KSTUB_X86_MAX_PREFIXES = 14,
 	/* a notifier ahead of kgdb (0), behind kprobes and hw_breakpoint */
 	KSTUB_X86_DIE_PRIORITY = INT_MAX - 1,
 };
 
 static const u8 kstub_x86_int3[] = { KSTUB_X86_INT3 };
+static const u8 kstub_x86_nop5[] = { BYTES_NOP5 };	/* an idle ftrace site */
 
 static unsigned long kstub_x86_text_poke_kgdb;
 static unsigned long kstub_x86_kernel_text_address;
@@ -59,6 +62,7 @@ static struct kstub_x86_cpu kstub_x86_cpus[NR_CPUS];
 
 /* the single-step in progress */
 static unsigned long kstub_x86_step_if;
+static unsigned long kstub_x86_step_ip;
 static u8 kstub_x86_step_op;
 
 /* an oops already reported at DIE_GPF is not reported again at DIE_OOPS */
@@ -221,14 +225,19 @@ static void kstub_x86_roundup(const struct cpumask *mask)
 
 static int kstub_x86_bp_valid(unsigned long addr)
 {
+	u8 insn[sizeof(kstub_x86_nop5)];
+	unsigned long site;
+
 	if (!kstub_call(kstub_x86_kernel_text_address, addr, 0, 0))
 		return -EFAULT;
 	/* entry, noinstr and NOKPROBE code run where a trap is not survivable */
 	if (kstub_call(kstub_x86_within_kprobe_blacklist, addr, 0, 0) & 0xff)
 		return -EPERM;
-	/* ftrace rewrites its call sites at run time */
-	if (kstub_x86_ftrace_location &&
-	    kstub_call(kstub_x86_ftrace_location, addr, addr, 0))
+	/* a call site ftrace is using is rewritten under us at any time */
+	site = kstub_x86_ftrace_location ?
+	       kstub_call(kstub_x86_ftrace_location, addr, addr, 0) : 0;
+	if (site && (copy_from_kernel_nofault(insn, (void *)site, sizeof(insn)) ||
+		     memcmp(insn, kstub_x86_nop5, sizeof(insn))))
 		return -EBUSY;
 	return 0;
 }
@@ -275,9 +284,26 @@ static u8 kstub_x86_opcode(unsigned long ip)
 static void kstub_x86_step_arm(struct pt_regs *regs)
 {
 	kstub_x86_step_if = regs->flags & X86_EFLAGS_IF;
+	kstub_x86_step_ip = regs->ip;
 	kstub_x86_step_op = kstub_x86_opcode(regs->ip);
-	regs->flags &= ~X86_EFLAGS_IF;
+	/* hlt with interrupts masked would never finish */
+	if (kstub_x86_step_op != KSTUB_X86_HLT)
+		regs->flags &= ~X86_EFLAGS_IF;
 	regs->flags |= X86_EFLAGS_TF;
+}
+
+/* Give a pushf that ran during the step the flags it would have seen. */
+static void kstub_x86_fix_pushf(struct pt_regs *regs, unsigned long if_flag)
+{
+	unsigned long pushed;
+
+	if (copy_from_kernel_nofault(&pushed, (void *)regs->sp, sizeof(pushed)))
+		return;
+	pushed = (pushed & ~(X86_EFLAGS_TF | X86_EFLAGS_IF)) | if_flag;
+	pagefault_disable();
+	__put_kernel_nofault((void *)regs->sp, &pushed, unsigned long, out);
+out:
+	pagefault_enable();
 }
 
 /*
@@ -287,23 +313,24 @@ static void kstub_x86_step_arm(struct pt_regs *regs)
  */
 static void kstub_x86_step_done(struct pt_regs *regs)
 {
-	unsigned long pushed;
-
 	regs->flags &= ~X86_EFLAGS_TF;
 	switch (kstub_x86_step_op) {
-	case KSTUB_X86_CLI:
 	case KSTUB_X86_STI:
+		/*
+		 * Some CPUs (and QEMU) deliver the step trap only after the
+		 * instruction in sti's shadow: that one ran too.
+		 */
+		if (regs->ip != kstub_x86_step_ip + 1 &&
+		    kstub_x86_opcode(kstub_x86_step_ip + 1) == KSTUB_X86_PUSHF)
+			kstub_x86_fix_pushf(regs, X86_EFLAGS_IF);
+		return;
+	case KSTUB_X86_CLI:
 	case KSTUB_X86_POPF:
 	case KSTUB_X86_IRET:
+	case KSTUB_X86_HLT:
 		return;
 	case KSTUB_X86_PUSHF:
-		if (copy_from_kernel_nofault(&pushed, (void *)regs->sp, sizeof(pushed)))
-			break;
-		pushed = (pushed & ~(X86_EFLAGS_TF | X86_EFLAGS_IF)) | kstub_x86_step_if;
-		pagefault_disable();
-		__put_kernel_nofault((void *)regs->sp, &pushed, unsigned long, out);
-out:
-		pagefault_enable();
+		kstub_x86_fix_pushf(regs, kstub_x86_step_if);
 		break;
 	}
 	regs->flags |= kstub_x86_step_if;
@@ -344,7 +371,8 @@ static int kstub_x86_notify(struct notifier_block *nb, unsigned long cmd,
 		return NOTIFY_DONE;
 	switch (cmd) {
 	case DIE_INT3:
-		if (regs->ip == (unsigned long)kstub_x86_break_return)
+		/* kstub_arch_break(): GDB's breakpoints never go in kstub's text */
+		if (kstub_owns(regs->ip - 1))
 			return kstub_trap(regs, KSTUB_REASON_BREAK, KSTUB_SIGTRAP) ?
 			       NOTIFY_STOP : NOTIFY_DONE;
 		return kstub_trap_swbreak(regs, regs->ip - 1) ?
@@ -428,6 +456,5 @@ const struct kstub_arch_ops kstub_arch = {
 	.set_pc = kstub_x86_set_pc,
 	.step_arm = kstub_x86_step_arm,
 	.step_done = kstub_x86_step_done,
-	.breakpoint = kstub_x86_breakpoint,
 	.text_offset = kstub_x86_text_offset,
 };

@@ -468,8 +468,3 @@ void kstub_core_exit(void)
 	kstub_patch_under_stop_machine = false;
 	mutex_unlock(text_mutex);
 }
-
-void kstub_break(void)
-{
-	kstub_arch.breakpoint();
-}

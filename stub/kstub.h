@@ -43,7 +43,6 @@ enum kstub_reason {
  *	then trap to kstub_trap(KSTUB_REASON_STEP).
  * @step_done: undo @step_arm after the step trap, keeping what the
  *	stepped instruction itself did to the interrupt mask.
- * @breakpoint: execute the compiled-in breakpoint.
  * @text_offset: the kernel's load offset from its link address (KASLR).
  */
 struct kstub_arch_ops {
@@ -63,7 +62,6 @@ struct kstub_arch_ops {
 	void (*set_pc)(struct pt_regs *regs, unsigned long pc);
 	void (*step_arm)(struct pt_regs *regs);
 	void (*step_done)(struct pt_regs *regs);
-	void (*breakpoint)(void);
 	unsigned long (*text_offset)(void);
 };
 
@@ -87,6 +85,7 @@ struct kstub_io_ops {
 
 extern const struct kstub_arch_ops kstub_arch;
 extern const struct kstub_io_ops kstub_io_uart16550;
+extern const struct kstub_io_ops kstub_io_pl011;
 
 /* kernel symbols the core and arch code resolve at load time */
 struct kstub_sym {
@@ -111,6 +110,5 @@ bool kstub_owns(unsigned long addr);
 
 int kstub_core_init(const struct kstub_io_ops *io);
 void kstub_core_exit(void);
-void kstub_break(void);
 
 #endif /* KSTUB_H */

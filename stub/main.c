@@ -9,10 +9,19 @@
 #include <linux/moduleparam.h>
 #include <linux/sysrq.h>
 #include "kstub.h"
+#include "kstub_arch.h"
 
+#ifdef CONFIG_ARM64
+static char *kstub_uart = "pl011";
+static const struct kstub_io_ops *kstub_io = &kstub_io_pl011;
+#define KSTUB_UART_HELP "pl011 (the first in the device tree) or mmio:<address>"
+#else
 static char *kstub_uart = "ttyS1";
+static const struct kstub_io_ops *kstub_io = &kstub_io_uart16550;
+#define KSTUB_UART_HELP "ttyS<N> or an I/O port such as io:0x2f8"
+#endif
 module_param_named(uart, kstub_uart, charp, 0444);
-MODULE_PARM_DESC(uart, "GDB port: ttyS<N> or an I/O port such as io:0x2f8 (default ttyS1)");
+MODULE_PARM_DESC(uart, "GDB port: " KSTUB_UART_HELP);
 
 static bool kstub_wait;
 module_param_named(kstubwait, kstub_wait, bool, 0444);
@@ -25,7 +34,7 @@ static void kstub_sysrq(u8 key)
 static void kstub_sysrq(int key)
 #endif
 {
-	kstub_break();
+	kstub_arch_break();
 }
 
 static const struct sysrq_key_op kstub_sysrq_op = {
@@ -36,8 +45,6 @@ static const struct sysrq_key_op kstub_sysrq_op = {
 };
 
 enum { KSTUB_SYSRQ_KEY = 'g' };
-
-static const struct kstub_io_ops *kstub_io = &kstub_io_uart16550;
 
 static int __init kstub_init(void)
 {
@@ -62,7 +69,7 @@ static int __init kstub_init(void)
 		kstub_io->name, kstub_uart, kstub_arch.name);
 	if (kstub_wait) {
 		pr_info("kstubwait: waiting for GDB\n");
-		kstub_break();
+		kstub_arch_break();
 	}
 	return 0;
 

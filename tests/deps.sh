@@ -5,7 +5,10 @@ set -euo pipefail
 
 pkgs=(make gcc libc6-dev bc flex bison libelf-dev libssl-dev cpio xz-utils
       kmod dwarves python3 util-linux qemu-system-x86 gdb-multiarch
-      busybox-static linux-source-6.1 linux-source-6.12 linux-headers-amd64)
+      busybox-static linux-source-6.1 linux-source-6.12 linux-headers-amd64
+      gcc-aarch64-linux-gnu qemu-system-arm)
+cache=${KSTUB_CACHE:-$HOME/.cache/kstub}
+bb_arm64=$cache/busybox-arm64/bin/busybox
 
 missing=()
 for p in "${pkgs[@]}"; do
@@ -26,8 +29,8 @@ apt_update() {
 }
 
 if [ "$(id -u)" != 0 ]; then
-	if [ ${#missing[@]} -gt 0 ]; then
-		echo "deps: missing packages: ${missing[*]} (run tests/deps.sh as root)" >&2
+	if [ ${#missing[@]} -gt 0 ] || [ ! -x "$bb_arm64" ]; then
+		echo "deps: missing packages: ${missing[*]} busybox-static:arm64 (run tests/deps.sh as root)" >&2
 		exit 1
 	fi
 	exit 0
@@ -47,4 +50,19 @@ if [ ${#missing[@]} -gt 0 ]; then
 	apt_update
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 		"${missing[@]}" >/dev/null
+fi
+
+# The arm64 guests need an arm64 BusyBox: Debian's, unpacked into the cache.
+if [ ! -x "$bb_arm64" ]; then
+	if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+		dpkg --add-architecture arm64
+		apt_updated=
+	fi
+	apt_update
+	tmp=$(mktemp -d)
+	chmod 755 "$tmp"
+	(cd "$tmp" && apt-get download -q busybox-static:arm64 >/dev/null 2>&1)
+	mkdir -p "$cache/busybox-arm64"
+	dpkg-deb -x "$tmp"/busybox-static_*_arm64.deb "$cache/busybox-arm64"
+	rm -rf "$tmp"
 fi

@@ -23,7 +23,7 @@ import test_e2e  # noqa: E402
 import test_stock  # noqa: E402
 
 KVERS = ["6.1", "6.12"]
-ARCHES = ["x86_64"]
+ARCHES = ["x86_64", "arm64"]
 TEST_TIMEOUT = 420
 
 

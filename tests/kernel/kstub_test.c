@@ -6,11 +6,17 @@
  *   bug     write anything: BUG() in kstub_test_bug()
  *   global  read/write kstub_test_global
  *   busy    write 1/0: start/stop one counting kthread per CPU
+ *   timer   write N: an hrtimer firing every N microseconds (0 stops it);
+ *           read: how often it fired
+ *   steps   write anything: runs kstub_test_straight(), straight-line code to step through
+ *   mask    write anything: runs kstub_test_irqmask(), which reads the interrupt
+ *           mask around instructions that change it; read: what it saw
  *   text    read: the first bytes of kstub_test_func, in hex, as the CPU sees them
  *           (its address is in /proc/kallsyms)
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/hrtimer.h>
 #include <linux/kthread.h>
 #include <linux/module.h>
 #include <linux/proc_fs.h>
@@ -24,6 +30,8 @@ int kstub_test_helper(int x);
 int kstub_test_func(int a, int b);
 void kstub_test_oops(void);
 void kstub_test_bug(void);
+void kstub_test_straight(void);
+void kstub_test_irqmask(void);
 
 int kstub_test_global = 42;
 int kstub_test_result;
@@ -60,6 +68,54 @@ noinline void kstub_test_oops(void)
 noinline void kstub_test_bug(void)
 {
 	BUG();	/* KSTUB_TEST_BUG_LINE */
+}
+
+/* No branches: each single-step must land exactly one instruction further. */
+noinline void kstub_test_straight(void)
+{
+#ifdef CONFIG_ARM64
+	asm volatile(".rept 250\n\tadd x9, x9, #1\n\t.endr" ::: "x9");
+#else
+	asm volatile(".rept 250\n\taddq $1, %%rax\n\t.endr" ::: "rax", "cc");
+#endif
+}
+
+/* interrupt mask as read before, after masking, and after unmasking */
+unsigned long kstub_test_mask_seen[3];
+
+noinline void kstub_test_irqmask(void)
+{
+	unsigned long before, masked, unmasked;
+
+#ifdef CONFIG_ARM64
+	asm volatile("mrs %0, daif\n\t"
+		     "msr daifset, #2\n\t"
+		     "mrs %1, daif\n\t"
+		     "msr daifclr, #2\n\t"
+		     "mrs %2, daif"
+		     : "=&r"(before), "=&r"(masked), "=&r"(unmasked) :: "memory");
+#else
+	asm volatile("pushfq\n\tpopq %0\n\t"
+		     "cli\n\t"
+		     "pushfq\n\tpopq %1\n\t"
+		     "sti\n\t"
+		     "pushfq\n\tpopq %2"
+		     : "=&r"(before), "=&r"(masked), "=&r"(unmasked) :: "memory");
+#endif
+	kstub_test_mask_seen[0] = before;
+	kstub_test_mask_seen[1] = masked;
+	kstub_test_mask_seen[2] = unmasked;
+}
+
+static struct hrtimer kstub_test_timer;
+static ktime_t kstub_test_timer_period;
+unsigned long kstub_test_timer_count;
+
+static enum hrtimer_restart kstub_test_timer_fn(struct hrtimer *t)
+{
+	WRITE_ONCE(kstub_test_timer_count, kstub_test_timer_count + 1);
+	hrtimer_forward_now(t, kstub_test_timer_period);
+	return HRTIMER_RESTART;
 }
 
 static int kstub_test_busy_fn(void *data)
@@ -176,6 +232,48 @@ static int kstub_test_busy_show(struct seq_file *m, void *v)
 	return 0;
 }
 
+static ssize_t kstub_test_timer_write(struct file *f, const char __user *buf,
+				      size_t len, loff_t *pos)
+{
+	int us, ret = kstub_test_get_int(buf, len, &us);
+
+	if (ret)
+		return ret;
+	hrtimer_cancel(&kstub_test_timer);
+	if (us > 0) {
+		kstub_test_timer_period = ns_to_ktime(us * NSEC_PER_USEC);
+		hrtimer_start(&kstub_test_timer, kstub_test_timer_period, HRTIMER_MODE_REL);
+	}
+	return len;
+}
+
+static int kstub_test_timer_show(struct seq_file *m, void *v)
+{
+	seq_printf(m, "%lu\n", READ_ONCE(kstub_test_timer_count));
+	return 0;
+}
+
+static ssize_t kstub_test_steps_write(struct file *f, const char __user *buf,
+				      size_t len, loff_t *pos)
+{
+	kstub_test_straight();
+	return len;
+}
+
+static ssize_t kstub_test_mask_write(struct file *f, const char __user *buf,
+				     size_t len, loff_t *pos)
+{
+	kstub_test_irqmask();
+	return len;
+}
+
+static int kstub_test_mask_show(struct seq_file *m, void *v)
+{
+	seq_printf(m, "%lx %lx %lx\n", kstub_test_mask_seen[0], kstub_test_mask_seen[1],
+		   kstub_test_mask_seen[2]);
+	return 0;
+}
+
 static int kstub_test_text_show(struct seq_file *m, void *v)
 {
 	u8 bytes[KSTUB_TEST_TEXT_BYTES];
@@ -213,9 +311,14 @@ KSTUB_TEST_FILE(bug, kstub_test_empty_show, kstub_test_bug_write);
 KSTUB_TEST_FILE(global, kstub_test_global_show, kstub_test_global_write);
 KSTUB_TEST_FILE(busy, kstub_test_busy_show, kstub_test_busy_write);
 KSTUB_TEST_FILE(text, kstub_test_text_show, NULL);
+KSTUB_TEST_FILE(timer, kstub_test_timer_show, kstub_test_timer_write);
+KSTUB_TEST_FILE(steps, kstub_test_empty_show, kstub_test_steps_write);
+KSTUB_TEST_FILE(mask, kstub_test_mask_show, kstub_test_mask_write);
 
 static int __init kstub_test_init(void)
 {
+	hrtimer_init(&kstub_test_timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	kstub_test_timer.function = kstub_test_timer_fn;
 	kstub_test_dir = proc_mkdir("kstub_test", NULL);
 	if (!kstub_test_dir)
 		return -ENOMEM;
@@ -225,12 +328,16 @@ static int __init kstub_test_init(void)
 	proc_create("global", 0600, kstub_test_dir, &kstub_test_global_ops);
 	proc_create("busy", 0600, kstub_test_dir, &kstub_test_busy_ops);
 	proc_create("text", 0400, kstub_test_dir, &kstub_test_text_ops);
+	proc_create("timer", 0600, kstub_test_dir, &kstub_test_timer_ops);
+	proc_create("steps", 0200, kstub_test_dir, &kstub_test_steps_ops);
+	proc_create("mask", 0600, kstub_test_dir, &kstub_test_mask_ops);
 	return 0;
 }
 
 static void __exit kstub_test_exit(void)
 {
 	kstub_test_busy_stop();
+	hrtimer_cancel(&kstub_test_timer);
 	proc_remove(kstub_test_dir);
 }
 

@@ -17,14 +17,26 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.path.join(ROOT, "build")
-MODULE_SOURCES = ["Kbuild", "Makefile", "Kconfig", "stub", "arch-x86", "serial"]
+MODULE_SOURCES = ["Kbuild", "Makefile", "Kconfig", "stub", "arch-x86", "arch-arm64", "serial"]
+CACHE = os.environ.get("KSTUB_CACHE", os.path.expanduser("~/.cache/kstub"))
+
+# Per-architecture facts the harness and the tests need.
+ARCH = {
+    "x86_64": dict(image="arch/x86/boot/bzImage", make=[], busybox="/bin/busybox",
+                   console="ttyS0,115200"),
+    "arm64": dict(image="arch/arm64/boot/Image",
+                  make=["ARCH=arm64", "CROSS_COMPILE=aarch64-linux-gnu-"],
+                  busybox=os.path.join(CACHE, "busybox-arm64", "bin", "busybox"),
+                  console="hvc0"),
+}
 
 # What a healthy guest never prints. Tests that provoke an oops list the
 # lines they expect instead.
 BAD_CONSOLE = [
     r"BUG:", r"WARNING:", r"Oops", r"rcu: INFO: .* stall", r"rcu_.*detected stall",
     r"soft lockup", r"hard LOCKUP", r"Kernel panic", r"general protection fault",
-    r"Call Trace:", r"kstub: .*(error|failed)",
+    r"Call Trace:", r"kstub: .*(error|failed)", r"Oops - BRK", r"Unexpected kernel single-step",
+    r"Internal error", r"NMI handler .* took too long",
 ]
 
 
@@ -53,7 +65,8 @@ class Kernel:
     def __init__(self, kver, arch, kdir):
         self.kver, self.arch, self.kdir = kver, arch, kdir
         self.vmlinux = os.path.join(kdir, "vmlinux")
-        self.image = os.path.join(kdir, "arch/x86/boot/bzImage")
+        self.facts = ARCH[arch]
+        self.image = os.path.join(kdir, self.facts["image"])
         self.out = os.path.join(BUILD, "%s-%s" % (kver, arch))
         self.kstub_dir = os.path.join(self.out, "kstub")
         self.test_dir = os.path.join(self.out, "test")
@@ -74,7 +87,8 @@ class Kernel:
         self._copy(MODULE_SOURCES, ROOT, self.kstub_dir)
         self._copy(["kstub_test.c", "Kbuild"], os.path.join(ROOT, "tests/kernel"), self.test_dir)
         for d, extra in ((self.kstub_dir, ["CONFIG_KSTUB=m"]), (self.test_dir, [])):
-            r = subprocess.run(["make", "-s", "-C", self.kdir, "M=" + d] + extra + ["modules"],
+            r = subprocess.run(["make", "-s", "-C", self.kdir, "M=" + d] + self.facts["make"]
+                               + extra + ["modules"],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
             warnings = [l for l in r.stdout.splitlines() if "warning" in l or "error" in l]
             if r.returncode or warnings:
@@ -85,7 +99,7 @@ class Kernel:
         try:
             for d in ("bin", "dev", "proc", "sys", "tmp"):
                 os.makedirs(os.path.join(root, d))
-            shutil.copy2("/bin/busybox", os.path.join(root, "bin/busybox"))
+            shutil.copy2(self.facts["busybox"], os.path.join(root, "bin/busybox"))
             init = os.path.join(root, "init")
             with open(init, "w") as f:
                 f.write(INIT_SCRIPT)
@@ -116,23 +130,31 @@ exec setsid cttyhack sh
 class Guest:
     """One QEMU boot of a test kernel."""
 
-    def __init__(self, kernel, append=""):
+    def __init__(self, kernel, append="", panic_on_warn=True):
         self.k = kernel
         self.dir = tempfile.mkdtemp(prefix="kstub-guest-")
         self.con_path = os.path.join(self.dir, "console.sock")
         self.log_path = os.path.join(self.dir, "console.log")
         self.gdb_port = free_port()
         self.seq = 0
-        cmdline = "console=ttyS0,115200 panic=-1 panic_on_warn=1 " + append
-        self.qemu = subprocess.Popen([
-            "qemu-system-x86_64", "-accel", "tcg", "-smp", "2", "-m", "512",
+        cmdline = "console=%s panic=-1 %s %s" % (kernel.facts["console"],
+                                              "panic_on_warn=1" if panic_on_warn else "", append)
+        # QEMU waits for us to connect, so the log starts at the first byte
+        console = "socket,id=con,path=%s,server=on,wait=on" % self.con_path
+        gdb_port = "tcp:127.0.0.1:%d,server=on,wait=off" % self.gdb_port
+        if kernel.arch == "x86_64":
+            machine = ["qemu-system-x86_64", "-chardev", console, "-serial", "chardev:con",
+                       "-serial", gdb_port]
+        else:
+            # virt has one PL011: it is kstub's; the console is a virtio console
+            machine = ["qemu-system-aarch64", "-M", "virt,gic-version=3", "-cpu", "cortex-a57",
+                       "-device", "virtio-serial-device", "-chardev", console,
+                       "-device", "virtconsole,chardev=con", "-serial", gdb_port]
+        self.qemu = subprocess.Popen(machine + [
+            "-accel", "tcg", "-smp", "2", "-m", "512",
             "-kernel", kernel.image, "-initrd", kernel.initramfs,
             "-append", cmdline.strip(), "-display", "none", "-no-reboot",
             "-monitor", "none",
-            # QEMU waits for us to connect, so the log starts at the first byte
-            "-chardev", "socket,id=con,path=%s,server=on,wait=on" % self.con_path,
-            "-serial", "chardev:con",
-            "-serial", "tcp:127.0.0.1:%d,server=on,wait=off" % self.gdb_port,
         ], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.time() + 30
         while not os.path.exists(self.con_path):
@@ -148,7 +170,7 @@ class Guest:
         # nobody reads stalls the guest's printk (and so RCU) behind it.
         self.reader = threading.Thread(target=self._drain, daemon=True)
         self.reader.start()
-        self.wait_for("KSTUB_GUEST_READY", 120)
+        self.wait_for("built-in commands", 120)   # the shell is up
         self.sh("stty -echo 2>/dev/null; true")
 
     def _drain(self):
@@ -164,12 +186,18 @@ class Guest:
                 self.log.write(data)
                 self.log.flush()
 
+    # a kernel message can land in the middle of a line the shell prints
+    KERNEL_LINE = re.compile(rb"\[ *\d+\.\d+\] [^\n]*\n")
+
     def wait_for(self, pattern, timeout=60):
         deadline = time.time() + timeout
         rx = re.compile(pattern.encode())
         while True:
             with self.lock:
                 m = rx.search(self.buf)
+                if not m:
+                    self.buf = self.KERNEL_LINE.sub(b"", self.buf)
+                    m = rx.search(self.buf)
                 if m:
                     out = self.buf[:m.end()]
                     self.buf = self.buf[m.end():]
@@ -192,7 +220,7 @@ class Guest:
     def finish(self, seq, timeout=60):
         out = self.wait_for(r"@@R%d:(\d+)@@" % seq, timeout)
         m = re.search(r"@@R%d:(\d+)@@" % seq, out)
-        text = re.sub(r"^# ", "", out[:m.start()], flags=re.M)
+        text = re.sub(r"^# ", "", out[:m.start()].replace("\r", ""), flags=re.M)
         return int(m.group(1)), text.strip()
 
     def sh(self, cmd, timeout=60, ok=True):

@@ -1,0 +1,561 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * arm64: BRK breakpoints with a private immediate, hardware single-step
+ * with interrupts masked, IPI roundup, and GDB's aarch64 register layout.
+ *
+ * How BRK and step exceptions reach kstub depends on the kernel:
+ * 6.1 (and 6.12.0-6.12.92) have the list-based break/step hook API;
+ * 6.12.93+ call their handlers from a fixed chain, so kstub puts an ftrace
+ * callback on do_el1_brk64() and do_el1_softstep(): its own events are
+ * consumed there (the traced function is skipped), everything else passes
+ * through untouched. Which one applies is decided at build time from the
+ * kernel's headers and checked at load time.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/ftrace.h>
+#include <linux/kdebug.h>
+#include <linux/notifier.h>
+#include <linux/of.h>
+#include <linux/percpu.h>
+#include <linux/smp.h>
+#include <linux/uaccess.h>
+#include <asm/debug-monitors.h>
+#include <asm/esr.h>
+#include <asm/ptrace.h>
+#include "kstub.h"
+#include "tdesc.h"
+#include "kstub_arch.h"
+
+enum {
+	KSTUB_ARM64_INSN_SIZE = 4,
+	KSTUB_ARM64_BRK_BASE = 0xd4200000,	/* BRK #imm: imm in bits 5-20 */
+	KSTUB_ARM64_NOP = 0xd503201f,
+	KSTUB_ARM64_DIE_PRIORITY = INT_MAX - 1,
+};
+
+/* instructions whose effect on DAIF the masked step must not undo */
+enum {
+	KSTUB_ARM64_MSR_DAIFSET_MASK = 0xfffff0ff,
+	KSTUB_ARM64_MSR_DAIFSET = 0xd50340df,
+	KSTUB_ARM64_MSR_DAIFCLR = 0xd50340ff,
+	KSTUB_ARM64_XT_MASK = 0xffffffe0,
+	KSTUB_ARM64_MSR_DAIF = 0xd51b4220,	/* msr daif, xt */
+	KSTUB_ARM64_MRS_DAIF = 0xd53b4220,	/* mrs xt, daif */
+	KSTUB_ARM64_XZR = 31,
+};
+
+#define KSTUB_ARM64_IF	(PSR_I_BIT | PSR_F_BIT)
+
+static const u32 kstub_arm64_brk_insn = KSTUB_ARM64_BRK_BASE | (KSTUB_ARM64_BRK << 5);
+
+
+struct kstub_arm64_fpsimd {
+	u8 v[32][16];
+	u32 fpsr;
+	u32 fpcr;
+};
+
+void kstub_arm64_save_fpsimd(struct kstub_arm64_fpsimd *st);
+
+static struct kstub_arm64_fpsimd kstub_arm64_fp[NR_CPUS];
+
+static unsigned long kstub_arm64_patch_text;
+static unsigned long kstub_arm64_enable_step;
+static unsigned long kstub_arm64_disable_step;
+static unsigned long kstub_arm64_kernel_text_address;
+static unsigned long kstub_arm64_within_kprobe_blacklist;
+static unsigned long kstub_arm64_ftrace_location;
+static unsigned long kstub_arm64_irq_regs;
+static unsigned long kstub_arm64_stext;
+static unsigned long kstub_arm64_patch_lock;
+
+static const struct kstub_sym kstub_arm64_syms[] = {
+	{ "aarch64_insn_patch_text_nosync", &kstub_arm64_patch_text },
+	{ "kernel_enable_single_step", &kstub_arm64_enable_step },
+	{ "kernel_disable_single_step", &kstub_arm64_disable_step },
+	{ "kernel_text_address", &kstub_arm64_kernel_text_address },
+	{ "within_kprobe_blacklist", &kstub_arm64_within_kprobe_blacklist },
+	{ "__irq_regs", &kstub_arm64_irq_regs },
+	{ "_text", &kstub_arm64_stext },
+	{ "patch_lock", &kstub_arm64_patch_lock, true },
+	{ "ftrace_location_range", &kstub_arm64_ftrace_location, true },
+};
+
+/* ---- registers: GDB's aarch64 layout ---- */
+
+enum kstub_arm64_src {
+	KSTUB_ARM64_X,		/* regs->regs[off] */
+	KSTUB_ARM64_SP,
+	KSTUB_ARM64_PC,
+	KSTUB_ARM64_PSTATE,
+	KSTUB_ARM64_V,		/* v[off], live FP/SIMD */
+	KSTUB_ARM64_FPSR,
+	KSTUB_ARM64_FPCR,
+};
+
+static const struct kstub_flag_desc kstub_arm64_cpsr_flags[] = {
+	{ "SP", 0 }, { "EL", 2 }, { "nRW", 4 }, { "F", 6 }, { "I", 7 },
+	{ "A", 8 }, { "D", 9 }, { "SS", 21 }, { "PAN", 22 }, { "V", 28 },
+	{ "C", 29 }, { "Z", 30 }, { "N", 31 }, { NULL, 0 },
+};
+
+#define X(n)	{ .name = "x" #n, .bits = 64, .type = "int", .src = KSTUB_ARM64_X, .off = n }
+#define V(n)	{ .name = "v" #n, .bits = 128, .type = "uint128", .src = KSTUB_ARM64_V, .off = n }
+
+static const struct kstub_reg_desc kstub_arm64_regs[] = {
+	{ .feature = "org.gnu.gdb.aarch64.core", .name = "x0", .bits = 64,
+	  .type = "int", .src = KSTUB_ARM64_X, .off = 0 },
+	X(1), X(2), X(3), X(4), X(5), X(6), X(7), X(8), X(9), X(10),
+	X(11), X(12), X(13), X(14), X(15), X(16), X(17), X(18), X(19), X(20),
+	X(21), X(22), X(23), X(24), X(25), X(26), X(27), X(28), X(29), X(30),
+	{ .name = "sp", .bits = 64, .type = "data_ptr", .src = KSTUB_ARM64_SP },
+	{ .name = "pc", .bits = 64, .type = "code_ptr", .src = KSTUB_ARM64_PC },
+	{ .name = "cpsr", .bits = 32, .type = "cpsr_flags", .flags = kstub_arm64_cpsr_flags,
+	  .src = KSTUB_ARM64_PSTATE },
+	{ .feature = "org.gnu.gdb.aarch64.fpu", .name = "v0", .bits = 128,
+	  .type = "uint128", .src = KSTUB_ARM64_V, .off = 0 },
+	V(1), V(2), V(3), V(4), V(5), V(6), V(7), V(8), V(9), V(10),
+	V(11), V(12), V(13), V(14), V(15), V(16), V(17), V(18), V(19), V(20),
+	V(21), V(22), V(23), V(24), V(25), V(26), V(27), V(28), V(29), V(30), V(31),
+	{ .name = "fpsr", .bits = 32, .type = "int", .src = KSTUB_ARM64_FPSR },
+	{ .name = "fpcr", .bits = 32, .type = "int", .src = KSTUB_ARM64_FPCR },
+};
+
+#undef X
+#undef V
+
+enum { KSTUB_ARM64_XML_CAP = 8192 };
+static char kstub_arm64_xml[KSTUB_ARM64_XML_CAP];
+
+static int kstub_arm64_reg_get(struct pt_regs *regs, int cpu, int regno,
+			       u8 *val, bool *avail)
+{
+	const struct kstub_reg_desc *r;
+	struct kstub_arm64_fpsimd *fp = &kstub_arm64_fp[cpu];
+	int size;
+	u32 v32;
+
+	if (regno < 0 || regno >= ARRAY_SIZE(kstub_arm64_regs))
+		return 0;
+	r = &kstub_arm64_regs[regno];
+	size = r->bits / 8;
+	*avail = regs;
+	if (!regs)
+		return size;
+	switch (r->src) {
+	case KSTUB_ARM64_X:
+		memcpy(val, &regs->regs[r->off], size);
+		break;
+	case KSTUB_ARM64_SP:
+		memcpy(val, &regs->sp, size);
+		break;
+	case KSTUB_ARM64_PC:
+		memcpy(val, &regs->pc, size);
+		break;
+	case KSTUB_ARM64_PSTATE:
+		v32 = regs->pstate;
+		memcpy(val, &v32, size);
+		break;
+	case KSTUB_ARM64_V:
+		memcpy(val, fp->v[r->off], size);
+		break;
+	case KSTUB_ARM64_FPSR:
+		memcpy(val, &fp->fpsr, size);
+		break;
+	case KSTUB_ARM64_FPCR:
+		memcpy(val, &fp->fpcr, size);
+		break;
+	}
+	return size;
+}
+
+static int kstub_arm64_reg_set(struct pt_regs *regs, int regno, const u8 *val)
+{
+	const struct kstub_reg_desc *r;
+	u32 v32;
+
+	if (regno < 0 || regno >= ARRAY_SIZE(kstub_arm64_regs))
+		return -EINVAL;
+	r = &kstub_arm64_regs[regno];
+	switch (r->src) {
+	case KSTUB_ARM64_X:
+		memcpy(&regs->regs[r->off], val, sizeof(u64));
+		return 0;
+	case KSTUB_ARM64_SP:
+		memcpy(&regs->sp, val, sizeof(u64));
+		return 0;
+	case KSTUB_ARM64_PC:
+		memcpy(&regs->pc, val, sizeof(u64));
+		return 0;
+	case KSTUB_ARM64_PSTATE:
+		/* only the condition flags: the rest is how we return to EL1 */
+		memcpy(&v32, val, sizeof(v32));
+		regs->pstate = (regs->pstate & ~0xf0000000UL) | (v32 & 0xf0000000U);
+		return 0;
+	default:
+		/* FP/SIMD values are a snapshot; writing them would be lost */
+		return -EPERM;
+	}
+}
+
+static void kstub_arm64_save_cpu(int cpu)
+{
+	kstub_arm64_save_fpsimd(&kstub_arm64_fp[cpu]);
+}
+
+/* ---- stopping the other CPUs: an IPI (arm64 has no NMI a module can send) ---- */
+
+static DEFINE_PER_CPU(call_single_data_t, kstub_arm64_csd);
+static DEFINE_PER_CPU(bool, kstub_arm64_csd_busy);
+
+static void kstub_arm64_ipi(void *unused)
+{
+	struct pt_regs **irq_regs = this_cpu_ptr((struct pt_regs * __percpu *)
+						 kstub_arm64_irq_regs);
+
+	kstub_park(*irq_regs);
+	this_cpu_write(kstub_arm64_csd_busy, false);
+}
+
+static void kstub_arm64_roundup(const struct cpumask *mask)
+{
+	call_single_data_t *csd;
+	unsigned int cpu;
+
+	for_each_cpu(cpu, mask) {
+		/* a request the CPU has not answered yet must not be sent again */
+		if (per_cpu(kstub_arm64_csd_busy, cpu))
+			continue;
+		per_cpu(kstub_arm64_csd_busy, cpu) = true;
+		csd = &per_cpu(kstub_arm64_csd, cpu);
+		INIT_CSD(csd, kstub_arm64_ipi, NULL);
+		if (smp_call_function_single_async(cpu, csd))
+			per_cpu(kstub_arm64_csd_busy, cpu) = false;
+	}
+}
+
+/* ---- breakpoints and patching ---- */
+
+static int kstub_arm64_bp_valid(unsigned long addr)
+{
+	unsigned long site;
+	u32 insn;
+
+	if (addr & (KSTUB_ARM64_INSN_SIZE - 1))
+		return -EINVAL;
+	if (!kstub_call(kstub_arm64_kernel_text_address, addr, 0, 0))
+		return -EFAULT;
+	if (kstub_call(kstub_arm64_within_kprobe_blacklist, addr, 0, 0) & 0xff)
+		return -EPERM;
+	/* a call site ftrace is using is rewritten under us at any time */
+	site = kstub_arm64_ftrace_location ?
+	       kstub_call(kstub_arm64_ftrace_location, addr, addr, 0) : 0;
+	if (site && (copy_from_kernel_nofault(&insn, (void *)addr, sizeof(insn)) ||
+		     insn != KSTUB_ARM64_NOP))
+		return -EBUSY;
+	return 0;
+}
+
+/*
+ * Context: every other CPU parked. The _nosync variant cleans and
+ * invalidates to the point of unification itself and sends no IPI; the
+ * parked CPUs synchronise on their exception return.
+ */
+static int kstub_arm64_patch(unsigned long addr, const void *buf, size_t len)
+{
+	u32 insn;
+
+	if (kstub_arm64_patch_lock &&
+	    raw_spin_is_locked((raw_spinlock_t *)kstub_arm64_patch_lock))
+		return -EBUSY;
+	memcpy(&insn, buf, sizeof(insn));
+	return kstub_call(kstub_arm64_patch_text, addr, insn, 0) ? -EIO : 0;
+}
+
+static void kstub_arm64_set_pc(struct pt_regs *regs, unsigned long pc)
+{
+	regs->pc = pc;
+}
+
+/* ---- single-step with interrupts masked ---- */
+
+static u64 kstub_arm64_step_if;
+static u32 kstub_arm64_step_insn;
+
+static void kstub_arm64_step_arm(struct pt_regs *regs)
+{
+	kstub_arm64_step_if = regs->pstate & KSTUB_ARM64_IF;
+	if (copy_from_kernel_nofault(&kstub_arm64_step_insn, (void *)regs->pc,
+				     sizeof(kstub_arm64_step_insn)))
+		kstub_arm64_step_insn = 0;
+	regs->pstate |= KSTUB_ARM64_IF;
+	kstub_call(kstub_arm64_enable_step, (unsigned long)regs, 0, 0);
+}
+
+/*
+ * The step ran with I and F set, so no interrupt was taken into it. Put
+ * them back as they were, plus whatever the instruction itself changed,
+ * and give an "mrs xt, daif" the value it would have read without the
+ * debugger.
+ */
+static void kstub_arm64_step_done(struct pt_regs *regs)
+{
+	u32 insn = kstub_arm64_step_insn;
+	unsigned int rt = insn & ~KSTUB_ARM64_XT_MASK;
+	u64 mask = kstub_arm64_step_if, imm = 0;
+
+	kstub_call(kstub_arm64_disable_step, 0, 0, 0);
+	/* msr daifset/daifclr, #imm: imm bits 1 and 0 are I and F */
+	if (insn & 0x200)
+		imm |= PSR_I_BIT;
+	if (insn & 0x100)
+		imm |= PSR_F_BIT;
+	if ((insn & KSTUB_ARM64_MSR_DAIFSET_MASK) == KSTUB_ARM64_MSR_DAIFSET)
+		mask |= imm;
+	else if ((insn & KSTUB_ARM64_MSR_DAIFSET_MASK) == KSTUB_ARM64_MSR_DAIFCLR)
+		mask &= ~imm;
+	else if ((insn & KSTUB_ARM64_XT_MASK) == KSTUB_ARM64_MSR_DAIF)
+		return;		/* it set all of DAIF itself */
+	else if ((insn & KSTUB_ARM64_XT_MASK) == KSTUB_ARM64_MRS_DAIF &&
+		 rt != KSTUB_ARM64_XZR)
+		regs->regs[rt] = (regs->regs[rt] & ~KSTUB_ARM64_IF) | kstub_arm64_step_if;
+	regs->pstate = (regs->pstate & ~KSTUB_ARM64_IF) | mask;
+}
+
+/* ---- traps ---- */
+
+/* BRK #imm from kstub: enter, and step over the compiled-in one on resume. */
+static bool kstub_arm64_brk(struct pt_regs *regs, unsigned long esr)
+{
+	unsigned long pc = regs->pc;
+
+	switch (esr & ESR_ELx_BRK64_ISS_COMMENT_MASK) {
+	case KSTUB_ARM64_BRK:
+		return kstub_trap_swbreak(regs, pc);
+	case KSTUB_ARM64_BRK_COMPILED:
+		if (!kstub_trap(regs, KSTUB_REASON_BREAK, KSTUB_SIGTRAP))
+			return false;
+		if (regs->pc == pc)
+			regs->pc += KSTUB_ARM64_INSN_SIZE;
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool kstub_arm64_step(struct pt_regs *regs)
+{
+	return kstub_is_stepping() && kstub_trap(regs, KSTUB_REASON_STEP, KSTUB_SIGTRAP);
+}
+
+#ifdef KSTUB_ARM64_HOOKS
+
+/* 6.1-style kernels: hooks, resolved by name because they are not exported */
+static unsigned long kstub_arm64_reg_break, kstub_arm64_unreg_break;
+static unsigned long kstub_arm64_reg_step, kstub_arm64_unreg_step;
+
+static const struct kstub_sym kstub_arm64_hook_syms[] = {
+	{ "register_kernel_break_hook", &kstub_arm64_reg_break },
+	{ "unregister_kernel_break_hook", &kstub_arm64_unreg_break },
+	{ "register_kernel_step_hook", &kstub_arm64_reg_step },
+	{ "unregister_kernel_step_hook", &kstub_arm64_unreg_step },
+};
+
+static int kstub_arm64_break_fn(struct pt_regs *regs, unsigned long esr)
+{
+	return kstub_arm64_brk(regs, esr) ? DBG_HOOK_HANDLED : DBG_HOOK_ERROR;
+}
+
+static int kstub_arm64_step_fn(struct pt_regs *regs, unsigned long esr)
+{
+	return kstub_arm64_step(regs) ? DBG_HOOK_HANDLED : DBG_HOOK_ERROR;
+}
+
+static struct break_hook kstub_arm64_break_hook = {
+	.fn = kstub_arm64_break_fn,
+	.imm = KSTUB_ARM64_BRK,
+	.mask = 1,	/* KSTUB_ARM64_BRK and KSTUB_ARM64_BRK_COMPILED */
+};
+
+static struct step_hook kstub_arm64_step_hook = {
+	.fn = kstub_arm64_step_fn,
+};
+
+static int kstub_arm64_hooks_init(void)
+{
+	int ret = kstub_syms_resolve(kstub_arm64_hook_syms,
+				     ARRAY_SIZE(kstub_arm64_hook_syms));
+
+	if (ret)
+		return ret;
+	kstub_call(kstub_arm64_reg_break, (unsigned long)&kstub_arm64_break_hook, 0, 0);
+	kstub_call(kstub_arm64_reg_step, (unsigned long)&kstub_arm64_step_hook, 0, 0);
+	pr_info("arm64: using the kernel's break/step hooks\n");
+	return 0;
+}
+
+static void kstub_arm64_hooks_exit(void)
+{
+	kstub_call(kstub_arm64_unreg_step, (unsigned long)&kstub_arm64_step_hook, 0, 0);
+	kstub_call(kstub_arm64_unreg_break, (unsigned long)&kstub_arm64_break_hook, 0, 0);
+}
+
+#else
+
+/*
+ * Kernels whose BRK and step handlers are a fixed chain. The traced
+ * function gets (esr, regs); when the event is kstub's, the ftrace return
+ * goes to an empty function instead, so the kernel's handler (which would
+ * oops on an unknown BRK, or warn about an unexpected step) never runs.
+ */
+static void kstub_arm64_skip(void)
+{
+}
+
+static void kstub_arm64_ftrace_brk(unsigned long ip, unsigned long parent_ip,
+				   struct ftrace_ops *op, struct ftrace_regs *fregs)
+{
+	unsigned long esr = ftrace_regs_get_argument(fregs, 0);
+	struct pt_regs *regs = (struct pt_regs *)ftrace_regs_get_argument(fregs, 1);
+
+	if (kstub_arm64_brk(regs, esr))
+		ftrace_regs_set_instruction_pointer(fregs, (unsigned long)kstub_arm64_skip);
+}
+
+static void kstub_arm64_ftrace_step(unsigned long ip, unsigned long parent_ip,
+				    struct ftrace_ops *op, struct ftrace_regs *fregs)
+{
+	struct pt_regs *regs = (struct pt_regs *)ftrace_regs_get_argument(fregs, 1);
+
+	if (kstub_arm64_step(regs))
+		ftrace_regs_set_instruction_pointer(fregs, (unsigned long)kstub_arm64_skip);
+}
+
+static struct ftrace_ops kstub_arm64_brk_ops = { .func = kstub_arm64_ftrace_brk };
+static struct ftrace_ops kstub_arm64_step_ops = { .func = kstub_arm64_ftrace_step };
+
+static int kstub_arm64_hook_one(struct ftrace_ops *ops, char *fn)
+{
+	int ret = ftrace_set_filter(ops, fn, strlen(fn), 1);
+
+	if (ret) {
+		pr_err("arm64: cannot trace %s (needs CONFIG_DYNAMIC_FTRACE): %d\n", fn, ret);
+		return ret;
+	}
+	ret = register_ftrace_function(ops);
+	if (ret)
+		pr_err("arm64: cannot hook %s: %d\n", fn, ret);
+	return ret;
+}
+
+static int kstub_arm64_hooks_init(void)
+{
+	int ret;
+
+	ret = kstub_arm64_hook_one(&kstub_arm64_brk_ops, "do_el1_brk64");
+	if (ret)
+		return ret;
+	ret = kstub_arm64_hook_one(&kstub_arm64_step_ops, "do_el1_softstep");
+	if (ret)
+		goto err_unhook_brk;
+	pr_info("arm64: hooking do_el1_brk64/do_el1_softstep through ftrace\n");
+	return 0;
+
+err_unhook_brk:
+	unregister_ftrace_function(&kstub_arm64_brk_ops);
+	return ret;
+}
+
+static void kstub_arm64_hooks_exit(void)
+{
+	unregister_ftrace_function(&kstub_arm64_step_ops);
+	unregister_ftrace_function(&kstub_arm64_brk_ops);
+}
+
+#endif /* KSTUB_ARM64_HOOKS */
+
+/*
+ * An oops stops once, after the kernel printed it. If GDB moved the pc the
+ * kernel resumes there; otherwise the oops goes on.
+ */
+static int kstub_arm64_notify(struct notifier_block *nb, unsigned long cmd,
+			      void *data)
+{
+	struct die_args *args = data;
+	struct pt_regs *regs = args->regs;
+	unsigned long pc;
+
+	if (cmd != DIE_OOPS || !regs || user_mode(regs))
+		return NOTIFY_DONE;
+	pc = regs->pc;
+	if (!kstub_trap(regs, KSTUB_REASON_OOPS, kstub_gdb_signal(args->signr)))
+		return NOTIFY_DONE;
+	return regs->pc != pc ? NOTIFY_STOP : NOTIFY_DONE;
+}
+
+static struct notifier_block kstub_arm64_die_nb = {
+	.notifier_call = kstub_arm64_notify,
+	.priority = KSTUB_ARM64_DIE_PRIORITY,
+};
+
+static unsigned long kstub_arm64_text_offset(void)
+{
+	return kstub_arm64_stext - KIMAGE_VADDR;
+}
+
+static int kstub_arm64_init(void)
+{
+	int ret;
+
+	ret = kstub_syms_resolve(kstub_arm64_syms, ARRAY_SIZE(kstub_arm64_syms));
+	if (ret)
+		return ret;
+	if (!kstub_tdesc_build(kstub_arm64_xml, sizeof(kstub_arm64_xml), "aarch64",
+			       kstub_arm64_regs, ARRAY_SIZE(kstub_arm64_regs)))
+		return -ENOSPC;
+	ret = kstub_arm64_hooks_init();
+	if (ret)
+		return ret;
+	ret = register_die_notifier(&kstub_arm64_die_nb);
+	if (ret)
+		goto err_exit_hooks;
+	return 0;
+
+err_exit_hooks:
+	kstub_arm64_hooks_exit();
+	return ret;
+}
+
+static void kstub_arm64_exit(void)
+{
+	unregister_die_notifier(&kstub_arm64_die_nb);
+	kstub_arm64_hooks_exit();
+}
+
+const struct kstub_arch_ops kstub_arch = {
+	.name = "arm64",
+	.target_xml = kstub_arm64_xml,
+	.init = kstub_arm64_init,
+	.exit = kstub_arm64_exit,
+	.reg_get = kstub_arm64_reg_get,
+	.reg_set = kstub_arm64_reg_set,
+	.save_cpu = kstub_arm64_save_cpu,
+	.stop_cpus = kstub_arm64_roundup,
+	.bp_insn = (const u8 *)&kstub_arm64_brk_insn,
+	.bp_len = sizeof(kstub_arm64_brk_insn),
+	.bp_valid = kstub_arm64_bp_valid,
+	.patch = kstub_arm64_patch,
+	.set_pc = kstub_arm64_set_pc,
+	.step_arm = kstub_arm64_step_arm,
+	.step_done = kstub_arm64_step_done,
+	.text_offset = kstub_arm64_text_offset,
+};
+
+unsigned long kstub_call(unsigned long fn, unsigned long a0, unsigned long a1,
+			 unsigned long a2)
+{
+	unsigned long (*f)(unsigned long, unsigned long, unsigned long) = (void *)fn;
+
+	return f(a0, a1, a2);
+}

@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kstub's own polled PL011 driver (arm64). The port is found in the device
+ * tree (the first "arm,pl011") or given as an MMIO address. If the
+ * amba-pl011 driver has it, kstub unbinds that driver while loaded and
+ * binds it again on unload. The line speed is left as the firmware or the
+ * previous driver set it.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/amba/bus.h>
+#include <linux/amba/serial.h>
+#include <linux/device.h>
+#include <linux/io.h>
+#include <linux/ioport.h>
+#include <linux/of.h>
+#include <linux/of_address.h>
+#include "kstub.h"
+
+enum {
+	KSTUB_PL011_SIZE = 0x1000,
+	KSTUB_PL011_FIFO = 16,
+};
+
+static void __iomem *kstub_pl011_base;
+static struct device *kstub_pl011_dev;	/* unbound from its driver by us */
+
+/* Atomic-safe. */
+static int kstub_pl011_get_char(void)
+{
+	if (readl(kstub_pl011_base + UART01x_FR) & UART01x_FR_RXFE)
+		return -1;
+	return readl(kstub_pl011_base + UART01x_DR) & 0xff;
+}
+
+/* Atomic-safe. */
+static void kstub_pl011_put_chars(const u8 *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		while (readl(kstub_pl011_base + UART01x_FR) & UART01x_FR_TXFF)
+			cpu_relax();
+		writel(buf[i], kstub_pl011_base + UART01x_DR);
+	}
+}
+
+static int kstub_pl011_find(const char *arg, struct resource *res,
+			    struct device_node **np)
+{
+	unsigned long addr;
+
+	*np = NULL;
+	if (!strcmp(arg, "pl011")) {
+		*np = of_find_compatible_node(NULL, NULL, "arm,pl011");
+		if (!*np) {
+			pr_err("uart=pl011: no arm,pl011 in the device tree\n");
+			return -ENODEV;
+		}
+		return of_address_to_resource(*np, 0, res);
+	}
+	if (strncmp(arg, "mmio:", 5) || kstrtoul(arg + 5, 0, &addr)) {
+		pr_err("uart=%s: expected pl011 or an MMIO address (mmio:0x9000000)\n", arg);
+		return -EINVAL;
+	}
+	res->start = addr;
+	res->end = addr + KSTUB_PL011_SIZE - 1;
+	return 0;
+}
+
+static int kstub_pl011_init(const char *arg)
+{
+	struct device_node *np;
+	struct resource res;
+	struct device *dev;
+	int ret;
+
+	ret = kstub_pl011_find(arg, &res, &np);
+	if (ret)
+		return ret;
+	dev = np ? bus_find_device_by_of_node(&amba_bustype, np) : NULL;
+	of_node_put(np);
+	if (dev && dev->driver) {
+		device_release_driver(dev);
+		kstub_pl011_dev = dev;
+	} else {
+		put_device(dev);
+	}
+	kstub_pl011_base = ioremap(res.start, resource_size(&res));
+	if (!kstub_pl011_base) {
+		ret = -ENOMEM;
+		goto err_rebind;
+	}
+	writel(0, kstub_pl011_base + UART011_IMSC);
+	writel(UART01x_LCRH_WLEN_8 | UART01x_LCRH_FEN, kstub_pl011_base + UART011_LCRH);
+	writel(UART01x_CR_UARTEN | UART011_CR_TXE | UART011_CR_RXE,
+	       kstub_pl011_base + UART011_CR);
+	while (kstub_pl011_get_char() >= 0)
+		;
+	pr_info("uart: PL011 at %pa\n", &res.start);
+	return 0;
+
+err_rebind:
+	if (kstub_pl011_dev) {
+		if (device_attach(kstub_pl011_dev) < 0)
+			pr_warn("uart: could not give the PL011 back to its driver\n");
+		put_device(kstub_pl011_dev);
+		kstub_pl011_dev = NULL;
+	}
+	return ret;
+}
+
+static void kstub_pl011_exit(void)
+{
+	iounmap(kstub_pl011_base);
+	if (kstub_pl011_dev) {
+		if (device_attach(kstub_pl011_dev) < 0)
+			pr_warn("uart: could not give the PL011 back to its driver\n");
+		put_device(kstub_pl011_dev);
+		kstub_pl011_dev = NULL;
+	}
+}
+
+const struct kstub_io_ops kstub_io_pl011 = {
+	.name = "uart",
+	.reliable = false,
+	.init = kstub_pl011_init,
+	.exit = kstub_pl011_exit,
+	.get_char = kstub_pl011_get_char,
+	.put_chars = kstub_pl011_put_chars,
+};
