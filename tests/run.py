@@ -101,12 +101,13 @@ def main():
     for arch in arches:
         for kver in kvers:
             prefix = "%s/%s/" % (kver, arch)
-            names = [prefix + t.__name__ for t in test_e2e.TESTS]
+            tests = test_e2e.TESTS + test_e2e.ARCH_TESTS[arch]
+            names = [prefix + t.__name__ for t in tests]
             if not any(r.wanted(n) for n in names + [prefix + "build"]):
                 continue
             # the build is a test of its own, and runs whenever its kernel's tests do
             k = r.run(prefix + "build", build_kernel, kver, arch, force=True)
-            for t in test_e2e.TESTS:
+            for t in tests:
                 name = prefix + t.__name__
                 if not k:
                     if r.wanted(name):

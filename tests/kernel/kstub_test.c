@@ -11,6 +11,8 @@
  *   steps   write anything: runs kstub_test_straight(), straight-line code to step through
  *   mask    write anything: runs kstub_test_irqmask(), which reads the interrupt
  *           mask around instructions that change it; read: what it saw
+ *   fp      write anything (arm64): runs kstub_test_fpsimd(), which puts known
+ *           values in v7 and v30 and calls kstub_test_fp_probe()
  *   text    read: the first bytes of kstub_test_func, in hex, as the CPU sees them
  *           (its address is in /proc/kallsyms)
  */
@@ -22,6 +24,9 @@
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
 #include <linux/uaccess.h>
+#ifdef CONFIG_ARM64
+#include <asm/neon.h>
+#endif
 
 enum { KSTUB_TEST_CPUS = 8, KSTUB_TEST_TEXT_BYTES = 96 };
 
@@ -106,6 +111,26 @@ noinline void kstub_test_irqmask(void)
 	kstub_test_mask_seen[1] = masked;
 	kstub_test_mask_seen[2] = unmasked;
 }
+
+#ifdef CONFIG_ARM64
+void kstub_test_fp_probe(void);
+void kstub_test_fpsimd(void);
+
+/* where the test stops to look at the FP/SIMD registers */
+noinline void kstub_test_fp_probe(void)
+{
+	asm volatile("" ::: "memory");
+}
+
+noinline void kstub_test_fpsimd(void)
+{
+	kernel_neon_begin();
+	asm volatile("movi v7.16b, #0x5a\n\t"
+		     "movi v30.2d, #0xff00ff00ff00ff00" ::: "memory");
+	kstub_test_fp_probe();
+	kernel_neon_end();
+}
+#endif
 
 static struct hrtimer kstub_test_timer;
 static ktime_t kstub_test_timer_period;
@@ -267,6 +292,17 @@ static ssize_t kstub_test_mask_write(struct file *f, const char __user *buf,
 	return len;
 }
 
+static ssize_t kstub_test_fp_write(struct file *f, const char __user *buf,
+				   size_t len, loff_t *pos)
+{
+#ifdef CONFIG_ARM64
+	kstub_test_fpsimd();
+	return len;
+#else
+	return -EOPNOTSUPP;
+#endif
+}
+
 static int kstub_test_mask_show(struct seq_file *m, void *v)
 {
 	seq_printf(m, "%lx %lx %lx\n", kstub_test_mask_seen[0], kstub_test_mask_seen[1],
@@ -314,6 +350,7 @@ KSTUB_TEST_FILE(text, kstub_test_text_show, NULL);
 KSTUB_TEST_FILE(timer, kstub_test_timer_show, kstub_test_timer_write);
 KSTUB_TEST_FILE(steps, kstub_test_empty_show, kstub_test_steps_write);
 KSTUB_TEST_FILE(mask, kstub_test_mask_show, kstub_test_mask_write);
+KSTUB_TEST_FILE(fp, kstub_test_empty_show, kstub_test_fp_write);
 
 static int __init kstub_test_init(void)
 {
@@ -331,6 +368,7 @@ static int __init kstub_test_init(void)
 	proc_create("timer", 0600, kstub_test_dir, &kstub_test_timer_ops);
 	proc_create("steps", 0200, kstub_test_dir, &kstub_test_steps_ops);
 	proc_create("mask", 0600, kstub_test_dir, &kstub_test_mask_ops);
+	proc_create("fp", 0200, kstub_test_dir, &kstub_test_fp_ops);
 	return 0;
 }
 
