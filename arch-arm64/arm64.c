@@ -26,6 +26,7 @@
 #include "kstub.h"
 #include "tdesc.h"
 #include "kstub_arch.h"
+#include "fpsimd.h"
 
 enum {
 	KSTUB_ARM64_INSN_SIZE = 4,
@@ -48,15 +49,6 @@ enum {
 #define KSTUB_ARM64_IF	(PSR_I_BIT | PSR_F_BIT)
 
 static const u32 kstub_arm64_brk_insn = KSTUB_ARM64_BRK_BASE | (KSTUB_ARM64_BRK << 5);
-
-
-struct kstub_arm64_fpsimd {
-	u8 v[32][16];
-	u32 fpsr;
-	u32 fpcr;
-};
-
-void kstub_arm64_save_fpsimd(struct kstub_arm64_fpsimd *st);
 
 static struct kstub_arm64_fpsimd kstub_arm64_fp[NR_CPUS];
 

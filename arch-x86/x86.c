@@ -338,7 +338,6 @@ static void kstub_x86_step_done(struct pt_regs *regs)
 
 /* ---- traps ---- */
 
-
 /*
  * An oops stops once. If GDB moved the pc the kernel resumes there;
  * otherwise the oops goes on as it would have without a debugger.

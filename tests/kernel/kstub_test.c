@@ -24,19 +24,12 @@
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
 #include <linux/uaccess.h>
+#include "kstub_test.h"
 #ifdef CONFIG_ARM64
 #include <asm/neon.h>
 #endif
 
 enum { KSTUB_TEST_CPUS = 8, KSTUB_TEST_TEXT_BYTES = 96 };
-
-/* global, so GDB and kallsyms find them under these names */
-int kstub_test_helper(int x);
-int kstub_test_func(int a, int b);
-void kstub_test_oops(void);
-void kstub_test_bug(void);
-void kstub_test_straight(void);
-void kstub_test_irqmask(void);
 
 int kstub_test_global = 42;
 int kstub_test_result;
@@ -113,9 +106,6 @@ noinline void kstub_test_irqmask(void)
 }
 
 #ifdef CONFIG_ARM64
-void kstub_test_fp_probe(void);
-void kstub_test_fpsimd(void);
-
 /* where the test stops to look at the FP/SIMD registers */
 noinline void kstub_test_fp_probe(void)
 {

@@ -85,7 +85,8 @@ class Kernel:
 
     def build_modules(self):
         self._copy(MODULE_SOURCES, ROOT, self.kstub_dir)
-        self._copy(["kstub_test.c", "Kbuild"], os.path.join(ROOT, "tests/kernel"), self.test_dir)
+        self._copy(["kstub_test.c", "kstub_test.h", "Kbuild"], os.path.join(ROOT, "tests/kernel"),
+                   self.test_dir)
         for d, extra in ((self.kstub_dir, ["CONFIG_KSTUB=m"]), (self.test_dir, [])):
             r = subprocess.run(["make", "-s", "-C", self.kdir, "M=" + d] + self.facts["make"]
                                + extra + ["modules"],

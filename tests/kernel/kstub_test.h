@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* What the tests look up by name, in GDB and in /proc/kallsyms. */
+#ifndef KSTUB_TEST_H
+#define KSTUB_TEST_H
+
+int kstub_test_helper(int x);
+int kstub_test_func(int a, int b);
+void kstub_test_oops(void);
+void kstub_test_bug(void);
+void kstub_test_straight(void);
+void kstub_test_irqmask(void);
+void kstub_test_fp_probe(void);
+void kstub_test_fpsimd(void);
+
+#endif /* KSTUB_TEST_H */
