@@ -87,4 +87,22 @@ def test_debian_6_12_kernel():
     stock_session("6.12", "stock_6.12")
 
 
-TESTS = [test_debian_6_1_kernel, test_debian_6_12_kernel]
+def test_debian_arm64_config():
+    """Debian's own arm64 6.12 kernel has what kstub's ftrace hook needs, and no KGDB."""
+    d = os.path.join(CACHE, "stock", "config-arm64")
+    os.makedirs(d, exist_ok=True)
+    if not glob.glob(os.path.join(d, "usr/src/linux-config-*/config.arm64_none_arm64.xz")):
+        subprocess.run(["apt-get", "download", "-q", "linux-config-6.12:arm64"], cwd=d,
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(["dpkg-deb", "-x", glob.glob(os.path.join(d, "*.deb"))[0], d], check=True)
+    cfg = glob.glob(os.path.join(d, "usr/src/linux-config-*/config.arm64_none_arm64.xz"))
+    check(cfg, "no arm64 config in linux-config-6.12:arm64")
+    text = subprocess.run(["xzcat", cfg[0]], check=True, stdout=subprocess.PIPE,
+                          text=True).stdout
+    for opt in ("CONFIG_DYNAMIC_FTRACE=y", "CONFIG_DYNAMIC_FTRACE_WITH_ARGS=y", "CONFIG_KPROBES=y",
+                "CONFIG_KALLSYMS_ALL=y", "CONFIG_MAGIC_SYSRQ=y", "CONFIG_SERIAL_AMBA_PL011=y"):
+        check(re.search("^%s$" % opt, text, re.M), "Debian's arm64 config lacks " + opt)
+    check("# CONFIG_KGDB is not set" in text, "Debian's arm64 config has KGDB")
+
+
+TESTS = [test_debian_6_1_kernel, test_debian_6_12_kernel, test_debian_arm64_config]
