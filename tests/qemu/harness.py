@@ -196,13 +196,15 @@ class Guest:
         rx = re.compile(pattern.encode())
         while True:
             with self.lock:
-                m = rx.search(self.buf)
+                buf = self.buf
+                m = rx.search(buf)
                 if not m:
-                    self.buf = self.KERNEL_LINE.sub(b"", self.buf)
-                    m = rx.search(self.buf)
+                    # only a match that needs the split removed sees it removed
+                    buf = self.KERNEL_LINE.sub(b"", buf)
+                    m = rx.search(buf)
                 if m:
-                    out = self.buf[:m.end()]
-                    self.buf = self.buf[m.end():]
+                    out = buf[:m.end()]
+                    self.buf = buf[m.end():]
                     return out.decode(errors="replace")
             if time.time() > deadline:
                 raise TestFailure("guest: no %r within %ss; console tail:\n%s"
