@@ -68,6 +68,17 @@ static int kstub_pl011_find(const char *arg, struct resource *res,
 	return 0;
 }
 
+/* Give the port back to the amba-pl011 driver, if it was bound before. */
+static void kstub_pl011_give_back(void)
+{
+	if (!kstub_pl011_dev)
+		return;
+	if (device_attach(kstub_pl011_dev) < 0)
+		pr_warn("uart: could not give the PL011 back to its driver\n");
+	put_device(kstub_pl011_dev);
+	kstub_pl011_dev = NULL;
+}
+
 static int kstub_pl011_init(const char *arg)
 {
 	struct device_node *np;
@@ -88,8 +99,8 @@ static int kstub_pl011_init(const char *arg)
 	}
 	kstub_pl011_base = ioremap(res.start, resource_size(&res));
 	if (!kstub_pl011_base) {
-		ret = -ENOMEM;
-		goto err_rebind;
+		kstub_pl011_give_back();
+		return -ENOMEM;
 	}
 	writel(0, kstub_pl011_base + UART011_IMSC);
 	writel(UART01x_LCRH_WLEN_8 | UART01x_LCRH_FEN, kstub_pl011_base + UART011_LCRH);
@@ -99,26 +110,12 @@ static int kstub_pl011_init(const char *arg)
 		;
 	pr_info("uart: PL011 at %pa\n", &res.start);
 	return 0;
-
-err_rebind:
-	if (kstub_pl011_dev) {
-		if (device_attach(kstub_pl011_dev) < 0)
-			pr_warn("uart: could not give the PL011 back to its driver\n");
-		put_device(kstub_pl011_dev);
-		kstub_pl011_dev = NULL;
-	}
-	return ret;
 }
 
 static void kstub_pl011_exit(void)
 {
 	iounmap(kstub_pl011_base);
-	if (kstub_pl011_dev) {
-		if (device_attach(kstub_pl011_dev) < 0)
-			pr_warn("uart: could not give the PL011 back to its driver\n");
-		put_device(kstub_pl011_dev);
-		kstub_pl011_dev = NULL;
-	}
+	kstub_pl011_give_back();
 }
 
 const struct kstub_io_ops kstub_io_pl011 = {

@@ -116,6 +116,21 @@ class Session:
         seq = self.g.start(guest_cmd)
         return self.gdb.end(s, timeout), seq
 
+    def resume(self, pending):
+        """continue in GDB and let the guest command @pending (a seq) finish."""
+        self.gdb.begin("continue")
+        self.gdb.wait_printed("Continuing.")
+        self.g.finish(pending)
+
+    def check_reattach(self, what):
+        """A fresh GDB attaches through SysRq-g, unwinds the sysrq path, detaches."""
+        seq = self.attach()
+        self.load_test_symbols()
+        bt = self.gdb.cmd("bt 3")
+        check("__handle_sysrq" in bt, "%s:\n%s" % (what, bt))
+        self.detach()
+        self.g.finish(seq)
+
     def break_at(self, fn):
         """A breakpoint on @fn's first line. (GDB's 'break fn' on arm64 also
         lands on the ftrace NOPs before it, which the line table gives to the
@@ -371,9 +386,7 @@ def test_all_cpus_stopped(k, name):
         check(re.search(r"#0\s+\S", bt), "no frame on CPU 1:\n" + bt)
         s.gdb.cmd("thread 1")
         # and they do count once the kernel runs again
-        s.gdb.begin("continue")
-        s.gdb.wait_printed("Continuing.")
-        s.g.finish(seq)
+        s.resume(seq)
         time.sleep(1)
         seq = s.stop()
         stop = s.gdb.end(s.gdb.seq)
@@ -421,9 +434,7 @@ def test_detach_restores_text_and_reattach(k, name):
         off = bp - addr
         check(0 <= off < len(orig), "breakpoint at +%d is outside the dump" % off)
         # running with the breakpoint in: the CPU sees int3
-        s.gdb.begin("continue")
-        s.gdb.wait_printed("Continuing.")
-        s.g.finish(seq)
+        s.resume(seq)
         _, live = s.text_bytes()
         n = len(a["bp_insn"])
         check(live[off:off + n] == a["bp_insn"] and live[:off] == orig[:off]
@@ -439,12 +450,7 @@ def test_detach_restores_text_and_reattach(k, name):
               s.g.sh("echo 3 > /proc/kstub_test/call; dmesg | grep 'kstub_test_func(3, 6)'"),
               "function does not run after detach")
         # a second attach, with a new GDB
-        seq = s.attach()
-        s.load_test_symbols()
-        bt = s.gdb.cmd("bt 3")
-        check("__handle_sysrq" in bt, "second attach:\n" + bt)
-        s.detach()
-        s.g.finish(seq)
+        s.check_reattach("second attach")
         guest_alive(s)
     finally:
         s.close()
@@ -485,11 +491,7 @@ def test_bad_input(k, name):
         s.g.finish(seq)
         guest_alive(s)
         # and a real GDB still gets in afterwards
-        seq = s.attach()
-        s.load_test_symbols()
-        check("__handle_sysrq" in s.gdb.cmd("bt 3"), "GDB after raw session")
-        s.detach()
-        s.g.finish(seq)
+        s.check_reattach("GDB after raw session")
     finally:
         s.close()
 
@@ -515,11 +517,7 @@ def test_rmmod_after_detach(k, name):
               "the port was not given back to the kernel's serial driver")
         s.g.sh("insmod /kstub.ko")
         s.read_sections()
-        seq = s.attach()
-        s.load_test_symbols()
-        check("__handle_sysrq" in s.gdb.cmd("bt 3"), "attach after re-insmod")
-        s.detach()
-        s.g.finish(seq)
+        s.check_reattach("attach after re-insmod")
         s.g.sh("rmmod kstub")
     finally:
         s.close()
@@ -533,9 +531,7 @@ def test_rmmod_with_breakpoints_in(k, name):
         seq = s.attach()
         s.load_test_symbols()
         s.break_at("kstub_test_func")
-        s.gdb.begin("continue")
-        s.gdb.wait_printed("Continuing.")
-        s.g.finish(seq)
+        s.resume(seq)
         _, live = s.text_bytes()
         check(live != orig, "breakpoint not in the running text")
         s.gdb.close()
