@@ -217,15 +217,23 @@ class Guest:
     def start(self, cmd):
         """Run @cmd without waiting; finish() collects its output."""
         self.seq += 1
-        # the marker is split in the command so the echo of it never matches
-        self.send("%s; echo \"@@\"\"R%d:$?@@\"" % (cmd, self.seq))
+        # The command's own lines come back tagged, so kernel messages on
+        # the same console cannot pass for its output; the marker is split
+        # in the command so the echo of it never matches.
+        self.send("{ %s; } >/tmp/.o 2>&1; r=$?; sed 's/^/@|/' /tmp/.o; "
+                  "echo \"@@\"\"R%d:$r@@\"" % (cmd, self.seq))
         return self.seq
+
+    # a console message cutting into a tagged line (not a tagged dmesg line)
+    KERNEL_CUT = re.compile(r"(?<!@\|)\[ *\d+\.\d+\] [^\n]*\n")
 
     def finish(self, seq, timeout=60):
         out = self.wait_for(r"@@R%d:(\d+)@@" % seq, timeout)
         m = re.search(r"@@R%d:(\d+)@@" % seq, out)
-        text = re.sub(r"^# ", "", out[:m.start()].replace("\r", ""), flags=re.M)
-        return int(m.group(1)), text.strip()
+        text = self.KERNEL_CUT.sub("", out[:m.start()].replace("\r", ""))
+        text = re.sub(r"^# ", "", text, flags=re.M)   # the prompt
+        lines = [l[2:] for l in text.split("\n") if l.startswith("@|")]
+        return int(m.group(1)), "\n".join(lines).strip()
 
     def sh(self, cmd, timeout=60, ok=True):
         rc, out = self.finish(self.start(cmd), timeout)

@@ -147,7 +147,10 @@ class Session:
         check("detached" in out.lower(), "detach failed:\n" + out)
 
     def text_bytes(self):
-        addr = self.g.sh("grep -w kstub_test_func /proc/kallsyms").split()[0]
+        syms = self.g.sh("grep -w kstub_test_func /proc/kallsyms")
+        m = re.search(r"^([0-9a-f]+) [tT] kstub_test_func\b", syms, re.M)
+        check(m, "kstub_test_func not in kallsyms: " + syms)
+        addr = m.group(1)
         out = self.g.sh("cat /proc/kstub_test/text")
         m = re.search(r"^([0-9a-f]{32,})$", out, re.M)
         check(m, "no text dump: " + out)
