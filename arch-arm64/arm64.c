@@ -14,6 +14,8 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/ftrace.h>
+#include <linux/interrupt.h>
+#include <linux/jump_label.h>
 #include <linux/kdebug.h>
 #include <linux/notifier.h>
 #include <linux/of.h>
@@ -61,6 +63,7 @@ static unsigned long kstub_arm64_ftrace_location;
 static unsigned long kstub_arm64_irq_regs;
 static unsigned long kstub_arm64_stext;
 static unsigned long kstub_arm64_patch_lock;
+static unsigned long kstub_arm64_irq_preempt_key;
 
 static const struct kstub_sym kstub_arm64_syms[] = {
 	{ "aarch64_insn_patch_text_nosync", &kstub_arm64_patch_text },
@@ -72,6 +75,7 @@ static const struct kstub_sym kstub_arm64_syms[] = {
 	{ "_text", &kstub_arm64_stext },
 	{ "patch_lock", &kstub_arm64_patch_lock, true },
 	{ "ftrace_location_range", &kstub_arm64_ftrace_location, true },
+	{ "sk_dynamic_irqentry_exit_cond_resched", &kstub_arm64_irq_preempt_key, true },
 };
 
 /* ---- registers: GDB's aarch64 layout ---- */
@@ -315,6 +319,42 @@ static void kstub_arm64_step_done(struct pt_regs *regs)
 	regs->pstate = (regs->pstate & ~KSTUB_ARM64_IF) | mask;
 }
 
+/*
+ * Between an interrupt handler and its eret, arm64 may preempt the
+ * interrupted task (the frame's mask is not asked) and runs softirqs with
+ * interrupts on, and a nested interrupt unmasks debug exceptions: a step
+ * armed in the handler would then fire in the wrong place.
+ */
+static bool kstub_arm64_irq_exit_runs_code(void)
+{
+	if (local_softirq_pending())
+		return true;
+	if (!IS_ENABLED(CONFIG_PREEMPTION) || preempt_count() != HARDIRQ_OFFSET)
+		return false;
+	if (IS_ENABLED(CONFIG_PREEMPT_DYNAMIC) && kstub_arm64_irq_preempt_key)
+		return static_key_enabled((struct static_key *)kstub_arm64_irq_preempt_key);
+	return true;
+}
+
+static int kstub_arm64_step_irq(struct pt_regs *regs)
+{
+	if (user_mode(regs))
+		return -EPERM;
+	if (kstub_arm64_irq_exit_runs_code())
+		return -EBUSY;
+	/* interrupt handlers run with debug exceptions unmasked */
+	asm volatile("msr daifset, #8" ::: "memory");
+	kstub_arm64_step_arm(regs);
+	return 0;
+}
+
+static void kstub_arm64_step_cancel(struct pt_regs *regs)
+{
+	kstub_call(kstub_arm64_disable_step, 0, 0, 0);
+	regs->pstate &= ~(DBG_SPSR_SS | KSTUB_ARM64_IF);
+	regs->pstate |= kstub_arm64_step_if;
+}
+
 /* ---- traps ---- */
 
 /* BRK #imm from kstub: enter, and step over the compiled-in one on resume. */
@@ -541,6 +581,8 @@ const struct kstub_arch_ops kstub_arch = {
 	.set_pc = kstub_arm64_set_pc,
 	.step_arm = kstub_arm64_step_arm,
 	.step_done = kstub_arm64_step_done,
+	.step_irq = kstub_arm64_step_irq,
+	.step_cancel = kstub_arm64_step_cancel,
 	.text_offset = kstub_arm64_text_offset,
 };
 

@@ -336,6 +336,23 @@ static void kstub_x86_step_done(struct pt_regs *regs)
 	regs->flags |= kstub_x86_step_if;
 }
 
+/*
+ * The interrupt exit path leaves the frame alone once IF is clear in it:
+ * no preemption, so the step is taken by the interrupted code itself.
+ */
+static int kstub_x86_step_irq(struct pt_regs *regs)
+{
+	if (user_mode(regs))
+		return -EPERM;
+	kstub_x86_step_arm(regs);
+	return 0;
+}
+
+static void kstub_x86_step_cancel(struct pt_regs *regs)
+{
+	regs->flags = (regs->flags & ~X86_EFLAGS_TF) | kstub_x86_step_if;
+}
+
 /* ---- traps ---- */
 
 /*
@@ -455,5 +472,7 @@ const struct kstub_arch_ops kstub_arch = {
 	.set_pc = kstub_x86_set_pc,
 	.step_arm = kstub_x86_step_arm,
 	.step_done = kstub_x86_step_done,
+	.step_irq = kstub_x86_step_irq,
+	.step_cancel = kstub_x86_step_cancel,
 	.text_offset = kstub_x86_text_offset,
 };

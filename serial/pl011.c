@@ -11,6 +11,7 @@
 #include <linux/amba/bus.h>
 #include <linux/amba/serial.h>
 #include <linux/device.h>
+#include <linux/interrupt.h>
 #include <linux/io.h>
 #include <linux/ioport.h>
 #include <linux/of.h>
@@ -24,6 +25,7 @@ enum {
 
 static void __iomem *kstub_pl011_base;
 static struct device *kstub_pl011_dev;	/* unbound from its driver by us */
+static int kstub_pl011_irq;		/* 0: GDB cannot break in */
 
 /* Atomic-safe. */
 static int kstub_pl011_get_char(void)
@@ -43,6 +45,36 @@ static void kstub_pl011_put_chars(const u8 *buf, size_t len)
 			cpu_relax();
 		writel(buf[i], kstub_pl011_base + UART01x_DR);
 	}
+}
+
+static irqreturn_t kstub_pl011_interrupt(int irq, void *unused)
+{
+	if (!(readl(kstub_pl011_base + UART011_MIS) & (UART011_RXIS | UART011_RTIS)))
+		return IRQ_NONE;
+	kstub_rx_irq();
+	writel(UART011_RXIS | UART011_RTIS, kstub_pl011_base + UART011_ICR);
+	return IRQ_HANDLED;
+}
+
+/* Lets GDB's Ctrl-C and a new connection in while the kernel runs. */
+static void kstub_pl011_irq_on(int irq)
+{
+	if (irq <= 0)
+		return;
+	if (request_irq(irq, kstub_pl011_interrupt, IRQF_SHARED, "kstub", &kstub_pl011_base)) {
+		pr_warn("uart: IRQ %d is busy; GDB cannot interrupt a running kernel\n", irq);
+		return;
+	}
+	kstub_pl011_irq = irq;
+	writel(UART011_RXIM | UART011_RTIM, kstub_pl011_base + UART011_IMSC);
+}
+
+static void kstub_pl011_irq_off(void)
+{
+	writel(0, kstub_pl011_base + UART011_IMSC);
+	if (kstub_pl011_irq)
+		free_irq(kstub_pl011_irq, &kstub_pl011_base);
+	kstub_pl011_irq = 0;
 }
 
 static int kstub_pl011_find(const char *arg, struct resource *res,
@@ -84,13 +116,15 @@ static int kstub_pl011_init(const char *arg)
 	struct device_node *np;
 	struct resource res;
 	struct device *dev;
-	int ret;
+	int ret, irq = 0;
 
 	ret = kstub_pl011_find(arg, &res, &np);
 	if (ret)
 		return ret;
 	dev = np ? bus_find_device_by_of_node(&amba_bustype, np) : NULL;
 	of_node_put(np);
+	if (dev)
+		irq = to_amba_device(dev)->irq[0];
 	if (dev && dev->driver) {
 		device_release_driver(dev);
 		kstub_pl011_dev = dev;
@@ -108,12 +142,14 @@ static int kstub_pl011_init(const char *arg)
 	       kstub_pl011_base + UART011_CR);
 	while (kstub_pl011_get_char() >= 0)
 		;
-	pr_info("uart: PL011 at %pa\n", &res.start);
+	kstub_pl011_irq_on(irq);
+	pr_info("uart: PL011 at %pa, IRQ %d\n", &res.start, kstub_pl011_irq);
 	return 0;
 }
 
 static void kstub_pl011_exit(void)
 {
+	kstub_pl011_irq_off();
 	iounmap(kstub_pl011_base);
 	kstub_pl011_give_back();
 }

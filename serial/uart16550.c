@@ -6,6 +6,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/interrupt.h>
 #include <linux/io.h>
 #include <linux/ioport.h>
 #include <linux/kernel.h>
@@ -30,6 +31,7 @@ static unsigned long kstub_uart_base;
 static int kstub_uart_line = -1;	/* 8250 line we took over, if any */
 static struct uart_8250_port kstub_uart_saved;
 static bool kstub_uart_claimed;
+static int kstub_uart_irq;		/* 0: GDB cannot break in */
 
 static u8 kstub_uart_in(int reg)
 {
@@ -136,9 +138,39 @@ static void kstub_uart_setup(unsigned int clock, unsigned int baud)
 	kstub_uart_out(UART_LCR, UART_LCR_WLEN8);
 	kstub_uart_out(UART_FCR, UART_FCR_ENABLE_FIFO | UART_FCR_CLEAR_RCVR |
 		       UART_FCR_CLEAR_XMIT);
-	kstub_uart_out(UART_MCR, UART_MCR_DTR | UART_MCR_RTS);
+	/* OUT2 connects the interrupt line on PC-style ports */
+	kstub_uart_out(UART_MCR, UART_MCR_DTR | UART_MCR_RTS | UART_MCR_OUT2);
 	while (kstub_uart_get_char() >= 0)
 		;
+}
+
+static irqreturn_t kstub_uart_interrupt(int irq, void *unused)
+{
+	if (!(kstub_uart_in(UART_LSR) & UART_LSR_DR))
+		return IRQ_NONE;
+	kstub_rx_irq();
+	return IRQ_HANDLED;
+}
+
+/* Lets GDB's Ctrl-C and a new connection in while the kernel runs. */
+static void kstub_uart_irq_on(int irq)
+{
+	if (irq <= 0)
+		return;
+	if (request_irq(irq, kstub_uart_interrupt, IRQF_SHARED, "kstub", &kstub_uart_base)) {
+		pr_warn("uart: IRQ %d is busy; GDB cannot interrupt a running kernel\n", irq);
+		return;
+	}
+	kstub_uart_irq = irq;
+	kstub_uart_out(UART_IER, UART_IER_RDI);
+}
+
+static void kstub_uart_irq_off(void)
+{
+	kstub_uart_out(UART_IER, 0);
+	if (kstub_uart_irq)
+		free_irq(kstub_uart_irq, &kstub_uart_base);
+	kstub_uart_irq = 0;
 }
 
 static unsigned int kstub_uart_baud = 115200;
@@ -148,7 +180,7 @@ MODULE_PARM_DESC(baud, "UART speed (default 115200)");
 static int kstub_uart_init(const char *arg)
 {
 	unsigned int clock = KSTUB_UART_CLOCK;
-	int line, ret;
+	int line, ret, irq = 0;
 
 	if (kstub_uart_parse(arg, &kstub_uart_base, &line)) {
 		pr_err("uart=%s: expected ttyS<N> or an I/O port (io:0x2f8)\n", arg);
@@ -165,6 +197,7 @@ static int kstub_uart_init(const char *arg)
 	if (line >= 0) {
 		if (serial8250_get_port(line)->port.uartclk)
 			clock = serial8250_get_port(line)->port.uartclk;
+		irq = serial8250_get_port(line)->port.irq;
 		ret = kstub_uart_take_from_8250(line);
 		if (ret)
 			return ret;
@@ -177,12 +210,16 @@ static int kstub_uart_init(const char *arg)
 	}
 	kstub_uart_claimed = true;
 	kstub_uart_setup(clock, kstub_uart_baud);
-	pr_info("uart: 16550 at I/O %#lx, %u baud\n", kstub_uart_base, kstub_uart_baud);
+	kstub_uart_irq_on(irq);
+	pr_info("uart: 16550 at I/O %#lx, IRQ %d, %u baud\n", kstub_uart_base,
+		kstub_uart_irq, kstub_uart_baud);
 	return 0;
 }
 
 static void kstub_uart_exit(void)
 {
+	if (kstub_uart_claimed)
+		kstub_uart_irq_off();
 	if (kstub_uart_claimed)
 		release_region(kstub_uart_base, KSTUB_UART_REGS);
 	kstub_uart_claimed = false;

@@ -17,12 +17,15 @@
 #include <linux/smp.h>
 #include <linux/stop_machine.h>
 #include <linux/uaccess.h>
+#include <asm/irq_regs.h>
 #include "kstub.h"
+#include "kstub_arch.h"
 
 enum {
 	KSTUB_ROUNDUP_WAIT_US = 1000000,
 	KSTUB_TOUCH_EVERY = 4096,	/* polls between watchdog touches */
 	KSTUB_NO_CPU = -1,
+	KSTUB_CTRL_C = 0x03,
 };
 
 struct kstub_cpu {
@@ -38,6 +41,14 @@ static atomic_t kstub_nparked = ATOMIC_INIT(0);
 static int kstub_step_cpu = KSTUB_NO_CPU;
 static bool kstub_ready;
 static struct cpumask kstub_roundup_mask;
+
+/*
+ * A break-in from kstub_rx_irq(): the interrupted frame carries an armed
+ * step, so the stop comes one instruction into the interrupted code.
+ */
+static struct pt_regs *kstub_breakin_regs;
+static int kstub_breakin_signal;	/* the stop it asked for, or 0 */
+static bool kstub_breakin_packet;	/* a new GDB's first packet has begun */
 
 static const struct kstub_io_ops *kstub_io;
 static struct kstub_buffers kstub_bufs;
@@ -322,10 +333,21 @@ static void kstub_stopped(int cpu, struct pt_regs *regs,
 	enum kstub_action act;
 	int failed;
 
+	bool packet = kstub_breakin_packet;
+
 	kstub_record_cpu(cpu, regs);
 	failed = kstub_bp_deactivate(&kstub_bps);
+	if (why == KSTUB_REASON_BREAK && kstub_breakin_signal)
+		signal = kstub_breakin_signal;
+	kstub_breakin_signal = 0;
+	kstub_breakin_packet = false;
+	/* the new GDB asks for the stop itself, after its first packet */
+	if (packet)
+		kstub_session_new_client(&kstub_sess);
 	kstub_session_stop(&kstub_sess, cpu + 1, signal,
 			   why == KSTUB_REASON_SWBREAK);
+	if (packet)
+		kstub_session_feed(&kstub_sess, '$');
 	act = kstub_serve();
 
 	if (act == KSTUB_STEP) {
@@ -349,10 +371,24 @@ static void kstub_stopped(int cpu, struct pt_regs *regs,
 static void kstub_enter(int cpu, struct pt_regs *regs, enum kstub_reason why,
 			int signal, bool stepping)
 {
-	if (stepping) {
+	struct pt_regs *breakin = kstub_breakin_regs;
+
+	if (!stepping) {
+		kstub_roundup(cpu);
+	} else if (!breakin) {
 		kstub_step_cpu = KSTUB_NO_CPU;
 		kstub_arch.step_done(regs);
 	} else {
+		/* a break-in: the other CPUs are still running */
+		kstub_step_cpu = KSTUB_NO_CPU;
+		kstub_breakin_regs = NULL;
+		if (why == KSTUB_REASON_STEP) {
+			kstub_arch.step_done(regs);
+			why = KSTUB_REASON_BREAK;
+		} else {
+			/* trapped on the way out of the interrupt: stop here */
+			kstub_arch.step_cancel(breakin);
+		}
 		kstub_roundup(cpu);
 	}
 	kstub_stopped(cpu, regs, why, signal);
@@ -417,6 +453,42 @@ bool kstub_trap_swbreak(struct pt_regs *regs, unsigned long addr)
 	if (!stepping)
 		atomic_set(&kstub_master, KSTUB_NO_CPU);
 	return false;
+}
+
+/**
+ * kstub_rx_irq() - bytes came in while the kernel runs
+ *
+ * A transport's receive interrupt calls this. GDB's Ctrl-C (0x03), or the
+ * first packet of a GDB that has just connected, stops the kernel: where
+ * it can, one instruction into the code the interrupt came from, as if
+ * the debugger had been there all along; otherwise right here.
+ *
+ * Context: hard interrupt, from the transport's handler.
+ */
+void kstub_rx_irq(void)
+{
+	struct pt_regs *regs = get_irq_regs();
+	int cpu = smp_processor_id();
+	int c;
+
+	/* while stopped or stepping, the master reads the bytes */
+	if (!READ_ONCE(kstub_ready) || atomic_read(&kstub_master) != KSTUB_NO_CPU)
+		return;
+	do {
+		c = kstub_io->get_char();
+	} while (c >= 0 && c != KSTUB_CTRL_C && c != '$');
+	if (c < 0 || atomic_cmpxchg(&kstub_master, KSTUB_NO_CPU, cpu) != KSTUB_NO_CPU)
+		return;
+	kstub_breakin_packet = c == '$';
+	kstub_breakin_signal = c == '$' ? KSTUB_SIGTRAP : KSTUB_SIGINT;
+	if (regs && !kstub_owns(instruction_pointer(regs)) &&
+	    !kstub_arch.step_irq(regs)) {
+		kstub_breakin_regs = regs;
+		WRITE_ONCE(kstub_step_cpu, cpu);
+		return;
+	}
+	atomic_set(&kstub_master, KSTUB_NO_CPU);
+	kstub_arch_break();
 }
 
 bool kstub_is_stepping(void)

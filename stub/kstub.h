@@ -43,6 +43,10 @@ enum kstub_reason {
  *	then trap to kstub_trap(KSTUB_REASON_STEP).
  * @step_done: undo @step_arm after the step trap, keeping what the
  *	stepped instruction itself did to the interrupt mask.
+ * @step_irq: from inside an interrupt handler, @step_arm the frame
+ *	@regs it returns to; -errno where a step cannot start from there
+ *	(user mode, or the exit path could switch tasks first). Atomic-safe.
+ * @step_cancel: take back a @step_irq whose step has not run.
  * @text_offset: the kernel's load offset from its link address (KASLR).
  */
 struct kstub_arch_ops {
@@ -62,6 +66,8 @@ struct kstub_arch_ops {
 	void (*set_pc)(struct pt_regs *regs, unsigned long pc);
 	void (*step_arm)(struct pt_regs *regs);
 	void (*step_done)(struct pt_regs *regs);
+	int (*step_irq)(struct pt_regs *regs);
+	void (*step_cancel)(struct pt_regs *regs);
 	unsigned long (*text_offset)(void);
 };
 
@@ -70,6 +76,8 @@ struct kstub_arch_ops {
  * @name: as given in the module parameter.
  * @reliable: the link never drops or corrupts bytes (no-ack mode offered).
  * @init: claim the device named by @arg; process context; 0 or -errno.
+ *	A device that can interrupt on receive calls kstub_rx_irq() from its
+ *	handler, so that GDB can break in while the kernel runs.
  * @exit: release it; process context.
  * @get_char: a received byte, or -1 if none is waiting. Atomic-safe.
  * @put_chars: send bytes, waiting for room as needed. Atomic-safe.
@@ -86,6 +94,8 @@ struct kstub_io_ops {
 extern const struct kstub_arch_ops kstub_arch;
 extern const struct kstub_io_ops kstub_io_uart16550;
 extern const struct kstub_io_ops kstub_io_pl011;
+extern const struct kstub_io_ops kstub_io_virtio;
+bool kstub_virtio_find(const char *arg);
 
 /* kernel symbols the core and arch code resolve at load time */
 struct kstub_sym {
@@ -106,6 +116,7 @@ bool kstub_trap(struct pt_regs *regs, enum kstub_reason why, int signal);
 bool kstub_trap_swbreak(struct pt_regs *regs, unsigned long addr);
 bool kstub_park(struct pt_regs *regs);
 bool kstub_is_stepping(void);
+void kstub_rx_irq(void);
 bool kstub_owns(unsigned long addr);
 
 int kstub_core_init(const struct kstub_io_ops *io);

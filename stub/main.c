@@ -12,16 +12,26 @@
 #include "kstub_arch.h"
 
 #ifdef CONFIG_ARM64
-static char *kstub_uart = "pl011";
-static const struct kstub_io_ops *kstub_io = &kstub_io_pl011;
+#define KSTUB_UART_DEFAULT "pl011"
+#define KSTUB_UART_IO kstub_io_pl011
 #define KSTUB_UART_HELP "pl011 (the first in the device tree) or mmio:<address>"
 #else
-static char *kstub_uart = "ttyS1";
-static const struct kstub_io_ops *kstub_io = &kstub_io_uart16550;
+#define KSTUB_UART_DEFAULT "ttyS1"
+#define KSTUB_UART_IO kstub_io_uart16550
 #define KSTUB_UART_HELP "ttyS<N> or an I/O port such as io:0x2f8"
 #endif
+
+static char *kstub_uart;
 module_param_named(uart, kstub_uart, charp, 0444);
-MODULE_PARM_DESC(uart, "GDB port: " KSTUB_UART_HELP);
+MODULE_PARM_DESC(uart, "GDB on a UART: " KSTUB_UART_HELP
+		 " (default " KSTUB_UART_DEFAULT ")");
+
+static char *kstub_virtio;
+module_param_named(virtio, kstub_virtio, charp, 0444);
+MODULE_PARM_DESC(virtio, "GDB on a virtio console device of its own: auto or virtio<N>");
+
+static const struct kstub_io_ops *kstub_io;
+static const char *kstub_io_arg;
 
 static bool kstub_wait;
 module_param_named(kstubwait, kstub_wait, bool, 0444);
@@ -46,11 +56,45 @@ static const struct sysrq_key_op kstub_sysrq_op = {
 
 enum { KSTUB_SYSRQ_KEY = 'g' };
 
+/*
+ * One transport: the one a parameter names, else a single-port virtio
+ * console if the machine has one (that is what such a device is for),
+ * else the usual UART.
+ */
+static int kstub_pick_io(void)
+{
+	if (kstub_uart && kstub_virtio) {
+		pr_err("uart=%s and virtio=%s: give kstub one transport, not both\n",
+		       kstub_uart, kstub_virtio);
+		return -EINVAL;
+	}
+	kstub_io = &KSTUB_UART_IO;
+	kstub_io_arg = kstub_uart ? kstub_uart : KSTUB_UART_DEFAULT;
+	if (kstub_uart)
+		return 0;
+#ifdef KSTUB_HAVE_VIRTIO
+	if (kstub_virtio || kstub_virtio_find("auto")) {
+		kstub_io = &kstub_io_virtio;
+		kstub_io_arg = kstub_virtio ? kstub_virtio : "auto";
+	}
+#else
+	if (kstub_virtio) {
+		pr_err("virtio=%s: this kernel has no built-in virtio; use uart= (%s)\n",
+		       kstub_virtio, KSTUB_UART_HELP);
+		return -EINVAL;
+	}
+#endif
+	return 0;
+}
+
 static int __init kstub_init(void)
 {
 	int ret;
 
-	ret = kstub_io->init(kstub_uart);
+	ret = kstub_pick_io();
+	if (ret)
+		return ret;
+	ret = kstub_io->init(kstub_io_arg);
 	if (ret)
 		return ret;
 	ret = kstub_arch.init();
@@ -66,7 +110,7 @@ static int __init kstub_init(void)
 		goto err_exit_core;
 	}
 	pr_info("ready on %s %s (%s); echo g > /proc/sysrq-trigger to stop\n",
-		kstub_io->name, kstub_uart, kstub_arch.name);
+		kstub_io->name, kstub_io_arg, kstub_arch.name);
 	if (kstub_wait) {
 		pr_info("kstubwait: waiting for GDB\n");
 		kstub_arch_break();

@@ -789,10 +789,31 @@ enum kstub_action kstub_session_handle(struct kstub_session *s,
 static const u8 kstub_ack = '+';
 static const u8 kstub_nak = '-';
 
+/*
+ * A GDB that starts talking to us is in ack mode whatever the last one
+ * agreed to, and qSupported is the first thing it sends; a GDB already in
+ * no-ack mode never sends it again.
+ */
+static bool kstub_new_gdb(const struct kstub_rx *rx)
+{
+	static const char first[] = "qSupported";
+
+	return rx->len >= sizeof(first) - 1 &&
+	       !memcmp(rx->buf, first, sizeof(first) - 1);
+}
+
+void kstub_session_new_client(struct kstub_session *s)
+{
+	s->connected = false;
+	s->no_ack = false;
+}
+
 enum kstub_action kstub_session_feed(struct kstub_session *s, u8 c)
 {
 	switch (kstub_rx_feed(&s->rx, c)) {
 	case KSTUB_RX_PACKET:
+		if (kstub_new_gdb(&s->rx))
+			s->no_ack = false;
 		if (!s->no_ack)
 			s->write(s->io, &kstub_ack, 1);
 		return kstub_session_handle(s, s->rx.buf, s->rx.len);

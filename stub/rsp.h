@@ -116,6 +116,8 @@ void kstub_session_init(struct kstub_session *s, struct kstub_buffers *b);
 void kstub_session_stop(struct kstub_session *s, int tid, int signal,
 			bool swbreak);
 enum kstub_action kstub_session_feed(struct kstub_session *s, u8 c);
+/* the bytes that follow come from a GDB that has just connected */
+void kstub_session_new_client(struct kstub_session *s);
 enum kstub_action kstub_session_handle(struct kstub_session *s,
 				       const u8 *pkt, size_t len);
 

@@ -512,6 +512,21 @@ static void test_no_ack(void)
 	CHECK(out[0] == '$', "no ack after no-ack mode: '%c'", out[0]);
 	exchange("D");
 	CHECK(!sess.no_ack && !sess.connected, "detach ends no-ack mode");
+
+	/* a GDB that went away without detaching, and a new one */
+	exchange("QStartNoAckMode");
+	exchange("qSupported:multiprocess+");
+	CHECK(out[0] == '+', "a new GDB's qSupported is acked: '%c'", out[0]);
+	CHECK(!sess.no_ack, "a new GDB starts in ack mode");
+
+	exchange("QStartNoAckMode");
+	kstub_session_new_client(&sess);
+	CHECK(!sess.no_ack && !sess.connected, "new client: ack mode, not connected");
+	out_len = 0;
+	kstub_session_stop(&sess, 1, KSTUB_SIGINT, false);
+	CHECK(out_len == 0, "no unsolicited stop reply to a new client");
+	CHECK(!strcmp(exchange("?"), "T02thread:1;core:0;"), "break-in stop: %s", reply);
+	CHECK(out[0] == '+', "acked after new client");
 }
 
 static void test_stop_reply(void)

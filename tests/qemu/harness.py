@@ -6,6 +6,7 @@ with the console on a socket (ttyS0) and kstub's UART on TCP (ttyS1), and
 drives gdb-multiarch through its command stream. Nothing here is a mock:
 the guest is a real kernel and the client is real GDB.
 """
+import copy
 import os
 import re
 import shutil
@@ -74,6 +75,13 @@ class Kernel:
         self.kstub_ko = os.path.join(self.kstub_dir, "kstub.ko")
         self.test_ko = os.path.join(self.test_dir, "kstub_test.ko")
         self.initramfs = os.path.join(self.out, "initramfs.cpio.gz")
+        self.transport = "uart"
+
+    def over(self, transport):
+        """The same kernel, with GDB's port on @transport (uart or virtio)."""
+        k = copy.copy(self)
+        k.transport = transport
+        return k
 
     def _copy(self, names, src, dst):
         os.makedirs(dst, exist_ok=True)
@@ -144,14 +152,23 @@ class Guest:
         # QEMU waits for us to connect, so the log starts at the first byte
         console = "socket,id=con,path=%s,server=on,wait=on" % self.con_path
         gdb_port = "tcp:127.0.0.1:%d,server=on,wait=off" % self.gdb_port
+        uart = gdb_port
+        virtio = []
+        if kernel.transport == "virtio":
+            # a virtio console device of kstub's own: one port, no multiport
+            uart = "null"
+            virtio = ["-device", "virtio-serial-pci,max_ports=1",
+                      "-chardev", "socket,id=gdb,host=127.0.0.1,port=%d,server=on,wait=off"
+                      % self.gdb_port, "-device", "virtconsole,chardev=gdb"]
         if kernel.arch == "x86_64":
             machine = ["qemu-system-x86_64", "-chardev", console, "-serial", "chardev:con",
-                       "-serial", gdb_port]
+                       "-serial", uart]
         else:
             # virt has one PL011: it is kstub's; the console is a virtio console
             machine = ["qemu-system-aarch64", "-M", "virt,gic-version=3", "-cpu", "cortex-a57",
                        "-device", "virtio-serial-device", "-chardev", console,
-                       "-device", "virtconsole,chardev=con", "-serial", gdb_port]
+                       "-device", "virtconsole,chardev=con", "-serial", uart]
+        machine += virtio
         self.qemu = subprocess.Popen(machine + [
             "-accel", "tcg", "-smp", "2", "-m", "512",
             "-kernel", kernel.image, "-initrd", kernel.initramfs,

@@ -5,6 +5,7 @@ Each test boots its own guest so that one failure cannot leak into the
 next, and each ends by checking the guest console for kernel complaints.
 """
 import re
+import signal
 import time
 
 from harness import Gdb, Guest, RawRsp, TestFailure, check
@@ -24,6 +25,7 @@ ARCH = {
         mask_bits=0x300,            # eflags IF and TF
         bp_insn=b"\xcc",
         port_owner="grep '^1:' /proc/tty/driver/serial | grep -c uart:16550; true",
+        uart="ttyS1",
     ),
     "arm64": dict(
         regs=("x0", "x29", "x30", "sp", "pc", "cpsr", "v0", "v31", "fpsr", "fpcr"),
@@ -40,10 +42,19 @@ ARCH = {
         mask_bits=0x3c0,            # DAIF
         bp_insn=(0xd4200000 | 0x3b0 << 5).to_bytes(4, "little"),
         port_owner="ls /sys/bus/amba/drivers/uart-pl011/ | grep -c pl011; true",
+        uart="pl011",
     ),
 }
 
 TAINT_OOT_MODULE = 1 << 12
+
+# kstub's device in the virtio guests is the only virtio device on PCI
+VIRTIO_PORT_OWNER = "readlink /sys/bus/pci/devices/*/virtio*/driver | grep -c virtio_console; true"
+
+
+def port_owner(k):
+    """A guest command printing 1 when the kernel's own driver has kstub's port, else 0."""
+    return VIRTIO_PORT_OWNER if k.transport == "virtio" else ARCH[k.arch]["port_owner"]
 
 
 def regs_of(out):
@@ -403,6 +414,55 @@ def test_all_cpus_stopped(k, name):
         s.close()
 
 
+def stop_location(s, what):
+    """Where GDB says the kernel stopped; must be kernel code outside kstub."""
+    pc = int(re.search(r"= (0x[0-9a-f]+)", s.gdb.cmd("p/x $pc")).group(1), 16)
+    where = s.gdb.cmd("info symbol $pc").strip()
+    symbol = where.split(" in section ")[0]
+    check(pc >> 48 == 0xffff, "%s: pc %#x is not kernel code" % (what, pc))
+    check(not symbol.startswith("kstub_") and "kstub.ko" not in where,
+          "%s: stopped inside kstub, not in the interrupted code: %s" % (what, where))
+    return pc, symbol
+
+
+def check_stepi_from(s, what):
+    pc, _ = stop_location(s, what)
+    s.gdb.cmd("stepi")
+    pc2, _ = stop_location(s, what + ", after stepi")
+    check(pc2 != pc, "%s: stepi did not move from %#x" % (what, pc))
+
+
+def test_break_in(k, name):
+    """GDB attaches to a running kernel without SysRq; Ctrl-C stops it, idle or busy, in the interrupted code."""
+    s = Session(k, name)
+    try:
+        out = s.new_gdb().attach(s.g)
+        s.load_test_symbols()
+        check_stepi_from(s, "attach to a running kernel")
+        for busy in (1, 0):
+            cont = s.gdb.begin("continue")
+            s.gdb.wait_printed("Continuing.")
+            s.g.sh("echo %d > /proc/kstub_test/busy" % busy)
+            time.sleep(1)
+            t0 = time.time()
+            s.gdb.p.send_signal(signal.SIGINT)
+            out = s.gdb.end(cont, timeout=30)
+            took = time.time() - t0
+            print("    Ctrl-C (%s) stopped the kernel in %.2f s" % ("busy" if busy else "idle", took))
+            check("SIGINT" in out, "Ctrl-C gave no SIGINT stop:\n" + out)
+            check(took < 1.0, "Ctrl-C took %.2f s to stop the kernel" % took)
+            c1 = counters(s.gdb)
+            time.sleep(1)
+            check(counters(s.gdb) == c1, "the kernel still runs after Ctrl-C")
+            check_stepi_from(s, "Ctrl-C, busy=%d" % busy)
+        threads = s.gdb.cmd("info threads")
+        check("did not stop" not in threads, "a CPU did not stop:\n" + threads)
+        s.detach()
+        guest_alive(s)
+    finally:
+        s.close()
+
+
 def test_kaslr_offsets(k, name):
     """Without nokaslr, GDB's symbols match the running kernel (qOffsets)."""
     s = Session(k, name, test_module=False)
@@ -511,12 +571,12 @@ def test_rmmod_after_detach(k, name):
         check("Breakpoint 1, kstub_test_func" in out, out)
         s.detach()
         s.g.finish(call)
-        check(s.g.sh(ARCH[k.arch]["port_owner"]).strip().endswith("0"),
+        check(s.g.sh(port_owner(k)).strip().endswith("0"),
               "the kernel's serial driver still has kstub's port")
         s.g.sh("rmmod kstub")
         _, after = s.text_bytes()
         check(after == orig, "text differs after rmmod")
-        check(not s.g.sh(ARCH[k.arch]["port_owner"]).strip().endswith("0"),
+        check(not s.g.sh(port_owner(k)).strip().endswith("0"),
               "the port was not given back to the kernel's serial driver")
         s.g.sh("insmod /kstub.ko")
         s.read_sections()
@@ -654,15 +714,26 @@ def test_fpsimd_registers(k, name):
 
 
 def test_bad_parameter(k, name):
-    """A wrong uart= fails insmod with EINVAL and one dmesg line naming the parameter."""
+    """A wrong transport parameter fails insmod with EINVAL and one dmesg line naming it."""
     g = Guest(k)
+    cases = [("uart=bogus", "uart=bogus"), ("virtio=bogus", "virtio=bogus"),
+             ("uart=%s virtio=auto" % ARCH[k.arch]["uart"], "virtio=auto")]
     try:
-        rc, out = g.finish(g.start("insmod /kstub.ko uart=bogus 2>&1"))
-        check(rc != 0 and "Invalid" in out, "insmod uart=bogus: rc %d %s" % (rc, out))
-        check("uart=bogus" in g.sh("dmesg | grep kstub"), "no dmesg line naming uart=")
+        for args, named in cases:
+            rc, out = g.finish(g.start("insmod /kstub.ko %s 2>&1" % args))
+            check(rc != 0 and "Invalid" in out, "insmod %s: rc %d %s" % (args, rc, out))
+            # busybox insmod tries init_module after finit_module: one line per try
+            lines = {re.sub(r"^\[[ \d.]+\] ", "", l)
+                     for l in g.sh("dmesg | grep kstub:").splitlines() if named in l}
+            check(len(lines) == 1, "want one dmesg line naming %s, got %s" % (named, lines))
+            g.sh("dmesg -c >/dev/null")
+        # and with no parameter kstub picks its port itself
         g.sh("insmod /kstub.ko")
+        ready = g.sh("dmesg | grep 'kstub: ready'")
+        want = "virtio auto" if k.transport == "virtio" else "uart " + ARCH[k.arch]["uart"]
+        check("ready on " + want in ready, "picked the wrong transport: " + ready)
     finally:
-        g.check_console(expected=[r"kstub: uart=bogus"])
+        g.check_console(expected=[r"kstub: (uart|virtio)="])
         g.close()
         g.keep_log(name)
 
@@ -676,6 +747,7 @@ TESTS = [
     test_memory_write,
     test_all_cpus_stopped,
     test_kaslr_offsets,
+    test_break_in,
     test_detach_restores_text_and_reattach,
     test_bad_input,
     test_rmmod_after_detach,

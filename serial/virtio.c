@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kstub's own polled driver for a virtio console device; no
+ * CONFIG_CONSOLE_POLL needed. kstub takes one whole device from the
+ * virtio_console driver while loaded and gives it back on unload: a
+ * device with a single port (QEMU: virtio-serial with max_ports=1), so
+ * there is no multiport control queue, just one receive and one transmit
+ * queue. The kernel's other virtio consoles are not touched.
+ *
+ * Buffers are posted and reaped by polling while the kernel is stopped;
+ * while it runs, the receive queue's interrupt lets GDB break in.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/device.h>
+#include <linux/scatterlist.h>
+#include <linux/slab.h>
+#include <linux/virtio.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_console.h>
+#include <linux/virtio_ids.h>
+#include "kstub.h"
+
+enum {
+	KSTUB_VC_RX_BUFS = 4,
+	KSTUB_VC_RX_SIZE = 4096,
+	KSTUB_VC_TX_SIZE = 32768,	/* a whole reply goes out in one buffer */
+	KSTUB_VC_RXQ = 0,
+	KSTUB_VC_TXQ = 1,
+	KSTUB_VC_NQ = 2,
+};
+
+static struct device *kstub_vc_target;	/* the device chosen at load */
+static bool kstub_vc_was_bound;		/* virtio_console had it */
+static struct virtio_device *kstub_vc_dev;	/* set while we drive it */
+static struct virtqueue *kstub_vc_vqs[KSTUB_VC_NQ];
+static u8 *kstub_vc_rx[KSTUB_VC_RX_BUFS];
+static u8 *kstub_vc_tx;
+
+/* the received buffer being read, until it is posted again */
+static u8 *kstub_vc_cur;
+static unsigned int kstub_vc_cur_len, kstub_vc_cur_pos;
+
+/* Atomic-safe: one descriptor, so nothing is allocated. */
+static void kstub_vc_post(u8 *buf)
+{
+	struct scatterlist sg;
+
+	sg_init_one(&sg, buf, KSTUB_VC_RX_SIZE);
+	if (!virtqueue_add_inbuf(kstub_vc_vqs[KSTUB_VC_RXQ], &sg, 1, buf, GFP_ATOMIC))
+		virtqueue_kick(kstub_vc_vqs[KSTUB_VC_RXQ]);
+}
+
+/* Atomic-safe. */
+static int kstub_vc_get_char(void)
+{
+	unsigned int len;
+	u8 *buf;
+
+	while (kstub_vc_cur_pos >= kstub_vc_cur_len) {
+		if (kstub_vc_cur)
+			kstub_vc_post(kstub_vc_cur);
+		kstub_vc_cur = NULL;
+		buf = virtqueue_get_buf(kstub_vc_vqs[KSTUB_VC_RXQ], &len);
+		if (!buf)
+			return -1;
+		kstub_vc_cur = buf;
+		kstub_vc_cur_len = min_t(unsigned int, len, KSTUB_VC_RX_SIZE);
+		kstub_vc_cur_pos = 0;
+	}
+	return kstub_vc_cur[kstub_vc_cur_pos++];
+}
+
+/* Atomic-safe: waits until the device has taken each buffer. */
+static void kstub_vc_put_chars(const u8 *buf, size_t len)
+{
+	struct virtqueue *vq = kstub_vc_vqs[KSTUB_VC_TXQ];
+	struct scatterlist sg;
+	unsigned int n, done;
+
+	while (len) {
+		n = min_t(size_t, len, KSTUB_VC_TX_SIZE);
+		memcpy(kstub_vc_tx, buf, n);
+		sg_init_one(&sg, kstub_vc_tx, n);
+		if (virtqueue_add_outbuf(vq, &sg, 1, kstub_vc_tx, GFP_ATOMIC))
+			return;
+		virtqueue_kick(vq);
+		while (!virtqueue_get_buf(vq, &done) && !virtqueue_is_broken(vq))
+			cpu_relax();
+		buf += n;
+		len -= n;
+	}
+}
+
+static void kstub_vc_rx_done(struct virtqueue *vq)
+{
+	kstub_rx_irq();
+}
+
+static int kstub_vc_find_vqs(struct virtio_device *vdev)
+{
+#ifdef KSTUB_VIRTQUEUE_INFO
+	struct virtqueue_info info[KSTUB_VC_NQ] = {
+		[KSTUB_VC_RXQ] = { "kstub-rx", kstub_vc_rx_done },
+		[KSTUB_VC_TXQ] = { "kstub-tx", NULL },
+	};
+
+	return virtio_find_vqs(vdev, KSTUB_VC_NQ, kstub_vc_vqs, info, NULL);
+#else
+	vq_callback_t *callbacks[KSTUB_VC_NQ] = { kstub_vc_rx_done, NULL };
+	static const char * const names[KSTUB_VC_NQ] = { "kstub-rx", "kstub-tx" };
+
+	return virtio_find_vqs(vdev, KSTUB_VC_NQ, kstub_vc_vqs, callbacks, names, NULL);
+#endif
+}
+
+/* Only the device chosen at load; the others stay virtio_console's. */
+static int kstub_vc_probe(struct virtio_device *vdev)
+{
+	int i, ret;
+
+	if (&vdev->dev != kstub_vc_target)
+		return -ENODEV;
+	ret = kstub_vc_find_vqs(vdev);
+	if (ret)
+		return ret;
+	virtio_device_ready(vdev);
+	kstub_vc_cur = NULL;
+	kstub_vc_cur_len = 0;
+	kstub_vc_cur_pos = 0;
+	for (i = 0; i < KSTUB_VC_RX_BUFS; i++)
+		kstub_vc_post(kstub_vc_rx[i]);
+	kstub_vc_dev = vdev;
+	return 0;
+}
+
+static void kstub_vc_remove(struct virtio_device *vdev)
+{
+	virtio_reset_device(vdev);
+	vdev->config->del_vqs(vdev);
+	kstub_vc_dev = NULL;
+}
+
+static const struct virtio_device_id kstub_vc_ids[] = {
+	{ VIRTIO_ID_CONSOLE, VIRTIO_DEV_ANY_ID },
+	{ 0 },
+};
+
+static struct virtio_driver kstub_vc_driver = {
+	.driver.name = "kstub",
+	.id_table = kstub_vc_ids,
+	.probe = kstub_vc_probe,
+	.remove = kstub_vc_remove,
+};
+
+static bool kstub_vc_single_port(struct device *dev)
+{
+	struct virtio_device *vdev = dev_to_virtio(dev);
+
+	return vdev->id.device == VIRTIO_ID_CONSOLE &&
+	       !(vdev->config->get_features(vdev) & BIT_ULL(VIRTIO_CONSOLE_F_MULTIPORT));
+}
+
+/* @data: "auto" for the first single-port console, or a device name */
+static int kstub_vc_match(struct device *dev, const void *data)
+{
+	const char *want = data;
+
+	if (!strcmp(want, "auto"))
+		return kstub_vc_single_port(dev);
+	return !strcmp(dev_name(dev), want) &&
+	       dev_to_virtio(dev)->id.device == VIRTIO_ID_CONSOLE;
+}
+
+static void kstub_vc_free(void)
+{
+	int i;
+
+	kfree(kstub_vc_tx);
+	kstub_vc_tx = NULL;
+	for (i = 0; i < KSTUB_VC_RX_BUFS; i++) {
+		kfree(kstub_vc_rx[i]);
+		kstub_vc_rx[i] = NULL;
+	}
+}
+
+static int kstub_vc_alloc(void)
+{
+	int i;
+
+	kstub_vc_tx = kmalloc(KSTUB_VC_TX_SIZE, GFP_KERNEL);
+	for (i = 0; i < KSTUB_VC_RX_BUFS; i++)
+		kstub_vc_rx[i] = kmalloc(KSTUB_VC_RX_SIZE, GFP_KERNEL);
+	for (i = 0; i < KSTUB_VC_RX_BUFS; i++)
+		if (!kstub_vc_rx[i])
+			break;
+	if (!kstub_vc_tx || i < KSTUB_VC_RX_BUFS) {
+		kstub_vc_free();
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Back to virtio_console, if it had the device. */
+static void kstub_vc_give_back(void)
+{
+	if (kstub_vc_was_bound && device_attach(kstub_vc_target) < 0)
+		pr_warn("virtio: could not give %s back to virtio_console\n",
+			dev_name(kstub_vc_target));
+	kstub_vc_was_bound = false;
+	put_device(kstub_vc_target);
+	kstub_vc_target = NULL;
+}
+
+/**
+ * kstub_virtio_find() - is there a virtio console kstub could take?
+ * @arg: "auto" or a device name
+ *
+ * Context: process.
+ * Return: true if @arg names a device kstub_io_virtio.init() would take.
+ */
+bool kstub_virtio_find(const char *arg)
+{
+	struct device *dev;
+	int ret;
+
+	ret = register_virtio_driver(&kstub_vc_driver);
+	if (ret)
+		return false;
+	dev = bus_find_device(kstub_vc_driver.driver.bus, NULL, arg, kstub_vc_match);
+	unregister_virtio_driver(&kstub_vc_driver);
+	put_device(dev);
+	return dev;
+}
+
+static int kstub_vc_init(const char *arg)
+{
+	struct device *dev;
+	int ret;
+
+	ret = kstub_vc_alloc();
+	if (ret)
+		return ret;
+	ret = register_virtio_driver(&kstub_vc_driver);
+	if (ret)
+		goto err_free;
+	dev = bus_find_device(kstub_vc_driver.driver.bus, NULL, arg, kstub_vc_match);
+	if (!dev) {
+		pr_err("virtio=%s: no such virtio console; want auto (the first one with a single port) or its device name (virtio<N>)\n",
+		       arg);
+		ret = -EINVAL;
+		goto err_unregister;
+	}
+	kstub_vc_target = dev;
+	if (dev->driver) {
+		device_release_driver(dev);
+		kstub_vc_was_bound = true;
+	}
+	ret = device_driver_attach(&kstub_vc_driver.driver, dev);
+	if (!ret && !kstub_vc_dev)
+		ret = -ENODEV;
+	if (ret) {
+		pr_err("virtio=%s: could not take %s: %d\n", arg, dev_name(dev), ret);
+		goto err_give_back;
+	}
+	pr_info("virtio: console %s\n", dev_name(dev));
+	return 0;
+
+err_give_back:
+	unregister_virtio_driver(&kstub_vc_driver);
+	kstub_vc_give_back();
+	goto err_free;
+err_unregister:
+	unregister_virtio_driver(&kstub_vc_driver);
+err_free:
+	kstub_vc_free();
+	return ret;
+}
+
+static void kstub_vc_exit(void)
+{
+	unregister_virtio_driver(&kstub_vc_driver);
+	kstub_vc_give_back();
+	kstub_vc_free();
+}
+
+const struct kstub_io_ops kstub_io_virtio = {
+	.name = "virtio",
+	.reliable = true,
+	.init = kstub_vc_init,
+	.exit = kstub_vc_exit,
+	.get_char = kstub_vc_get_char,
+	.put_chars = kstub_vc_put_chars,
+};
