@@ -325,10 +325,8 @@ static void kstub_arm64_step_done(struct pt_regs *regs)
  * interrupts on, and a nested interrupt unmasks debug exceptions: a step
  * armed in the handler would then fire in the wrong place.
  */
-static bool kstub_arm64_irq_exit_runs_code(void)
+static bool kstub_arm64_irq_exit_preempts(void)
 {
-	if (local_softirq_pending())
-		return true;
 	if (!IS_ENABLED(CONFIG_PREEMPTION) || preempt_count() != HARDIRQ_OFFSET)
 		return false;
 	if (IS_ENABLED(CONFIG_PREEMPT_DYNAMIC) && kstub_arm64_irq_preempt_key)
@@ -340,8 +338,11 @@ static int kstub_arm64_step_irq(struct pt_regs *regs)
 {
 	if (user_mode(regs))
 		return -EPERM;
-	if (kstub_arm64_irq_exit_runs_code())
+	if (kstub_arm64_irq_exit_preempts())
 		return -EBUSY;
+	/* they run on this interrupt's way out; the next one comes after */
+	if (local_softirq_pending())
+		return -EAGAIN;
 	/* interrupt handlers run with debug exceptions unmasked */
 	asm volatile("msr daifset, #8" ::: "memory");
 	kstub_arm64_step_arm(regs);

@@ -10,6 +10,7 @@
 #include <linux/module.h>
 #include <linux/atomic.h>
 #include <linux/delay.h>
+#include <linux/irq_work.h>
 #include <linux/mutex.h>
 #include <linux/nmi.h>
 #include <linux/sched.h>
@@ -26,6 +27,7 @@ enum {
 	KSTUB_TOUCH_EVERY = 4096,	/* polls between watchdog touches */
 	KSTUB_NO_CPU = -1,
 	KSTUB_CTRL_C = 0x03,
+	KSTUB_BREAKIN_TRIES = 8,
 };
 
 struct kstub_cpu {
@@ -49,6 +51,8 @@ static struct cpumask kstub_roundup_mask;
 static struct pt_regs *kstub_breakin_regs;
 static int kstub_breakin_signal;	/* the stop it asked for, or 0 */
 static bool kstub_breakin_packet;	/* a new GDB's first packet has begun */
+static struct irq_work kstub_breakin_work;
+static int kstub_breakin_tries;
 
 static const struct kstub_io_ops *kstub_io;
 static struct kstub_buffers kstub_bufs;
@@ -455,6 +459,8 @@ bool kstub_trap_swbreak(struct pt_regs *regs, unsigned long addr)
 	return false;
 }
 
+static void kstub_breakin_arm(void);
+
 /**
  * kstub_rx_irq() - bytes came in while the kernel runs
  *
@@ -467,7 +473,6 @@ bool kstub_trap_swbreak(struct pt_regs *regs, unsigned long addr)
  */
 void kstub_rx_irq(void)
 {
-	struct pt_regs *regs = get_irq_regs();
 	int cpu = smp_processor_id();
 	int c;
 
@@ -481,14 +486,41 @@ void kstub_rx_irq(void)
 		return;
 	kstub_breakin_packet = c == '$';
 	kstub_breakin_signal = c == '$' ? KSTUB_SIGTRAP : KSTUB_SIGINT;
-	if (regs && !kstub_owns(instruction_pointer(regs)) &&
-	    !kstub_arch.step_irq(regs)) {
+	kstub_breakin_tries = 0;
+	kstub_breakin_arm();
+}
+
+/*
+ * Context: hard interrupt, with kstub_master held by this CPU. An arch
+ * that cannot step from here just now (-EAGAIN) is asked again from the
+ * next interrupt, a self-IPI that comes once this one has exited.
+ */
+static void kstub_breakin_arm(void)
+{
+	struct pt_regs *regs = get_irq_regs();
+	int cpu = smp_processor_id();
+	int ret = -EPERM;
+
+	if (regs && READ_ONCE(kstub_ready) && !kstub_owns(instruction_pointer(regs)))
+		ret = kstub_arch.step_irq(regs);
+	if (!ret) {
 		kstub_breakin_regs = regs;
 		WRITE_ONCE(kstub_step_cpu, cpu);
 		return;
 	}
+	if (ret == -EAGAIN && READ_ONCE(kstub_ready) &&
+	    ++kstub_breakin_tries < KSTUB_BREAKIN_TRIES) {
+		irq_work_queue(&kstub_breakin_work);
+		return;
+	}
 	atomic_set(&kstub_master, KSTUB_NO_CPU);
-	kstub_arch_break();
+	if (READ_ONCE(kstub_ready))
+		kstub_arch_break();
+}
+
+static void kstub_breakin_retry(struct irq_work *work)
+{
+	kstub_breakin_arm();
 }
 
 bool kstub_is_stepping(void)
@@ -515,6 +547,7 @@ int kstub_core_init(const struct kstub_io_ops *io)
 	kstub_sess.bps = &kstub_bps;
 	kstub_sess.write = kstub_io_write;
 	kstub_sess.reliable = io->reliable;
+	init_irq_work(&kstub_breakin_work, kstub_breakin_retry);
 	WRITE_ONCE(kstub_ready, true);
 	return 0;
 }
@@ -534,6 +567,7 @@ void kstub_core_exit(void)
 	struct mutex *text_mutex = (struct mutex *)kstub_text_mutex;
 
 	WRITE_ONCE(kstub_ready, false);
+	irq_work_sync(&kstub_breakin_work);
 	mutex_lock(text_mutex);
 	kstub_patch_under_stop_machine = true;
 	stop_machine(kstub_unpatch_all, NULL, NULL);

@@ -45,7 +45,8 @@ enum kstub_reason {
  *	stepped instruction itself did to the interrupt mask.
  * @step_irq: from inside an interrupt handler, @step_arm the frame
  *	@regs it returns to; -errno where a step cannot start from there
- *	(user mode, or the exit path could switch tasks first). Atomic-safe.
+ *	(user mode, or the exit path could switch tasks first), -EAGAIN
+ *	where it may from the next interrupt. Atomic-safe.
  * @step_cancel: take back a @step_irq whose step has not run.
  * @text_offset: the kernel's load offset from its link address (KASLR).
  */

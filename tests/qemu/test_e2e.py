@@ -421,7 +421,8 @@ def stop_location(s, what):
     symbol = where.split(" in section ")[0]
     check(pc >> 48 == 0xffff, "%s: pc %#x is not kernel code" % (what, pc))
     # kstub's symbols are loaded: its own code says "of .../kstub.ko"
-    check("No symbol" not in where and "/kstub.ko" not in where,
+    # (a stepi may land in a module's PLT, which has no symbol)
+    check("/kstub.ko" not in where,
           "%s: stopped inside kstub, not in the interrupted code: %s" % (what, where))
     return pc, symbol
 
