@@ -24,9 +24,8 @@ import test_stock  # noqa: E402
 
 KVERS = ["6.1", "6.12"]
 ARCHES = ["x86_64", "arm64"]
-# arm64 over virtio is not tested yet: the guest's console is a virtio
-# console too, and which device becomes hvc0 is a race
-TRANSPORTS = {"x86_64": ["uart", "virtio"], "arm64": ["uart"]}
+# every scenario over kstub's UART, and again over its virtio console
+TRANSPORTS = {"x86_64": ["uart", "virtio"], "arm64": ["uart", "virtio"]}
 TEST_TIMEOUT = 420
 
 
@@ -105,7 +104,6 @@ def main():
         for kver in kvers:
             prefix = "%s/%s/" % (kver, arch)
             tests = test_e2e.TESTS + test_e2e.ARCH_TESTS[arch]
-            # every scenario over kstub's UART, and again over its virtio console
             runs = [((prefix + "virtio/" if tr == "virtio" else prefix) + t.__name__, tr, t)
                     for tr in TRANSPORTS[arch] for t in tests]
             if not any(r.wanted(n) for n in [n for n, _, _ in runs] + [prefix + "build"]):

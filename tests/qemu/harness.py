@@ -163,6 +163,12 @@ class Guest:
         if kernel.arch == "x86_64":
             machine = ["qemu-system-x86_64", "-chardev", console, "-serial", "chardev:con",
                        "-serial", uart]
+        elif kernel.transport == "virtio":
+            # the console on the PL011: with two virtio consoles, which one
+            # becomes hvc0 is a race
+            cmdline = cmdline.replace("console=hvc0", "console=ttyAMA0")
+            machine = ["qemu-system-aarch64", "-M", "virt,gic-version=3", "-cpu", "cortex-a57",
+                       "-chardev", console, "-serial", "chardev:con"]
         else:
             # virt has one PL011: it is kstub's; the console is a virtio console
             machine = ["qemu-system-aarch64", "-M", "virt,gic-version=3", "-cpu", "cortex-a57",
