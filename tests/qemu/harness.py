@@ -234,6 +234,15 @@ class Guest:
                                   % (pattern, timeout, self.log_tail()))
             time.sleep(0.05)
 
+    def wait_logged(self, text, times, timeout=60):
+        """Wait until @text is on the console @times times; reads only the log."""
+        deadline = time.time() + timeout
+        while self.console().count(text) < times:
+            if time.time() > deadline:
+                raise TestFailure("guest: %r not seen %d times within %ss; console tail:\n%s"
+                                  % (text, times, timeout, self.log_tail()))
+            time.sleep(0.05)
+
     def send(self, line):
         self.con.sendall(line.encode() + b"\n")
 

@@ -47,6 +47,7 @@ ARCH = {
 }
 
 TAINT_OOT_MODULE = 1 << 12
+SYSRQ_LINE = "kstub: waiting for GDB"
 
 # kstub's device in the virtio guests is the only virtio device on PCI
 VIRTIO_PORT_OWNER = "readlink /sys/bus/pci/devices/*/virtio*/driver | grep -c virtio_console; true"
@@ -98,8 +99,13 @@ class Session:
         return self.gdb
 
     def stop(self):
-        """Stop the kernel with SysRq-g; returns the guest command to finish later."""
-        return self.g.start("echo g > /proc/sysrq-trigger")
+        """Stop the kernel with SysRq-g; returns the guest command to finish later.
+        Returns once the kernel is stopping: a GDB that connected before would
+        break in by itself, and the SysRq stop would come after."""
+        n = self.g.console().count(SYSRQ_LINE)
+        seq = self.g.start("echo g > /proc/sysrq-trigger")
+        self.g.wait_logged(SYSRQ_LINE, n + 1)
+        return seq
 
     def attach(self):
         """SysRq-g, then a fresh GDB attaches; returns the sysrq command's seq."""
