@@ -26,6 +26,7 @@ enum {
 	KSTUB_ROUNDUP_WAIT_US = 1000000,
 	KSTUB_TOUCH_EVERY = 4096,	/* polls between watchdog touches */
 	KSTUB_NO_CPU = -1,
+	KSTUB_OUTPUT_CHUNK = 64,	/* console text per 'O' packet */
 	KSTUB_CTRL_C = 0x03,
 	KSTUB_BREAKIN_TRIES = 8,
 };
@@ -521,6 +522,46 @@ static void kstub_breakin_arm(void)
 static void kstub_breakin_retry(struct irq_work *work)
 {
 	kstub_breakin_arm();
+}
+
+/*
+ * From GDB's first packet until it detaches, the line is GDB's: a
+ * transport shared with other users routes its bytes to kstub.
+ * Context: any; a racy read is fine, the line changes hands slowly.
+ */
+bool kstub_gdb_attached(void)
+{
+	return READ_ONCE(kstub_sess.connected);
+}
+
+/**
+ * kstub_gdb_console() - console text for the line GDB is attached to
+ * @s: the text
+ * @n: its length
+ *
+ * Raw text would break into GDB's packets. While GDB waits for the kernel
+ * to stop it goes to GDB as 'O' packets, which GDB prints; while kstub
+ * is stopped or stepping, nothing on the kernel side should print, and
+ * it is dropped.
+ * Context: a console's write method; any.
+ * Return: false if no GDB is attached: the console prints @s itself.
+ */
+bool kstub_gdb_console(const char *s, unsigned int n)
+{
+	u8 frame[2 + 2 * KSTUB_OUTPUT_CHUNK + 3];
+	size_t taken, len;
+
+	if (!READ_ONCE(kstub_ready) || !kstub_gdb_attached())
+		return false;
+	if (atomic_read(&kstub_master) != KSTUB_NO_CPU)
+		return true;
+	while (n) {
+		len = kstub_frame_output((const u8 *)s, n, &taken, frame, sizeof(frame));
+		kstub_io->put_chars(frame, len);
+		s += taken;
+		n -= taken;
+	}
+	return true;
 }
 
 bool kstub_is_stepping(void)

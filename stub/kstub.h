@@ -96,6 +96,7 @@ extern const struct kstub_arch_ops kstub_arch;
 extern const struct kstub_io_ops kstub_io_uart16550;
 extern const struct kstub_io_ops kstub_io_pl011;
 extern const struct kstub_io_ops kstub_io_virtio;
+extern const struct kstub_io_ops kstub_io_tty;
 bool kstub_virtio_find(const char *arg);
 
 /* kernel symbols the core and arch code resolve at load time */
@@ -118,6 +119,8 @@ bool kstub_trap_swbreak(struct pt_regs *regs, unsigned long addr);
 bool kstub_park(struct pt_regs *regs);
 bool kstub_is_stepping(void);
 void kstub_rx_irq(void);
+bool kstub_gdb_attached(void);
+bool kstub_gdb_console(const char *s, unsigned int n);
 bool kstub_owns(unsigned long addr);
 
 int kstub_core_init(const struct kstub_io_ops *io);

@@ -30,6 +30,10 @@ static char *kstub_virtio;
 module_param_named(virtio, kstub_virtio, charp, 0444);
 MODULE_PARM_DESC(virtio, "GDB on a virtio console device of its own: auto or virtio<N>");
 
+static char *kstub_tty;
+module_param_named(tty, kstub_tty, charp, 0444);
+MODULE_PARM_DESC(tty, "GDB on a tty it shares, as kgdboc: <tty>[,<baud>] (CONFIG_CONSOLE_POLL kernels)");
+
 static const struct kstub_io_ops *kstub_io;
 static const char *kstub_io_arg;
 
@@ -63,15 +67,26 @@ enum { KSTUB_SYSRQ_KEY = 'g' };
  */
 static int kstub_pick_io(void)
 {
-	if (kstub_uart && kstub_virtio) {
-		pr_err("uart=%s and virtio=%s: give kstub one transport, not both\n",
-		       kstub_uart, kstub_virtio);
+	if (!!kstub_uart + !!kstub_virtio + !!kstub_tty > 1) {
+		pr_err("uart=%s virtio=%s tty=%s: give kstub one transport, not several\n",
+		       kstub_uart ?: "", kstub_virtio ?: "", kstub_tty ?: "");
 		return -EINVAL;
 	}
 	kstub_io = &KSTUB_UART_IO;
 	kstub_io_arg = kstub_uart ? kstub_uart : KSTUB_UART_DEFAULT;
 	if (kstub_uart)
 		return 0;
+	if (kstub_tty) {
+#ifdef KSTUB_HAVE_TTY
+		kstub_io = &kstub_io_tty;
+		kstub_io_arg = kstub_tty;
+		return 0;
+#else
+		pr_err("tty=%s: this kernel has no CONFIG_CONSOLE_POLL; use uart= (%s) or virtio=\n",
+		       kstub_tty, KSTUB_UART_HELP);
+		return -EINVAL;
+#endif
+	}
 #ifdef KSTUB_HAVE_VIRTIO
 	if (kstub_virtio || kstub_virtio_find("auto")) {
 		kstub_io = &kstub_io_virtio;
@@ -85,6 +100,47 @@ static int kstub_pick_io(void)
 	}
 #endif
 	return 0;
+}
+
+/*
+ * kgdb, when kgdboc has a port, holds SysRq-g. Loading kstub is asking
+ * for kstub: it takes the key for as long as it is loaded, and gives it
+ * back on unload if kgdb still has a port then.
+ */
+static const struct sysrq_key_op *kstub_kgdb_sysrq;
+
+static int kstub_sysrq_take(void)
+{
+	const struct sysrq_key_op *kgdb;
+	unsigned long io;
+
+	if (!register_sysrq_key(KSTUB_SYSRQ_KEY, &kstub_sysrq_op))
+		return 0;
+	kgdb = (const struct sysrq_key_op *)kstub_lookup("sysrq_dbg_op");
+	io = kstub_lookup("dbg_io_ops");
+	if (!kgdb || !io || unregister_sysrq_key(KSTUB_SYSRQ_KEY, kgdb)) {
+		pr_err("sysrq 'g' is taken by something other than kgdb\n");
+		return -EBUSY;
+	}
+	if (register_sysrq_key(KSTUB_SYSRQ_KEY, &kstub_sysrq_op)) {
+		register_sysrq_key(KSTUB_SYSRQ_KEY, kgdb);
+		pr_err("sysrq 'g' is busy\n");
+		return -EBUSY;
+	}
+	kstub_kgdb_sysrq = kgdb;
+	pr_info("sysrq 'g' stops in kstub now, not in kgdb; rmmod kstub gives it back\n");
+	return 0;
+}
+
+static void kstub_sysrq_give_back(void)
+{
+	unsigned long io = kstub_lookup("dbg_io_ops");
+
+	unregister_sysrq_key(KSTUB_SYSRQ_KEY, &kstub_sysrq_op);
+	/* kgdb re-registers the key itself if kgdboc gets a new port */
+	if (kstub_kgdb_sysrq && io && READ_ONCE(*(void **)io))
+		register_sysrq_key(KSTUB_SYSRQ_KEY, kstub_kgdb_sysrq);
+	kstub_kgdb_sysrq = NULL;
 }
 
 static int __init kstub_init(void)
@@ -103,12 +159,9 @@ static int __init kstub_init(void)
 	ret = kstub_core_init(kstub_io);
 	if (ret)
 		goto err_exit_arch;
-	ret = register_sysrq_key(KSTUB_SYSRQ_KEY, &kstub_sysrq_op);
-	if (ret) {
-		pr_err("sysrq 'g' is taken (is kgdb configured?)\n");
-		ret = -EBUSY;
+	ret = kstub_sysrq_take();
+	if (ret)
 		goto err_exit_core;
-	}
 	pr_info("ready on %s %s (%s); echo g > /proc/sysrq-trigger to stop\n",
 		kstub_io->name, kstub_io_arg, kstub_arch.name);
 	if (kstub_wait) {
@@ -128,7 +181,7 @@ err_exit_io:
 
 static void __exit kstub_exit(void)
 {
-	unregister_sysrq_key(KSTUB_SYSRQ_KEY, &kstub_sysrq_op);
+	kstub_sysrq_give_back();
 	kstub_core_exit();
 	kstub_arch.exit();
 	kstub_io->exit();

@@ -170,3 +170,30 @@ size_t kstub_frame(const u8 *payload, size_t len, u8 *out, size_t cap, bool rle)
 	out[o++] = kstub_hex_digit(sum);
 	return o;
 }
+
+size_t kstub_frame_output(const u8 *text, size_t len, size_t *taken, u8 *out,
+			  size_t cap)
+{
+	size_t i, o = 0;
+	u8 sum = 'O';
+	char hi, lo;
+
+	*taken = 0;
+	/* "$O", two digits a byte, "#xx"; "O" alone would mean nothing */
+	if (!len || cap < 7)
+		return 0;
+	out[o++] = '$';
+	out[o++] = 'O';
+	for (i = 0; i < len && o + 2 + 3 <= cap; i++) {
+		hi = kstub_hex_digit(text[i] >> 4);
+		lo = kstub_hex_digit(text[i]);
+		out[o++] = hi;
+		out[o++] = lo;
+		sum += hi + lo;
+	}
+	out[o++] = '#';
+	out[o++] = kstub_hex_digit(sum >> 4);
+	out[o++] = kstub_hex_digit(sum);
+	*taken = i;
+	return o;
+}

@@ -52,6 +52,20 @@ enum kstub_rx_event kstub_rx_feed(struct kstub_rx *rx, u8 c);
  */
 size_t kstub_frame(const u8 *payload, size_t len, u8 *out, size_t cap, bool rle);
 
+/**
+ * kstub_frame_output() - frame console text as an 'O' packet
+ * @text: the text, any bytes
+ * @len: its length
+ * @taken: set to how much of @text fitted
+ * @out: destination, "$O<hex>#xx"
+ * @cap: size of @out
+ *
+ * GDB prints an 'O' packet's text while it waits for the target to stop.
+ * Return: number of bytes written to @out; 0 if nothing fitted.
+ */
+size_t kstub_frame_output(const u8 *text, size_t len, size_t *taken, u8 *out,
+			  size_t cap);
+
 int kstub_hex_val(u8 c);
 
 static inline char kstub_hex_digit(unsigned int v)

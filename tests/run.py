@@ -85,14 +85,28 @@ def host_tests():
     harness.check(r.returncode == 0, r.stdout)
 
 
-def build_kernel(kver, arch):
-    r = subprocess.run([os.path.join(HERE, "qemu", "kernel.sh"), kver, arch],
+def build_kernel(kver, arch, variant=""):
+    r = subprocess.run([os.path.join(HERE, "qemu", "kernel.sh"), kver, arch, variant],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     harness.check(r.returncode == 0, "kernel build failed:\n" + r.stderr[-4000:])
-    k = harness.Kernel(kver, arch, r.stdout.strip())
+    k = harness.Kernel(kver, arch, r.stdout.strip(), variant)
     k.build_modules()
     k.build_initramfs()
     return k
+
+
+def run_kernel(r, prefix, runs, kver, arch, variant=""):
+    if not any(r.wanted(n) for n in [n for n, _, _ in runs] + [prefix + "build"]):
+        return
+    # the build is a test of its own, and runs whenever its kernel's tests do
+    k = r.run(prefix + "build", build_kernel, kver, arch, variant, force=True)
+    for name, tr, t in runs:
+        if not k:
+            if r.wanted(name):
+                r.failed += 1
+                print("FAIL %s (kernel did not build)" % name)
+            continue
+        r.run(name, t, k.over(tr), name.replace("/", "_"))
 
 
 def main():
@@ -106,17 +120,10 @@ def main():
             tests = test_e2e.TESTS + test_e2e.ARCH_TESTS[arch]
             runs = [((prefix + "virtio/" if tr == "virtio" else prefix) + t.__name__, tr, t)
                     for tr in TRANSPORTS[arch] for t in tests]
-            if not any(r.wanted(n) for n in [n for n, _, _ in runs] + [prefix + "build"]):
-                continue
-            # the build is a test of its own, and runs whenever its kernel's tests do
-            k = r.run(prefix + "build", build_kernel, kver, arch, force=True)
-            for name, tr, t in runs:
-                if not k:
-                    if r.wanted(name):
-                        r.failed += 1
-                        print("FAIL %s (kernel did not build)" % name)
-                    continue
-                r.run(name, t, k.over(tr), name.replace("/", "_"))
+            run_kernel(r, prefix, runs, kver, arch)
+            # the same kernel with kgdb: kstub over tty=, beside kgdb
+            runs = [(prefix + "kgdb/" + t.__name__, "tty", t) for t in test_e2e.KGDB_TESTS]
+            run_kernel(r, prefix + "kgdb/", runs, kver, arch, "kgdb")
     for t in test_stock.TESTS:
         r.run("stock/" + t.__name__, t)
     if r.failures:

@@ -502,6 +502,25 @@ static void test_frame_differential(void)
 	CHECK(kstub_frame(payload, 100, wire, 50, false) == 0, "small buffer refused");
 }
 
+static void test_frame_output(void)
+{
+	static const char text[] = "kstub: $m0,4#1 \n";
+	u8 wire[64];
+	size_t taken, w;
+	char back[64];
+	int n;
+
+	w = kstub_frame_output((const u8 *)text, strlen(text), &taken, wire, sizeof(wire));
+	CHECK(taken == strlen(text) && w == 2 + 2 * taken + 3, "O packet of %zu bytes", w);
+	n = naive_unframe((char *)wire, w, back, sizeof(back));
+	CHECK(n == (int)(1 + 2 * taken) && back[0] == 'O', "O packet decodes");
+	CHECK(!memcmp(back + 1, "6b737475623a20246d", 18), "text is hex: %.18s", back + 1);
+	w = kstub_frame_output((const u8 *)text, strlen(text), &taken, wire, 12);
+	CHECK(taken == 3 && w == 11, "a short buffer takes what fits: %zu, %zu", taken, w);
+	CHECK(kstub_frame_output((const u8 *)text, 0, &taken, wire, sizeof(wire)) == 0 &&
+	      !taken, "no text, no packet");
+}
+
 static void test_no_ack(void)
 {
 	reset(true);
@@ -613,6 +632,7 @@ int main(void)
 	test_overflow();
 	test_big_read_and_rle();
 	test_frame_differential();
+	test_frame_output();
 	test_no_ack();
 	test_stop_reply();
 	test_breakpoints();

@@ -25,11 +25,11 @@ CACHE = os.environ.get("KSTUB_CACHE", os.path.expanduser("~/.cache/kstub"))
 # Per-architecture facts the harness and the tests need.
 ARCH = {
     "x86_64": dict(image="arch/x86/boot/bzImage", make=[], busybox="/bin/busybox",
-                   console="ttyS0,115200"),
+                   console="ttyS0,115200", tty="ttyS0", kgdboc="ttyS1"),
     "arm64": dict(image="arch/arm64/boot/Image",
                   make=["ARCH=arm64", "CROSS_COMPILE=aarch64-linux-gnu-"],
                   busybox=os.path.join(CACHE, "busybox-arm64", "bin", "busybox"),
-                  console="hvc0"),
+                  console="hvc0", tty="ttyAMA0", kgdboc="ttyS0"),
 }
 
 # What a healthy guest never prints. Tests that provoke an oops list the
@@ -64,12 +64,12 @@ def free_port():
 class Kernel:
     """A built test kernel with kstub and the test module built against it."""
 
-    def __init__(self, kver, arch, kdir):
-        self.kver, self.arch, self.kdir = kver, arch, kdir
+    def __init__(self, kver, arch, kdir, variant=""):
+        self.kver, self.arch, self.kdir, self.variant = kver, arch, kdir, variant
         self.vmlinux = os.path.join(kdir, "vmlinux")
         self.facts = ARCH[arch]
         self.image = os.path.join(kdir, self.facts["image"])
-        self.out = os.path.join(BUILD, "%s-%s" % (kver, arch))
+        self.out = os.path.join(BUILD, "-".join(filter(None, (kver, arch, variant))))
         self.kstub_dir = os.path.join(self.out, "kstub")
         self.test_dir = os.path.join(self.out, "test")
         self.kstub_ko = os.path.join(self.kstub_dir, "kstub.ko")
@@ -78,10 +78,17 @@ class Kernel:
         self.transport = "uart"
 
     def over(self, transport):
-        """The same kernel, with GDB's port on @transport (uart or virtio)."""
+        """The same kernel, with GDB's port on @transport (uart, virtio, or
+        tty: the same port as uart, shared with a console through the
+        kernel's own driver; kgdb kernels only)."""
         k = copy.copy(self)
         k.transport = transport
         return k
+
+    @property
+    def kstub_args(self):
+        """What insmod kstub needs for this transport beyond its defaults."""
+        return "tty=" + self.facts["tty"] if self.transport == "tty" else ""
 
     def _copy(self, names, src, dst):
         os.makedirs(dst, exist_ok=True)
@@ -146,6 +153,7 @@ class Guest:
         self.con_path = os.path.join(self.dir, "console.sock")
         self.log_path = os.path.join(self.dir, "console.log")
         self.gdb_port = free_port()
+        self.kgdb_port = free_port() if kernel.variant == "kgdb" else None
         self.seq = 0
         cmdline = "console=%s panic=-1 %s %s" % (kernel.facts["console"],
                                               "panic_on_warn=1" if panic_on_warn else "", append)
@@ -160,7 +168,27 @@ class Guest:
             virtio = ["-device", "virtio-serial-pci,max_ports=1",
                       "-chardev", "socket,id=gdb,host=127.0.0.1,port=%d,server=on,wait=off"
                       % self.gdb_port, "-device", "virtconsole,chardev=gdb"]
-        if kernel.arch == "x86_64":
+        if self.kgdb_port:
+            # the kgdb kernel: the shell on a virtio console, GDB's line on
+            # the first UART (a console too, under tty=), kgdboc on another
+            facts = kernel.facts
+            cmdline = cmdline.replace("console=" + facts["console"], "console=hvc0")
+            if kernel.transport == "tty":
+                # before the shell's: the last console= is /dev/console
+                cmdline = "console=%s " % facts["tty"] + cmdline
+            cmdline += " kgdboc=%s,115200" % facts["kgdboc"]
+            kgdb = ["-chardev", "socket,id=kgdb,host=127.0.0.1,port=%d,server=on,wait=off"
+                    % self.kgdb_port]
+            if kernel.arch == "x86_64":
+                machine = ["qemu-system-x86_64", "-device", "virtio-serial-pci"]
+                kgdb += ["-serial", "chardev:kgdb"]
+            else:
+                machine = ["qemu-system-aarch64", "-M", "virt,gic-version=3", "-cpu",
+                           "cortex-a57", "-device", "virtio-serial-device"]
+                kgdb += ["-device", "pci-serial,chardev=kgdb"]
+            machine += ["-chardev", console, "-device", "virtconsole,chardev=con",
+                        "-serial", uart] + kgdb
+        elif kernel.arch == "x86_64":
             machine = ["qemu-system-x86_64", "-chardev", console, "-serial", "chardev:con",
                        "-serial", uart]
         elif kernel.transport == "virtio":

@@ -1,13 +1,23 @@
 #!/bin/bash
-# Build (or reuse) a test kernel: kernel.sh KVER ARCH
+# Build (or reuse) a test kernel: kernel.sh KVER ARCH [VARIANT]
 # Prints the build directory (O=) on stdout; everything else goes to stderr.
 # Builds are cached outside the repo, keyed by version, arch and config.
+# VARIANT kgdb is the same kernel with kgdb and kgdboc built in; it starts
+# from a copy of the plain build, so only what the options touch rebuilds.
 set -euo pipefail
-kver=$1 arch=$2
+kver=$1 arch=$2 variant=${3:-}
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${KSTUB_CACHE:-$HOME/.cache/kstub}
-frag=$here/configs/$arch.config
-[ -f "$frag" ] || { echo "kernel.sh: no config for $arch" >&2; exit 2; }
+frags=("$here/configs/$arch.config")
+[ -f "${frags[0]}" ] || { echo "kernel.sh: no config for $arch" >&2; exit 2; }
+case $variant in
+'') ;;
+kgdb)
+	frags+=("$here/configs/kgdb.config")
+	[ ! -f "$here/configs/$arch-kgdb.config" ] || frags+=("$here/configs/$arch-kgdb.config")
+	;;
+*) echo "kernel.sh: unknown variant $variant" >&2; exit 2 ;;
+esac
 tarball=/usr/src/linux-source-$kver.tar.xz
 [ -f "$tarball" ] || { echo "kernel.sh: $tarball missing" >&2; exit 2; }
 
@@ -17,9 +27,9 @@ arm64) karch=arm64 cross=aarch64-linux-gnu- image=arch/arm64/boot/Image ;;
 *) echo "kernel.sh: unknown arch $arch" >&2; exit 2 ;;
 esac
 
-key=$( (cat "$frag"; stat -c %s "$tarball") | sha256sum | cut -c1-12)
+key=$( (cat "${frags[@]}"; stat -c %s "$tarball") | sha256sum | cut -c1-12)
 src=$cache/src/linux-source-$kver
-out=$cache/build/$kver-$arch-$key
+out=$cache/build/$kver-$arch${variant:+-$variant}-$key
 if [ -f "$out/.kstub-done" ]; then
 	echo "$out"
 	exit 0
@@ -37,20 +47,30 @@ if [ ! -f "$src/.kstub-unpacked" ]; then
 	touch "$src/.kstub-unpacked"
 fi
 
+if [ -n "$variant" ] && [ ! -f "$out/.config" ]; then
+	base=$("$0" "$kver" "$arch")
+	echo "kernel.sh: starting $variant from $base" >&2
+	cp -a "$base/." "$out/"
+	rm -f "$out/.kstub-done"
+fi
+
 m() { make -s -C "$src" O="$out" ARCH=$karch CROSS_COMPILE=$cross "$@"; }
-echo "kernel.sh: configuring $kver $arch in $out" >&2
+echo "kernel.sh: configuring $kver $arch${variant:+ $variant} in $out" >&2
 m tinyconfig >&2
-"$src/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" "$frag" >/dev/null
+"$src/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" "${frags[@]}" >/dev/null
 m olddefconfig >&2
 # merge_config drops options whose dependencies are unmet: insist on the ones
 # the tests rely on, for this version's spelling of them.
 missing=
 while read -r opt; do
 	grep -qx "$opt" "$out/.config" || missing="$missing $opt"
-done < <(grep -E '^CONFIG_[A-Z0-9_]+=y' "$frag" | grep -vE \
+done < <(cat "${frags[@]}" | grep -E '^CONFIG_[A-Z0-9_]+=y' | grep -vE \
 	'RETPOLINE|RETHUNK|MITIGATIONS|PREEMPT_VOLUNTARY|HYPERVISOR|PARAVIRT|KVM_GUEST|DWARF5')
 [ -z "$missing" ] || { echo "kernel.sh: config lost:$missing" >&2; exit 1; }
-grep -q '^CONFIG_KGDB=y' "$out/.config" && { echo "kernel.sh: KGDB must be off" >&2; exit 1; }
+if [ -z "$variant" ] && grep -q '^CONFIG_KGDB=y' "$out/.config"; then
+	echo "kernel.sh: KGDB must be off" >&2
+	exit 1
+fi
 
 echo "kernel.sh: building $kver $arch (a few minutes)" >&2
 m -j"$(($(nproc) + 1))" "${image##*/}" modules_prepare >&2

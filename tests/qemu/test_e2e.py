@@ -4,6 +4,7 @@
 Each test boots its own guest so that one failure cannot leak into the
 next, and each ends by checking the guest console for kernel complaints.
 """
+import os
 import re
 import signal
 import time
@@ -69,13 +70,19 @@ def regs_of(out):
 class Session:
     """A booted guest with kstub (and the test module) loaded."""
 
-    def __init__(self, kernel, name, test_module=True, kstub_args="", panic_on_warn=True):
+    def __init__(self, kernel, name, test_module=True, kstub_args="", panic_on_warn=True,
+                 load=True, append=""):
         self.k, self.name = kernel, name
-        self.g = Guest(kernel, panic_on_warn=panic_on_warn)
+        self.g = Guest(kernel, append=append, panic_on_warn=panic_on_warn)
         self.gdb = None
         self.sections = {}
-        self.g.sh("insmod /kstub.ko %s" % kstub_args)
-        if test_module:
+        self.test_module, self.kstub_args = test_module, kstub_args
+        if load:
+            self.load()
+
+    def load(self):
+        self.g.sh("insmod /kstub.ko %s %s" % (self.k.kstub_args, self.kstub_args))
+        if self.test_module:
             self.g.sh("insmod /kstub_test.ko")
         self.read_sections()
 
@@ -758,6 +765,153 @@ def test_bad_parameter(k, name):
         g.keep_log(name)
 
 
+# ---- a kgdb kernel: kstub on a tty it shares, and kgdb beside it ----
+
+def ctrl_c(s, what, meanwhile=None):
+    """continue, run @meanwhile, then GDB's Ctrl-C: it must stop the kernel within 1 s,
+    outside kstub."""
+    cont = s.gdb.begin("continue")
+    s.gdb.wait_printed("Continuing.")
+    if meanwhile:
+        meanwhile()
+    time.sleep(1)
+    t0 = time.time()
+    s.gdb.p.send_signal(signal.SIGINT)
+    out = s.gdb.end(cont, timeout=30)
+    took = time.time() - t0
+    print("    Ctrl-C (%s) stopped the kernel in %.2f s" % (what, took))
+    check("SIGINT" in out, "%s: Ctrl-C gave no SIGINT stop:\n%s" % (what, out))
+    check(took < 1.0, "%s: Ctrl-C took %.2f s to stop the kernel" % (what, took))
+    check_stepi_from(s, what)
+
+
+def line_to_guest(s, text):
+    """Type @text on GDB's line, as a terminal on it would, with GDB away."""
+    r = RawRsp(s.g.gdb_port)
+    r.write(text.encode() + b"\n")
+    time.sleep(0.5)
+    r.close()
+
+
+NOISE = "kstub-noise $m0,4 #1 +-"
+
+
+def test_tty_shared(k, name):
+    """tty= shares the console's line: attach to a running kernel, Ctrl-C, console output
+    in between, a getty-like reader on the tty; the line goes back on detach and rmmod."""
+    s = Session(k, name)
+    tty = k.facts["tty"]
+    try:
+        ready = s.g.sh("dmesg | grep 'kstub: ready'")
+        check("ready on tty " + tty in ready, "not on the shared tty: " + ready)
+        check(s.g.sh("cat /proc/consoles | grep -c '^%s'; true" % tty).strip() == "1",
+              "%s is not a console" % tty)
+        # the tty is closed: kstub polls it, and a new GDB's first packet stops the kernel
+        s.new_gdb().attach(s.g)
+        s.load_test_symbols()
+        check_stepi_from(s, "attach over the shared tty")
+        # kernel messages on the same line, with packet characters in them,
+        # while GDB waits for the kernel to stop (a few hundred a second:
+        # QEMU does not pace this UART, and a flood GDB cannot print as
+        # fast as it comes would queue up in front of the stop)
+        s.break_at("kstub_test_func")
+        cont = s.gdb.begin("continue")
+        s.gdb.wait_printed("Continuing.")
+        s.g.sh("(while :; do echo '%s' > /dev/kmsg; usleep 2000; done) >/dev/null 2>&1 & echo $! > /tmp/noise"
+               % NOISE)
+        time.sleep(2)
+        call = s.g.start("echo 5 > /proc/kstub_test/call")
+        out = s.gdb.end(cont, timeout=60)
+        check(re.search(r"Breakpoint 1, kstub_test_func \(a=(a@entry=)?5", out), "no hit:\n" + out)
+        check(NOISE in s.g.console(), "the guest printed no noise")
+        check(NOISE in out, "the console's text did not reach GDB:\n" + out[-2000:])
+        fin = s.gdb.cmd("finish")
+        check(re.search(r"Value returned is \$\d+ = 132", fin), "finish:\n" + fin)
+        s.gdb.cmd("delete")
+        ctrl_c(s, "console output on the line")
+        dump = s.gdb.cmd("dump binary memory %s/dump.bin _stext _stext+16384"
+                         % s.g.dir, timeout=120)
+        check(os.path.getsize(s.g.dir + "/dump.bin") == 16384, "memory dump short:\n" + dump)
+
+        # a reader holds the tty open, as a getty would: the driver takes the
+        # bytes now. GDB's Ctrl-C still reaches kstub, and none of GDB's
+        # bytes reach the reader
+        def open_tty():
+            s.g.finish(call)
+            s.g.sh("kill $(cat /tmp/noise)")
+            s.g.sh("cat /dev/%s > /tmp/ttyin 2>&1 & echo $! > /tmp/reader" % tty)
+        ctrl_c(s, "the tty open", open_tty)
+        s.detach()
+        line_to_guest(s, "typed-after-detach")
+        time.sleep(0.5)
+        got = s.g.sh("cat /tmp/ttyin")
+        check("typed-after-detach" in got, "the line was not given back on detach: %r" % got)
+        check(not re.search(r"[$#]|qSupported|vCont", got), "GDB's bytes reached the tty: %r" % got)
+        # sysrq still stops it with the tty open; a new GDB gets in
+        seq = s.attach()
+        check(re.search(r"= \d+", s.gdb.cmd("p jiffies")), "GDB does not work with the tty open")
+        s.detach()
+        s.g.finish(seq)
+        s.g.sh("kill $(cat /tmp/reader); rmmod kstub")
+        # and the tty works as before without kstub
+        s.g.sh("cat /dev/%s > /tmp/ttyin2 2>&1 & echo $! > /tmp/reader" % tty)
+        time.sleep(0.5)
+        line_to_guest(s, "typed-after-rmmod")
+        time.sleep(0.5)
+        check("typed-after-rmmod" in s.g.sh("cat /tmp/ttyin2; kill $(cat /tmp/reader)"),
+              "the tty lost its input after rmmod")
+        guest_alive(s)
+    finally:
+        s.close()
+
+
+def kgdb_stops(s, what):
+    """SysRq-g enters kgdb: a GDB on kgdboc's port sees kgdb's breakpoint; detach."""
+    seq = s.g.start("echo g > /proc/sysrq-trigger")
+    s.g.wait_for("DEBUG", 30)
+    gdb = Gdb(s.k, s.name + "-kgdb")
+    try:
+        out = gdb.cmd("target remote 127.0.0.1:%d" % s.g.kgdb_port, timeout=60)
+        check("Remote debugging using" in out, "%s: kgdb did not answer:\n%s" % (what, out))
+        bt = gdb.cmd("bt 4")
+        check("kgdb_breakpoint" in bt and "__handle_sysrq" in bt,
+              "%s: not stopped in kgdb:\n%s" % (what, bt))
+        gdb.cmd("detach")
+    finally:
+        gdb.close()
+    s.g.finish(seq)
+
+
+def test_kgdb_coexist(k, name):
+    """With kgdb and kgdboc configured, kstub loads, takes SysRq-g and its own port; rmmod
+    gives SysRq-g back to kgdb."""
+    # kgdb knows nothing of KASLR (no qOffsets): GDB's symbols must fit as linked
+    s = Session(k, name, load=False, append="nokaslr")
+    try:
+        check("KGDB: Registered I/O driver kgdboc" in s.g.sh("dmesg"), "kgdboc is not configured")
+        kgdb_stops(s, "before kstub")
+        s.load()
+        check("sysrq 'g' stops in kstub now" in s.g.sh("dmesg | grep kstub:"),
+              "kstub did not say it took SysRq-g from kgdb")
+        seq = s.attach()
+        s.load_test_symbols()
+        check("__handle_sysrq" in s.gdb.cmd("bt 4"), "SysRq-g did not stop in kstub")
+        s.break_at("kstub_test_func")
+        out, call = s.cont_then("echo 5 > /proc/kstub_test/call", pending=seq)
+        check(re.search(r"Breakpoint 1, kstub_test_func \(a=(a@entry=)?5", out), "no hit:\n" + out)
+        s.gdb.cmd("stepi")
+        s.gdb.cmd("delete")
+        s.detach()
+        s.g.finish(call)
+        s.gdb.close()
+        s.gdb = None
+        s.g.sh("rmmod kstub")
+        kgdb_stops(s, "after rmmod kstub")
+        guest_alive(s)
+    finally:
+        s.close()
+
+
 TESTS = [
     test_sysrq_attach,
     test_kstubwait,
@@ -775,6 +929,17 @@ TESTS = [
     test_step_with_interrupts_firing,
     test_step_interrupt_mask_instructions,
     test_bad_parameter,
+]
+
+# on the kgdb kernel (CONFIG_CONSOLE_POLL), over tty=: the tty's own tests,
+# and the scenarios that show the shared line carries everything
+KGDB_TESTS = [
+    test_tty_shared,
+    test_kgdb_coexist,
+    test_sysrq_attach,
+    test_breakpoint_and_stepping,
+    test_break_in,
+    test_bad_input,
 ]
 
 # what only one architecture has

@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A tty shared with the console, through the polling hooks kgdboc uses
+ * (CONFIG_CONSOLE_POLL): a board with one UART keeps its console and
+ * its login on that UART, and GDB talks over it too.
+ *
+ * While the kernel is stopped, bytes go through the driver's poll_get_char
+ * and poll_put_char. While it runs, a timer watches for GDB's Ctrl-C or a
+ * new GDB's first packet, two ways:
+ *  - the tty is closed: nobody else reads the line, so the timer polls it;
+ *  - the tty is open (a getty, a shell): its driver takes every byte. From
+ *    the moment GDB attaches until it detaches the bytes are GDB's, so a
+ *    hook in front of the line discipline keeps them from the tty and
+ *    queues them for kstub. Before GDB attaches they are the user's; stop
+ *    the kernel with SysRq-g, as with kgdboc.
+ * A console on the line would break into GDB's packets: while GDB is
+ * attached, its text goes to GDB as 'O' packets instead.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/console.h>
+#include <linux/hrtimer.h>
+#include <linux/serial_core.h>
+#include <linux/tty.h>
+#include <linux/tty_driver.h>
+#include <linux/tty_flip.h>
+#include <linux/tty_port.h>
+#include "kstub.h"
+
+enum {
+	KSTUB_TTY_NAME_MAX = 64,
+	KSTUB_TTY_POLL_MS = 10,		/* Ctrl-C answered within 1 s, easily */
+	KSTUB_TTY_RING = 1024,		/* a power of two */
+};
+
+static struct tty_driver *kstub_tty_drv;
+static int kstub_tty_line;
+static struct tty_port *kstub_tty_port;	/* NULL: the driver keeps no ports */
+static const struct tty_port_client_operations *kstub_tty_client_orig;
+static struct tty_port_client_operations kstub_tty_client;
+static struct hrtimer kstub_tty_timer;
+static struct console *kstub_tty_con;
+static void (*kstub_tty_con_write_orig)(struct console *co, const char *s,
+					unsigned int n);
+
+/*
+ * Bytes the hook took from an open tty. One producer (the port's flush
+ * work) and one consumer (kstub's reader: the timer, or the stopped
+ * master), so head and tail need no lock, which a stopped kernel could
+ * never release.
+ */
+static u8 kstub_tty_ring[KSTUB_TTY_RING];
+static unsigned int kstub_tty_head, kstub_tty_tail;
+
+static bool kstub_tty_ring_empty(void)
+{
+	/* pairs with the release in kstub_tty_receive_buf() */
+	return smp_load_acquire(&kstub_tty_head) == READ_ONCE(kstub_tty_tail);
+}
+
+/* Atomic-safe. */
+static int kstub_tty_get_char(void)
+{
+	unsigned int tail = READ_ONCE(kstub_tty_tail);
+	int c;
+
+	/* pairs with the release in kstub_tty_receive_buf() */
+	if (tail != smp_load_acquire(&kstub_tty_head)) {
+		c = kstub_tty_ring[tail % KSTUB_TTY_RING];
+		/* the byte is read before the producer may reuse its slot */
+		smp_store_release(&kstub_tty_tail, tail + 1);
+		return c;
+	}
+	c = kstub_tty_drv->ops->poll_get_char(kstub_tty_drv, kstub_tty_line);
+	return c == NO_POLL_CHAR ? -1 : c;
+}
+
+/* Atomic-safe. */
+static void kstub_tty_put_chars(const u8 *buf, size_t len)
+{
+	while (len--)
+		kstub_tty_drv->ops->poll_put_char(kstub_tty_drv, kstub_tty_line, *buf++);
+}
+
+/* Kbuild probes the return type, which 6.6 changed from int */
+#ifdef KSTUB_TTY_RECEIVE_SIZE_T
+static size_t kstub_tty_receive_buf(struct tty_port *port, const u8 *cp,
+				    const u8 *fp, size_t count)
+#else
+static int kstub_tty_receive_buf(struct tty_port *port, const u8 *cp,
+				 const u8 *fp, size_t count)
+#endif
+{
+	unsigned int head = kstub_tty_head;
+	size_t i;
+
+	if (!kstub_gdb_attached())
+		return kstub_tty_client_orig->receive_buf(port, cp, fp, count);
+	for (i = 0; i < count; i++) {
+		if (fp && fp[i] != TTY_NORMAL)
+			continue;
+		/* full: drop, as a UART's FIFO would; GDB retransmits */
+		if (head - READ_ONCE(kstub_tty_tail) >= KSTUB_TTY_RING)
+			break;
+		kstub_tty_ring[head++ % KSTUB_TTY_RING] = cp[i];
+	}
+	/* pairs with the acquire in kstub_tty_get_char() */
+	smp_store_release(&kstub_tty_head, head);
+	return count;
+}
+
+static bool kstub_tty_is_open(void)
+{
+	/* without a port to ask, assume nobody else reads the line */
+	return kstub_tty_port && tty_port_initialized(kstub_tty_port);
+}
+
+/* Context: hard interrupt, so a break-in stops in the interrupted code. */
+static enum hrtimer_restart kstub_tty_tick(struct hrtimer *timer)
+{
+	if (!kstub_tty_ring_empty() || !kstub_tty_is_open())
+		kstub_rx_irq();
+	hrtimer_forward_now(timer, ms_to_ktime(KSTUB_TTY_POLL_MS));
+	return HRTIMER_RESTART;
+}
+
+static void kstub_tty_con_write(struct console *co, const char *s, unsigned int n)
+{
+	if (!kstub_gdb_console(s, n))
+		kstub_tty_con_write_orig(co, s, n);
+}
+
+/* Kbuild probes for the console list lock, which 6.2 added */
+static void kstub_tty_consoles_lock(void)
+{
+#ifdef KSTUB_CONSOLE_LIST_LOCK
+	console_list_lock();
+#else
+	console_lock();
+#endif
+}
+
+static void kstub_tty_consoles_unlock(void)
+{
+#ifdef KSTUB_CONSOLE_LIST_LOCK
+	console_list_unlock();
+#else
+	console_unlock();
+#endif
+}
+
+/* The console that prints on kstub's line, if any, writes through kstub. */
+static void kstub_tty_con_hook(void)
+{
+	struct console *con;
+	int index;
+
+	kstub_tty_consoles_lock();
+	for_each_console(con) {
+		if (!con->device || !con->write || con->device(con, &index) != kstub_tty_drv ||
+		    index != kstub_tty_line)
+			continue;
+		kstub_tty_con = con;
+		kstub_tty_con_write_orig = con->write;
+		WRITE_ONCE(con->write, kstub_tty_con_write);
+		break;
+	}
+	kstub_tty_consoles_unlock();
+}
+
+static void kstub_tty_con_unhook(void)
+{
+	if (!kstub_tty_con)
+		return;
+	kstub_tty_consoles_lock();
+	WRITE_ONCE(kstub_tty_con->write, kstub_tty_con_write_orig);
+	kstub_tty_consoles_unlock();
+	/* consoles print under the console lock: no CPU is in the hook now */
+	console_lock();
+	console_unlock();
+	kstub_tty_con = NULL;
+}
+
+static int kstub_tty_init(const char *arg)
+{
+	char name[KSTUB_TTY_NAME_MAX];
+
+	if (strscpy(name, arg, sizeof(name)) < 0) {
+		pr_err("tty=%s: name too long\n", arg);
+		return -EINVAL;
+	}
+	/* opens the port's hardware for polling and applies ",baud" */
+	kstub_tty_drv = tty_find_polling_driver(name, &kstub_tty_line);
+	if (!kstub_tty_drv) {
+		pr_err("tty=%s: no such tty that can be polled; expected a tty name with its line and an optional speed, as for kgdboc (ttyS0, ttyAMA0,115200)\n",
+		       arg);
+		return -EINVAL;
+	}
+	if (kstub_tty_drv->ports)
+		kstub_tty_port = kstub_tty_drv->ports[kstub_tty_line];
+	if (kstub_tty_port && kstub_tty_port->client_ops &&
+	    kstub_tty_port->client_ops->receive_buf) {
+		kstub_tty_client_orig = kstub_tty_port->client_ops;
+		kstub_tty_client = *kstub_tty_client_orig;
+		kstub_tty_client.receive_buf = kstub_tty_receive_buf;
+		WRITE_ONCE(kstub_tty_port->client_ops, &kstub_tty_client);
+	}
+	if (!kstub_tty_is_open())
+		while (kstub_tty_get_char() >= 0)
+			;
+	kstub_tty_con_hook();
+	hrtimer_init(&kstub_tty_timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
+	kstub_tty_timer.function = kstub_tty_tick;
+	hrtimer_start(&kstub_tty_timer, ms_to_ktime(KSTUB_TTY_POLL_MS),
+		      HRTIMER_MODE_REL_HARD);
+	pr_info("tty: %s%d, shared through its polling hooks%s\n",
+		kstub_tty_drv->name, kstub_tty_line,
+		kstub_tty_con ? "; its console goes to GDB while GDB is attached" : "");
+	return 0;
+}
+
+static void kstub_tty_exit(void)
+{
+	hrtimer_cancel(&kstub_tty_timer);
+	kstub_tty_con_unhook();
+	if (kstub_tty_client_orig) {
+		WRITE_ONCE(kstub_tty_port->client_ops, kstub_tty_client_orig);
+		/* a flush already inside the hook finishes before kstub goes */
+		flush_work(&kstub_tty_port->buf.work);
+		kstub_tty_client_orig = NULL;
+	}
+	kstub_tty_port = NULL;
+	tty_driver_kref_put(kstub_tty_drv);
+	kstub_tty_drv = NULL;
+}
+
+const struct kstub_io_ops kstub_io_tty = {
+	.name = "tty",
+	.reliable = false,
+	.init = kstub_tty_init,
+	.exit = kstub_tty_exit,
+	.get_char = kstub_tty_get_char,
+	.put_chars = kstub_tty_put_chars,
+};
