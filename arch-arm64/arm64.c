@@ -334,12 +334,20 @@ static bool kstub_arm64_irq_exit_preempts(void)
 	return true;
 }
 
-static int kstub_arm64_step_irq(struct pt_regs *regs)
+/*
+ * A handler's caller may restore DAIF from flags it saved before the
+ * handler ran (an hrtimer's next callback does), unmasking the armed step
+ * in the middle of the interrupt. kstub's own irq_work runs last in its
+ * IPI, with nothing restored after it: arm the step only from there.
+ */
+static int kstub_arm64_step_irq(struct pt_regs *regs, bool own_irq)
 {
 	if (user_mode(regs))
 		return -EPERM;
 	if (kstub_arm64_irq_exit_preempts())
 		return -EBUSY;
+	if (!own_irq)
+		return -EAGAIN;
 	/* they run on this interrupt's way out; the next one comes after */
 	if (local_softirq_pending())
 		return -EAGAIN;

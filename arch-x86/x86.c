@@ -340,7 +340,7 @@ static void kstub_x86_step_done(struct pt_regs *regs)
  * The interrupt exit path leaves the frame alone once IF is clear in it:
  * no preemption, so the step is taken by the interrupted code itself.
  */
-static int kstub_x86_step_irq(struct pt_regs *regs)
+static int kstub_x86_step_irq(struct pt_regs *regs, bool own_irq)
 {
 	if (user_mode(regs))
 		return -EPERM;

@@ -460,7 +460,7 @@ bool kstub_trap_swbreak(struct pt_regs *regs, unsigned long addr)
 	return false;
 }
 
-static void kstub_breakin_arm(void);
+static void kstub_breakin_arm(bool own_irq);
 
 /**
  * kstub_rx_irq() - bytes came in while the kernel runs
@@ -488,7 +488,7 @@ void kstub_rx_irq(void)
 	kstub_breakin_packet = c == '$';
 	kstub_breakin_signal = c == '$' ? KSTUB_SIGTRAP : KSTUB_SIGINT;
 	kstub_breakin_tries = 0;
-	kstub_breakin_arm();
+	kstub_breakin_arm(false);
 }
 
 /*
@@ -496,14 +496,14 @@ void kstub_rx_irq(void)
  * that cannot step from here just now (-EAGAIN) is asked again from the
  * next interrupt, a self-IPI that comes once this one has exited.
  */
-static void kstub_breakin_arm(void)
+static void kstub_breakin_arm(bool own_irq)
 {
 	struct pt_regs *regs = get_irq_regs();
 	int cpu = smp_processor_id();
 	int ret = -EPERM;
 
 	if (regs && READ_ONCE(kstub_ready) && !kstub_owns(instruction_pointer(regs)))
-		ret = kstub_arch.step_irq(regs);
+		ret = kstub_arch.step_irq(regs, own_irq);
 	if (!ret) {
 		kstub_breakin_regs = regs;
 		WRITE_ONCE(kstub_step_cpu, cpu);
@@ -521,7 +521,7 @@ static void kstub_breakin_arm(void)
 
 static void kstub_breakin_retry(struct irq_work *work)
 {
-	kstub_breakin_arm();
+	kstub_breakin_arm(true);
 }
 
 /*

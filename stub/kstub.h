@@ -46,7 +46,10 @@ enum kstub_reason {
  * @step_irq: from inside an interrupt handler, @step_arm the frame
  *	@regs it returns to; -errno where a step cannot start from there
  *	(user mode, or the exit path could switch tasks first), -EAGAIN
- *	where it may from the next interrupt. Atomic-safe.
+ *	where it may from the next interrupt. @own_irq says the handler is
+ *	kstub's own irq_work, which the interrupt runs last, with no
+ *	saved interrupt state of anyone else's restored after it; other
+ *	handlers may still do that. Atomic-safe.
  * @step_cancel: take back a @step_irq whose step has not run.
  * @text_offset: the kernel's load offset from its link address (KASLR).
  */
@@ -67,7 +70,7 @@ struct kstub_arch_ops {
 	void (*set_pc)(struct pt_regs *regs, unsigned long pc);
 	void (*step_arm)(struct pt_regs *regs);
 	void (*step_done)(struct pt_regs *regs);
-	int (*step_irq)(struct pt_regs *regs);
+	int (*step_irq)(struct pt_regs *regs, bool own_irq);
 	void (*step_cancel)(struct pt_regs *regs);
 	unsigned long (*text_offset)(void);
 };
