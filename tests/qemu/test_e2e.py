@@ -744,7 +744,9 @@ def test_bad_parameter(k, name):
     """A wrong transport parameter fails insmod with EINVAL and one dmesg line naming it."""
     g = Guest(k)
     cases = [("uart=bogus", "uart=bogus"), ("virtio=bogus", "virtio=bogus"),
-             ("uart=%s virtio=auto" % ARCH[k.arch]["uart"], "virtio=auto")]
+             ("uart=%s virtio=auto" % ARCH[k.arch]["uart"], "virtio=auto"),
+             # these kernels have no CONFIG_CONSOLE_POLL
+             ("tty=ttyS0", "tty=ttyS0")]
     try:
         for args, named in cases:
             rc, out = g.finish(g.start("insmod /kstub.ko %s 2>&1" % args))
@@ -760,7 +762,7 @@ def test_bad_parameter(k, name):
         want = "virtio auto" if k.transport == "virtio" else "uart " + ARCH[k.arch]["uart"]
         check("ready on " + want in ready, "picked the wrong transport: " + ready)
     finally:
-        g.check_console(expected=[r"kstub: (uart|virtio)="])
+        g.check_console(expected=[r"kstub: (uart|virtio|tty)="])
         g.close()
         g.keep_log(name)
 
@@ -890,6 +892,12 @@ def test_kgdb_coexist(k, name):
     try:
         check("KGDB: Registered I/O driver kgdboc" in s.g.sh("dmesg"), "kgdboc is not configured")
         kgdb_stops(s, "before kstub")
+        # a tty that is not there fails insmod with one line naming it
+        rc, out = s.g.finish(s.g.start("insmod /kstub.ko tty=ttyXYZ9 2>&1"))
+        check(rc != 0 and "Invalid" in out, "insmod tty=ttyXYZ9: rc %d %s" % (rc, out))
+        lines = {re.sub(r"^\[[ \d.]+\] ", "", l)
+                 for l in s.g.sh("dmesg | grep kstub:").splitlines() if "tty=ttyXYZ9" in l}
+        check(len(lines) == 1, "want one dmesg line naming tty=ttyXYZ9, got %s" % lines)
         s.load()
         check("sysrq 'g' stops in kstub now" in s.g.sh("dmesg | grep kstub:"),
               "kstub did not say it took SysRq-g from kgdb")
@@ -909,7 +917,7 @@ def test_kgdb_coexist(k, name):
         kgdb_stops(s, "after rmmod kstub")
         guest_alive(s)
     finally:
-        s.close()
+        s.close(expected=[r"kstub: tty=ttyXYZ9"])
 
 
 TESTS = [
