@@ -6,13 +6,15 @@
  *
  * While the kernel is stopped, bytes go through the driver's poll_get_char
  * and poll_put_char. While it runs, a timer watches for GDB's Ctrl-C or a
- * new GDB's first packet, two ways:
- *  - the tty is closed: nobody else reads the line, so the timer polls it;
- *  - the tty is open (a getty, a shell): its driver takes every byte. From
- *    the moment GDB attaches until it detaches the bytes are GDB's, so a
- *    hook in front of the line discipline keeps them from the tty and
- *    queues them for kstub. Before GDB attaches they are the user's; stop
- *    the kernel with SysRq-g, as with kgdboc.
+ * new GDB's first packet:
+ *  - while the driver has not started the port, nobody else reads the
+ *    line, and the timer polls it;
+ *  - once it has (a tty was opened; a console's port stays started even
+ *    after the last close), its interrupt takes every byte. A hook in
+ *    front of the line discipline keeps the bytes for kstub, from the
+ *    moment GDB attaches until it detaches, and whenever the tty is not
+ *    open. Bytes for an open tty with no GDB attached are the user's:
+ *    stop the kernel with SysRq-g, as with kgdboc.
  * A console on the line would break into GDB's packets: while GDB is
  * attached, its text goes to GDB as 'O' packets instead.
  */
@@ -94,7 +96,7 @@ static int kstub_tty_receive_buf(struct tty_port *port, const u8 *cp,
 	unsigned int head = kstub_tty_head;
 	size_t i;
 
-	if (!kstub_gdb_attached())
+	if (!kstub_gdb_attached() && READ_ONCE(port->count))
 		return kstub_tty_client_orig->receive_buf(port, cp, fp, count);
 	for (i = 0; i < count; i++) {
 		if (fp && fp[i] != TTY_NORMAL)
@@ -109,7 +111,8 @@ static int kstub_tty_receive_buf(struct tty_port *port, const u8 *cp,
 	return count;
 }
 
-static bool kstub_tty_is_open(void)
+/* The driver has started the port: its interrupt reads the line. */
+static bool kstub_tty_driver_reads(void)
 {
 	/* without a port to ask, assume nobody else reads the line */
 	return kstub_tty_port && tty_port_initialized(kstub_tty_port);
@@ -118,7 +121,7 @@ static bool kstub_tty_is_open(void)
 /* Context: hard interrupt, so a break-in stops in the interrupted code. */
 static enum hrtimer_restart kstub_tty_tick(struct hrtimer *timer)
 {
-	if (!kstub_tty_ring_empty() || !kstub_tty_is_open())
+	if (!kstub_tty_ring_empty() || !kstub_tty_driver_reads())
 		kstub_rx_irq();
 	hrtimer_forward_now(timer, ms_to_ktime(KSTUB_TTY_POLL_MS));
 	return HRTIMER_RESTART;
@@ -205,7 +208,7 @@ static int kstub_tty_init(const char *arg)
 		kstub_tty_client.receive_buf = kstub_tty_receive_buf;
 		WRITE_ONCE(kstub_tty_port->client_ops, &kstub_tty_client);
 	}
-	if (!kstub_tty_is_open())
+	if (!kstub_tty_driver_reads())
 		while (kstub_tty_get_char() >= 0)
 			;
 	kstub_tty_con_hook();
