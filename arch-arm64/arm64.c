@@ -166,6 +166,46 @@ static int kstub_arm64_reg_get(struct pt_regs *regs, int cpu, int regno,
 	return size;
 }
 
+/* x29, sp, pc */
+static const int kstub_arm64_expedite[] = { 29, 31, 32, -1 };
+
+enum {
+	KSTUB_ARM64_X19 = 19,
+	KSTUB_ARM64_CPSR = 33,
+};
+
+/*
+ * cpu_switch_to() saved x19-x28, the frame and stack pointers and its
+ * return address into __switch_to() in thread.cpu_context: the task
+ * resumes as if that call returned.
+ */
+static int kstub_arm64_task_reg_get(struct task_struct *t, int regno, u8 *val,
+				    bool *avail)
+{
+	const struct cpu_context *cc = &t->thread.cpu_context;
+	struct pt_regs regs = {};
+	int size = kstub_arm64_reg_get(NULL, 0, regno, val, avail);
+
+	if (size <= 0 || regno < KSTUB_ARM64_X19 || regno > KSTUB_ARM64_CPSR)
+		return size;
+	regs.regs[19] = cc->x19;
+	regs.regs[20] = cc->x20;
+	regs.regs[21] = cc->x21;
+	regs.regs[22] = cc->x22;
+	regs.regs[23] = cc->x23;
+	regs.regs[24] = cc->x24;
+	regs.regs[25] = cc->x25;
+	regs.regs[26] = cc->x26;
+	regs.regs[27] = cc->x27;
+	regs.regs[28] = cc->x28;
+	regs.regs[29] = cc->fp;
+	regs.regs[30] = cc->pc;
+	regs.sp = cc->sp;
+	regs.pc = cc->pc;
+	regs.pstate = PSR_MODE_EL1h;
+	return kstub_arm64_reg_get(&regs, 0, regno, val, avail);
+}
+
 static int kstub_arm64_reg_set(struct pt_regs *regs, int regno, const u8 *val)
 {
 	const struct kstub_reg_desc *r;
@@ -581,6 +621,8 @@ const struct kstub_arch_ops kstub_arch = {
 	.exit = kstub_arm64_exit,
 	.reg_get = kstub_arm64_reg_get,
 	.reg_set = kstub_arm64_reg_set,
+	.task_reg_get = kstub_arm64_task_reg_get,
+	.expedite = kstub_arm64_expedite,
 	.save_cpu = kstub_arm64_save_cpu,
 	.stop_cpus = kstub_arm64_roundup,
 	.bp_insn = (const u8 *)&kstub_arm64_brk_insn,

@@ -17,6 +17,7 @@
 #include <asm/msr.h>
 #include <asm/segment.h>
 #include <asm/traps.h>
+#include <asm/switch_to.h>
 #include "kstub.h"
 #include "tdesc.h"
 
@@ -163,6 +164,55 @@ static int kstub_x86_reg_get(struct pt_regs *regs, int cpu, int regno,
 		break;
 	}
 	return size;
+}
+
+/* rbp, rsp, rip */
+static const int kstub_x86_expedite[] = { 6, 7, 16, -1 };
+
+static bool kstub_x86_switch_saves(const struct kstub_reg_desc *r)
+{
+	static const size_t saved[] = {
+		offsetof(struct pt_regs, bx), offsetof(struct pt_regs, bp),
+		offsetof(struct pt_regs, r12), offsetof(struct pt_regs, r13),
+		offsetof(struct pt_regs, r14), offsetof(struct pt_regs, r15),
+		offsetof(struct pt_regs, ip), offsetof(struct pt_regs, sp),
+		offsetof(struct pt_regs, cs), offsetof(struct pt_regs, ss),
+	};
+	size_t i;
+
+	for (i = 0; r->src == KSTUB_X86_PT && i < ARRAY_SIZE(saved); i++)
+		if (r->off == saved[i])
+			return true;
+	return false;
+}
+
+/*
+ * __switch_to_asm() pushed the callee-saved registers onto the task's
+ * stack, under the return address into __schedule(), and left the stack
+ * pointer in thread.sp: the task resumes as if that call returned.
+ */
+static int kstub_x86_task_reg_get(struct task_struct *t, int regno, u8 *val,
+				  bool *avail)
+{
+	struct inactive_task_frame frame;
+	struct pt_regs regs = {};
+	unsigned long sp = READ_ONCE(t->thread.sp);
+	int size = kstub_x86_reg_get(NULL, 0, regno, val, avail);
+
+	if (size <= 0 || !kstub_x86_switch_saves(&kstub_x86_regs[regno]) ||
+	    copy_from_kernel_nofault(&frame, (void *)sp, sizeof(frame)))
+		return size;
+	regs.r15 = frame.r15;
+	regs.r14 = frame.r14;
+	regs.r13 = frame.r13;
+	regs.r12 = frame.r12;
+	regs.bx = frame.bx;
+	regs.bp = frame.bp;
+	regs.ip = frame.ret_addr;
+	regs.sp = sp + sizeof(frame);
+	regs.cs = __KERNEL_CS;
+	regs.ss = __KERNEL_DS;
+	return kstub_x86_reg_get(&regs, 0, regno, val, avail);
 }
 
 static int kstub_x86_reg_set(struct pt_regs *regs, int regno, const u8 *val)
@@ -463,6 +513,8 @@ const struct kstub_arch_ops kstub_arch = {
 	.exit = kstub_x86_exit,
 	.reg_get = kstub_x86_reg_get,
 	.reg_set = kstub_x86_reg_set,
+	.task_reg_get = kstub_x86_task_reg_get,
+	.expedite = kstub_x86_expedite,
 	.save_cpu = kstub_x86_save_cpu,
 	.stop_cpus = kstub_x86_roundup,
 	.bp_insn = kstub_x86_int3,

@@ -10,6 +10,7 @@
 #include <linux/types.h>
 #include <linux/ptrace.h>
 #include <linux/cpumask.h>
+#include <linux/sched.h>
 #include "rsp.h"
 
 /* Why a CPU entered the debugger; decides the stop reply. */
@@ -29,6 +30,12 @@ enum kstub_reason {
  * @reg_get: register @regno of a stopped CPU in GDB's numbering (see
  *	&struct kstub_target_ops); @regs is that CPU's trap frame.
  * @reg_set: write register @regno into @regs; 0 or -errno.
+ * @task_reg_get: register @regno of a task that is switched out, from
+ *	what the context switch saved (the return into __schedule(), the
+ *	stack and frame pointers, callee-saved registers); the others are
+ *	unavailable. Atomic-safe.
+ * @expedite: GDB's numbers of the registers a stop reply carries (frame
+ *	pointer, stack pointer, program counter), ending with -1.
  * @save_cpu: called on each CPU as it stops, to record state that is not
  *	in pt_regs (segment bases, FP state). Atomic-safe.
  * @stop_cpus: ask the CPUs in @mask to call kstub_park(); must work with
@@ -61,6 +68,9 @@ struct kstub_arch_ops {
 	int (*reg_get)(struct pt_regs *regs, int cpu, int regno, u8 *val,
 		       bool *avail);
 	int (*reg_set)(struct pt_regs *regs, int regno, const u8 *val);
+	int (*task_reg_get)(struct task_struct *t, int regno, u8 *val,
+			    bool *avail);
+	const int *expedite;
 	void (*save_cpu)(int cpu);
 	void (*stop_cpus)(const struct cpumask *mask);
 	const u8 *bp_insn;
@@ -125,6 +135,10 @@ void kstub_rx_irq(void);
 bool kstub_gdb_attached(void);
 bool kstub_gdb_console(const char *s, unsigned int n);
 bool kstub_owns(unsigned long addr);
+
+bool kstub_cpu_stopped(int cpu, struct task_struct **task, struct pt_regs **regs);
+int kstub_monitor(void *ctx, const char *cmd, struct kstub_session *s);
+int kstub_monitor_init(void);
 
 int kstub_core_init(const struct kstub_io_ops *io);
 void kstub_core_exit(void);

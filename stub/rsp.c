@@ -144,6 +144,26 @@ static void kstub_put_err(struct kstub_session *s, int err)
 	kstub_put_hexbytes(s, &code, 1);
 }
 
+/* <regno>:<value>; for each register the target expedites */
+static void kstub_put_expedited(struct kstub_session *s)
+{
+	const int *regno = s->target->expedite;
+	u8 val[KSTUB_REG_MAX];
+	bool avail;
+	int n;
+
+	for (; regno && *regno >= 0; regno++) {
+		avail = true;
+		n = s->target->reg_get(s->ctx, s->stop_tid, *regno, val, &avail);
+		if (n <= 0 || !avail)
+			continue;
+		kstub_put_hex(s, *regno);
+		kstub_put_char(s, ':');
+		kstub_put_hexbytes(s, val, n);
+		kstub_put_char(s, ';');
+	}
+}
+
 static void kstub_put_stop(struct kstub_session *s)
 {
 	u8 sig = s->signal;
@@ -161,6 +181,7 @@ static void kstub_put_stop(struct kstub_session *s)
 	}
 	if (s->swbreak)
 		kstub_put_str(s, "swbreak:;");
+	kstub_put_expedited(s);
 }
 
 static int kstub_reg_tid(struct kstub_session *s)
@@ -595,7 +616,7 @@ static enum kstub_action kstub_cmd_supported(struct kstub_session *s,
 {
 	kstub_put_str(s, "PacketSize=");
 	kstub_put_hex(s, KSTUB_PACKET_SIZE);
-	kstub_put_str(s, ";qXfer:features:read+;swbreak+;vContSupported+");
+	kstub_put_str(s, ";qXfer:features:read+;qXfer:threads:read+;swbreak+;vContSupported+");
 	if (s->reliable)
 		kstub_put_str(s, ";QStartNoAckMode+");
 	return KSTUB_STAY;
@@ -628,6 +649,160 @@ static enum kstub_action kstub_cmd_features(struct kstub_session *s,
 	len = kstub_min(len, total - off);
 	kstub_put_char(s, off + len < total ? 'm' : 'l');
 	kstub_put(s, xml + off, len);
+	return KSTUB_STAY;
+}
+
+/*
+ * The thread list as XML, generated afresh for each window GDB asks for:
+ * nothing is kept between packets, and the list cannot change while the
+ * target is stopped.
+ */
+struct kstub_window {
+	struct kstub_session *s;
+	u64 pos, off, end;
+};
+
+static void kstub_win_put(struct kstub_window *w, const char *str, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++, w->pos++)
+		if (w->pos >= w->off && w->pos < w->end)
+			kstub_put_char(w->s, str[i]);
+}
+
+static void kstub_win_str(struct kstub_window *w, const char *str)
+{
+	kstub_win_put(w, str, strlen(str));
+}
+
+/* @str with XML's special characters as entities */
+static void kstub_win_text(struct kstub_window *w, const char *str)
+{
+	for (; *str; str++) {
+		switch (*str) {
+		case '<':
+			kstub_win_str(w, "&lt;");
+			break;
+		case '>':
+			kstub_win_str(w, "&gt;");
+			break;
+		case '&':
+			kstub_win_str(w, "&amp;");
+			break;
+		case '"':
+			kstub_win_str(w, "&quot;");
+			break;
+		default:
+			if ((u8)*str < 0x20 || (u8)*str >= 0x7f || *str == '*')
+				kstub_win_str(w, "?");
+			else
+				kstub_win_put(w, str, 1);
+		}
+	}
+}
+
+static void kstub_win_num(struct kstub_window *w, u64 v, unsigned int base)
+{
+	char tmp[24];
+	int n = 0;
+
+	do {
+		tmp[n++] = kstub_hex_digit(v % base);
+		v /= base;
+	} while (v);
+	while (n)
+		kstub_win_put(w, &tmp[--n], 1);
+}
+
+/* qXfer:threads:read::<off>,<len> -> m<xml> or l<xml> */
+static enum kstub_action kstub_cmd_threads(struct kstub_session *s,
+					   struct kstub_cur *c)
+{
+	struct kstub_window w = { .s = s };
+	char *text = (char *)s->scratch;
+	u64 off, len;
+	int tid, core;
+
+	if (!kstub_cur_char(c, ':') || !kstub_cur_range(c, &off, &len, ~0ULL) ||
+	    !kstub_cur_done(c)) {
+		kstub_put_err(s, -EINVAL);
+		return KSTUB_STAY;
+	}
+	w.off = off;
+	w.end = off + kstub_min(len, KSTUB_REPLY_CAP - 1);
+	w.pos = 0;
+	kstub_put_char(s, 'l');
+	/*
+	 * No newline, and no '*' (escaped, it becomes one): serial core's
+	 * polling hooks, under tty=, send '\n' as "\r\n".
+	 */
+	kstub_win_str(&w, "<?xml version=\"1.0\"?><threads>");
+	for (tid = s->target->thread_next(s->ctx, 0); tid && w.pos <= w.end;
+	     tid = s->target->thread_next(s->ctx, tid)) {
+		kstub_win_str(&w, "<thread id=\"");
+		kstub_win_num(&w, tid, 16);
+		core = s->target->thread_core(s->ctx, tid);
+		if (core >= 0) {
+			kstub_win_str(&w, "\" core=\"");
+			kstub_win_num(&w, core, 10);
+		}
+		kstub_win_str(&w, "\" name=\"");
+		text[0] = 0;
+		if (s->target->thread_name)
+			s->target->thread_name(s->ctx, tid, text, KSTUB_SCRATCH_CAP);
+		kstub_win_text(&w, text);
+		kstub_win_str(&w, "\">");
+		text[0] = 0;
+		s->target->thread_extra(s->ctx, tid, text, KSTUB_SCRATCH_CAP);
+		kstub_win_text(&w, text);
+		kstub_win_str(&w, "</thread>");
+	}
+	kstub_win_str(&w, "</threads>");
+	if (w.pos > w.end)
+		s->reply[0] = 'm';
+	return KSTUB_STAY;
+}
+
+void kstub_session_output(struct kstub_session *s, const char *text,
+			  size_t len)
+{
+	size_t taken, n;
+
+	while (len) {
+		n = kstub_frame_output((const u8 *)text, len, &taken, s->frame,
+				       KSTUB_FRAME_CAP);
+		s->write(s->io, s->frame, n);
+		text += taken;
+		len -= taken;
+	}
+	s->frame_len = 0;	/* a NAK resends replies, not output */
+}
+
+/* qRcmd,<hex of the command> -> its output as O packets, then OK */
+static enum kstub_action kstub_cmd_monitor(struct kstub_session *s,
+					   struct kstub_cur *c)
+{
+	size_t n = (c->end - c->p) / 2;
+	char *cmd = (char *)s->scratch;
+	int ret;
+
+	if (!s->target->monitor)
+		return KSTUB_STAY;	/* empty: not supported */
+	if (n >= KSTUB_SCRATCH_CAP || !kstub_cur_hexbytes(c, (u8 *)cmd, n)) {
+		kstub_put_err(s, -EINVAL);
+		return KSTUB_STAY;
+	}
+	cmd[n] = 0;
+	ret = s->target->monitor(s->ctx, cmd, s);
+	if (ret == -ENOENT) {
+		kstub_session_output(s, "unknown command; monitor help lists them\n", 41);
+		ret = 0;
+	}
+	if (ret)
+		kstub_put_err(s, ret);
+	else
+		kstub_put_ok(s);
 	return KSTUB_STAY;
 }
 
@@ -691,6 +866,8 @@ static const struct kstub_cmd kstub_cmds[] = {
 	{ "qOffsets", true, kstub_cmd_offsets },
 	{ "qSupported", false, kstub_cmd_supported },
 	{ "qXfer:features:read:", false, kstub_cmd_features },
+	{ "qXfer:threads:read:", false, kstub_cmd_threads },
+	{ "qRcmd,", false, kstub_cmd_monitor },
 	{ "QStartNoAckMode", true, kstub_cmd_no_ack },
 	{ "D", false, kstub_cmd_detach },
 	{ "k", true, kstub_cmd_kill },

@@ -53,12 +53,20 @@ enum kstub_signal {
  * @thread_next: the thread id after @tid (0 asks for the first), 0 at end.
  * @thread_alive: whether @tid names a thread.
  * @thread_extra: NUL-terminated description of @tid for "info threads".
+ * @thread_name: NUL-terminated name of @tid (a task's comm), or "".
  * @thread_core: the CPU @tid runs on, or -1.
  * @text_offset: load offset of the kernel image (KASLR) for qOffsets.
  * @target_xml: the target description GDB reads as "target.xml".
+ * @monitor: run GDB's "monitor <@cmd>", printing through
+ *	kstub_session_output(); 0, -ENOENT for an unknown command, or
+ *	another -errno. May be NULL.
+ * @expedite: registers every stop reply carries, so that GDB needs no
+ *	register fetch to show where it stopped; ends with -1; may be NULL.
  *
  * All members are called with the target stopped: they must be atomic-safe.
  */
+struct kstub_session;
+
 struct kstub_target_ops {
 	int (*read_mem)(void *ctx, u64 addr, u8 *buf, size_t len);
 	int (*write_mem)(void *ctx, u64 addr, const u8 *buf, size_t len);
@@ -67,9 +75,12 @@ struct kstub_target_ops {
 	int (*thread_next)(void *ctx, int tid);
 	bool (*thread_alive)(void *ctx, int tid);
 	void (*thread_extra)(void *ctx, int tid, char *buf, size_t cap);
+	void (*thread_name)(void *ctx, int tid, char *buf, size_t cap);
 	int (*thread_core)(void *ctx, int tid);
 	u64 (*text_offset)(void *ctx);
+	int (*monitor)(void *ctx, const char *cmd, struct kstub_session *s);
 	const char *target_xml;
+	const int *expedite;
 };
 
 /* Where the session sends framed bytes; the transport owns the wire. */
@@ -116,6 +127,9 @@ void kstub_session_init(struct kstub_session *s, struct kstub_buffers *b);
 void kstub_session_stop(struct kstub_session *s, int tid, int signal,
 			bool swbreak);
 enum kstub_action kstub_session_feed(struct kstub_session *s, u8 c);
+/* text for GDB's console, from a monitor command, sent at once */
+void kstub_session_output(struct kstub_session *s, const char *text,
+			  size_t len);
 /* the bytes that follow come from a GDB that has just connected */
 void kstub_session_new_client(struct kstub_session *s);
 enum kstub_action kstub_session_handle(struct kstub_session *s,

@@ -85,6 +85,22 @@ static void f_extra(void *ctx, int tid, char *buf, size_t cap)
 	snprintf(buf, cap, "CPU %d", tid - 1);
 }
 
+static void f_name(void *ctx, int tid, char *buf, size_t cap)
+{
+	snprintf(buf, cap, tid == 1 ? "swapper/0" : "a<b>&\"c\"*\n");
+}
+
+static int f_monitor(void *ctx, const char *cmd, struct kstub_session *s)
+{
+	if (!strncmp(cmd, "echo ", 5)) {
+		kstub_session_output(s, cmd + 5, strlen(cmd + 5));
+		return 0;
+	}
+	return strcmp(cmd, "fail") ? -ENOENT : -EIO;
+}
+
+static const int f_expedite[] = { 0, 3, 1, -1 };	/* 3 has no value */
+
 static int f_core(void *ctx, int tid)
 {
 	return tid - 1;
@@ -115,9 +131,12 @@ static const struct kstub_target_ops fake_target = {
 	.thread_next = f_thread_next,
 	.thread_alive = f_alive,
 	.thread_extra = f_extra,
+	.thread_name = f_name,
 	.thread_core = f_core,
 	.text_offset = f_offset,
+	.monitor = f_monitor,
 	.target_xml = xml,
+	.expedite = f_expedite,
 };
 
 static const struct kstub_bp_ops fake_bp_ops = {
@@ -259,7 +278,7 @@ struct vector {
 };
 
 static const struct vector vectors[] = {
-	{ "?", "T05thread:1;core:0;" },
+	{ "?", "T05thread:1;core:0;0:8877665544332211;1:0000000000000000;" },
 	{ "qC", "QC1" },
 	{ "qAttached", "1" },
 	{ "qOffsets", "Text=2a000000;Data=2a000000;Bss=2a000000" },
@@ -307,7 +326,7 @@ static const struct vector vectors[] = {
 	{ "qXfer:features:read:target.xml:28,100", "l></target>" },
 	{ "qXfer:features:read:target.xml:400,10", "l" },
 	{ "qXfer:features:read:other.xml:0,10", "E02" },
-	{ "qSupported:multiprocess+;swbreak+", "PacketSize=4000;qXfer:features:read+;swbreak+;vContSupported+" },
+	{ "qSupported:multiprocess+;swbreak+", "PacketSize=4000;qXfer:features:read+;qXfer:threads:read+;swbreak+;vContSupported+" },
 	{ "vCont;q", "E16" },
 };
 
@@ -544,7 +563,7 @@ static void test_no_ack(void)
 	out_len = 0;
 	kstub_session_stop(&sess, 1, KSTUB_SIGINT, false);
 	CHECK(out_len == 0, "no unsolicited stop reply to a new client");
-	CHECK(!strcmp(exchange("?"), "T02thread:1;core:0;"), "break-in stop: %s", reply);
+	CHECK(!strncmp(exchange("?"), "T02thread:1;core:0;", 19), "break-in stop: %s", reply);
 	CHECK(out[0] == '+', "acked after new client");
 }
 
@@ -555,12 +574,97 @@ static void test_stop_reply(void)
 	CHECK(out_len == 0, "no stop reply before GDB talked");
 	exchange("qC");
 	out_len = 0;
+	regs[2][0] = 0x1122334455667788ULL;
+	regs[2][1] = 0;
 	kstub_session_stop(&sess, 2, KSTUB_SIGTRAP, true);
-	CHECK(!strcmp(last_reply(), "T05thread:2;core:1;swbreak:;"), "stop: %s", reply);
+	CHECK(!strcmp(last_reply(), "T05thread:2;core:1;swbreak:;0:8877665544332211;"
+		      "1:0000000000000000;"), "stop with expedited registers: %s", reply);
 	exchange("D");
 	out_len = 0;
 	kstub_session_stop(&sess, 1, KSTUB_SIGTRAP, false);
 	CHECK(out_len == 0, "no stop reply after detach");
+}
+
+static void test_thread_xml(void)
+{
+	static char whole[4096];
+	char part[64];
+	size_t n = 0, off;
+	const char *r;
+
+	reset(false);
+	r = exchange("qXfer:threads:read::0,fff");
+	CHECK(r[0] == 'l' && strstr(r, "<threads>"), "threads xml: %.40s", r);
+	CHECK(strstr(r, "<thread id=\"1\" core=\"0\" name=\"swapper/0\">CPU 0</thread>") != NULL,
+	      "thread 1 element: %s", r);
+	CHECK(strstr(r, "<thread id=\"2\" core=\"1\" name=\"a&lt;b&gt;&amp;&quot;c&quot;??\">"
+		     "CPU 1</thread>") != NULL, "names are escaped: %s", r);
+	CHECK(!memchr(out, '\n', out_len) && !memchr(out, '\r', out_len),
+	      "no newline on the wire (tty= turns it into \\r\\n)");
+	snprintf(whole, sizeof(whole), "%s", r + 1);
+	/* in small windows it reads the same */
+	for (off = 0; ; off += 0x20) {
+		snprintf(part, sizeof(part), "qXfer:threads:read::%zx,20", off);
+		r = exchange(part);
+		CHECK(r[0] == 'm' || r[0] == 'l', "window at %zu: %s", off, r);
+		if (strncmp(whole + n, r + 1, strlen(r + 1))) {
+			CHECK(0, "window at %zu differs: %s", off, r);
+			break;
+		}
+		n += strlen(r + 1);
+		if (r[0] == 'l')
+			break;
+	}
+	CHECK(n == strlen(whole), "windows add up: %zu of %zu", n, strlen(whole));
+	CHECK(exchange("qXfer:threads:read::1000,20")[0] == 'l', "past the end");
+	CHECK(!strcmp(exchange("qXfer:threads:read:x:0,20"), "E16"), "an annex is refused");
+	CHECK(strstr(exchange("qSupported"), "qXfer:threads:read+") != NULL, "offered");
+}
+
+static const char *hex_of(const char *text)
+{
+	static char buf[256];
+	size_t i;
+
+	for (i = 0; text[i] && 2 * i + 2 < sizeof(buf); i++)
+		sprintf(buf + 2 * i, "%02x", (u8)text[i]);
+	return buf;
+}
+
+/* the reply after any O packets */
+static const char *final_reply(void)
+{
+	size_t i = out_len;
+	int n;
+
+	while (i && out[i - 1] != '$')
+		i--;
+	if (!i)
+		return "<none>";
+	n = naive_unframe(out + i - 1, out_len - i + 1, reply, sizeof(reply) - 1);
+	reply[n < 0 ? 0 : n] = 0;
+	return reply;
+}
+
+static void test_monitor(void)
+{
+	char pkt[300];
+	const char *o;
+
+	reset(false);
+	snprintf(pkt, sizeof(pkt), "qRcmd,%s", hex_of("echo hi there"));
+	exchange(pkt);
+	CHECK(!strcmp(final_reply(), "OK"), "monitor echo: %s", reply);
+	o = strstr(out, "$O");
+	CHECK(o && !strncmp(o + 2, hex_of("hi there"), 16), "output as an O packet: %.*s",
+	      (int)out_len, out);
+	CHECK(o && o < strstr(out, "$OK"), "output before OK");
+	snprintf(pkt, sizeof(pkt), "qRcmd,%s", hex_of("fail"));
+	CHECK(!strcmp(exchange(pkt), "E05"), "failing command: %s", reply);
+	snprintf(pkt, sizeof(pkt), "qRcmd,%s", hex_of("bogus"));
+	exchange(pkt);
+	CHECK(!strcmp(final_reply(), "OK") && strstr(out, "$O"), "unknown command says so");
+	CHECK(!strcmp(exchange("qRcmd,4"), "E16"), "odd hex");
 }
 
 static void test_breakpoints(void)
@@ -633,6 +737,8 @@ int main(void)
 	test_big_read_and_rle();
 	test_frame_differential();
 	test_frame_output();
+	test_thread_xml();
+	test_monitor();
 	test_no_ack();
 	test_stop_reply();
 	test_breakpoints();

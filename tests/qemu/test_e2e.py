@@ -48,6 +48,9 @@ ARCH = {
 }
 
 TAINT_OOT_MODULE = 1 << 12
+# a line of "info threads": GDB's number, the thread id, the name, kstub's extra
+# ('*' for the current one, GDB's number, thread id, name, kstub's extra)
+THREAD_LINE = re.compile(r'^(\*?)\s*(\d+)\s+Thread (\d+) "([^"]*)" \(([^)]*)\)', re.M)
 SYSRQ_LINE = "kstub: waiting for GDB"
 
 # kstub's device in the virtio guests is the only virtio device on PCI
@@ -407,11 +410,18 @@ def test_all_cpus_stopped(k, name):
         threads = s.gdb.cmd("info threads")
         check("CPU 0" in threads and "CPU 1" in threads, "not every CPU is a thread:\n" + threads)
         check("did not stop" not in threads, "a CPU did not stop:\n" + threads)
-        t2 = s.gdb.cmd("thread 2")
-        check("Switching to thread 2" in t2, t2)
+        # the other CPU's task has that CPU's registers: its busy thread
+        other = [(int(m.group(2)), m.group(4)) for m in THREAD_LINE.finditer(threads)
+                 if m.group(5).startswith("CPU ") and not m.group(1)]
+        check(len(other) == 1, "want one other CPU's thread:\n" + threads)
+        check(other[0][1].startswith("kstub_busy/"),
+              "the other CPU's thread is not its busy thread: %s" % other)
+        t2 = s.gdb.cmd("thread %d" % other[0][0])
+        check("Switching to thread %d" % other[0][0] in t2, t2)
         bt = s.gdb.cmd("bt 3")
-        check(re.search(r"#0\s+\S", bt), "no frame on CPU 1:\n" + bt)
-        s.gdb.cmd("thread 1")
+        check(re.search(r"#0\s+\S", bt), "no frame on the other CPU:\n" + bt)
+        me = [m.group(2) for m in THREAD_LINE.finditer(threads) if m.group(1)]
+        s.gdb.cmd("thread " + me[0])
         # and they do count once the kernel runs again
         s.resume(seq)
         time.sleep(1)
@@ -558,7 +568,7 @@ def test_bad_input(k, name):
         check(r.request(b"M0,1:zz") == b"E16", "malformed write")
         check(r.request(b"Z0,0,1").startswith(b"E"), "breakpoint at 0")
         check(r.request(b"p9999") == b"E16", "register past the end")
-        check(r.request(b"Hg99") == b"E03", "no such thread")
+        check(r.request(b"Hg3fffff0") == b"E03", "no such thread")
         sup = r.request(b"qSupported:swbreak+")
         check(b"PacketSize=4000" in sup and b"qXfer:features:read+" in sup, sup)
         xml = r.request(b"qXfer:features:read:target.xml:0,fff")
@@ -927,6 +937,112 @@ def test_kgdb_coexist(k, name):
         s.close(expected=[r"kstub: tty=ttyXYZ9"])
 
 
+# ---- kernel awareness ----
+
+SLEEPERS = 1000          # over virtio; a UART shows 30 (GDB reads each one's frame)
+
+
+def test_task_threads(k, name):
+    """Every task is a thread, named, with its CPU or state; a sleeping task's bt goes through schedule()."""
+    s = Session(k, name, test_module=False)
+    want = SLEEPERS if k.transport == "virtio" else 30
+    try:
+        t0 = time.time()
+        s.g.sh("i=0; while [ $i -lt %d ]; do sleep 1000 & i=$((i+1)); done" % want,
+               timeout=300)
+        print("    %d sleepers started in %.0f s" % (want, time.time() - t0))
+        tasks = {}
+        for line in s.g.sh("for p in /proc/[0-9]*; do echo \"@${p#/proc/} $(cat $p/comm)\"; "
+                           "done 2>/dev/null; true").splitlines():
+            m = re.match(r"^@(\d+) (.*)$", line)
+            if m:
+                tasks[int(m.group(1))] = m.group(2)
+        sleepers = [p for p, c in tasks.items() if c == "sleep"]
+        check(len(sleepers) >= want, "only %d sleepers started" % len(sleepers))
+        seq = s.attach()
+        s.load_test_symbols()   # arm64 GDB unwinds kstub's code only with them
+        t0 = time.time()
+        out = s.gdb.cmd("info threads", timeout=400)
+        print("    info threads: %.0f s" % (time.time() - t0))
+        threads = {int(m.group(3)): (int(m.group(2)), m.group(4), m.group(5))
+                   for m in THREAD_LINE.finditer(out)}
+        current = [int(m.group(2)) for m in THREAD_LINE.finditer(out) if m.group(1)]
+        check(len(current) == 1, "no current thread:\n" + out[:3000])
+        missing = [p for p in tasks if p not in threads]
+        # the shell that ran the listing has exited, and sysrq's own echo
+        # was not there yet: allow the tasks that came and went
+        check(len(missing) <= 2, "tasks missing from info threads: %s" % missing[:20])
+        # GDB has the task's comm; /proc may say more (6.12: kthreads' full
+        # names, a kworker's workqueue)
+        wrong = [(p, tasks[p], threads[p][1]) for p in tasks
+                 if p in threads and (not threads[p][1] or
+                                      not tasks[p].startswith(threads[p][1]))]
+        check(not wrong, "threads with the wrong name: %s" % wrong[:10])
+        check(len(threads) >= len(tasks) - 2 + 2, "too few threads: %d" % len(threads))
+        idle = [t for t, (_, n, _) in threads.items() if n.startswith("swapper/")]
+        check(len(idle) == 2, "want an idle task per CPU: %s" % idle)
+        running = sorted(extra for _, _, extra in threads.values() if extra.startswith("CPU "))
+        check(running == ["CPU 0", "CPU 1"], "want one running task per CPU: %s" % running)
+        check(all(threads[p][2] == "sleeping" for p in sleepers),
+              "a sleeper is not sleeping: %s" % [threads[p] for p in sleepers
+                                                 if threads[p][2] != "sleeping"][:5])
+        # a sleeping task's backtrace, from where it switched out
+        num = threads[sleepers[-1]][0]
+        check("Switching to thread %d" % num in s.gdb.cmd("thread %d" % num), "thread switch")
+        bt = s.gdb.cmd("bt 12")
+        for fn in ("schedule", "do_nanosleep"):
+            check(re.search(r"\b%s \(" % fn, bt), "sleeper's bt lacks %s:\n%s" % (fn, bt))
+        check(re.search(r"at \S+/kernel/time/hrtimer\.c:\d+", bt), "no source lines:\n" + bt)
+        check("<unavailable>" not in s.gdb.cmd("p $pc"), "sleeper's pc unavailable")
+        # the thread that stopped runs on its CPU, with that CPU's registers
+        s.gdb.cmd("thread %d" % current[0])
+        check("__handle_sysrq" in s.gdb.cmd("bt 6"), "the stopped thread is not the sysrq writer")
+        s.detach()
+        s.g.finish(seq)
+        s.g.sh("killall sleep; true")
+        guest_alive(s)
+    finally:
+        s.close()
+
+
+def test_monitor_commands(k, name):
+    """monitor help, ps, dmesg [N], lsmod, cpus: answered from the stopped kernel."""
+    s = Session(k, name)
+    try:
+        s.g.sh("echo kstub-monitor-mark > /dev/kmsg")
+        seq = s.attach()
+        out = s.gdb.cmd("monitor help")
+        for c in ("ps", "dmesg", "lsmod", "cpus"):
+            check("monitor " + c in out, "help lacks %s:\n%s" % (c, out))
+        ps = s.gdb.cmd("monitor ps", timeout=120)
+        check(re.search(r"^\s+1\s+\d+\s+sh\s+", ps, re.M), "ps lacks init (sh):\n" + ps[:2000])
+        check(re.search(r"^\s+2\s+\d+\s+kthreadd\s+sleeping$", ps, re.M),
+              "ps lacks kthreadd:\n" + ps[:2000])
+        check(re.search(r"^\s+\d+\s+1\s+swapper/1\s+", ps, re.M), "ps lacks CPU 1's idle task:\n" + ps[:2000])
+        m = re.search(r"^(\d+) threads$", ps, re.M)
+        check(m and int(m.group(1)) > 20, "ps did not count its threads:\n" + ps[-500:])
+        log = s.gdb.cmd("monitor dmesg", timeout=120)
+        check("kstub-monitor-mark" in log and "Linux version" in log, "dmesg:\n" + log[-2000:])
+        last = s.gdb.cmd("monitor dmesg 3")
+        lines = [l for l in last.splitlines() if l.strip()]
+        check(len(lines) == 3 and "sysrq" in last.lower(), "dmesg 3:\n" + last)
+        mods = s.gdb.cmd("monitor lsmod")
+        text = s.sections[k.test_ko][".text"]
+        check(re.search(r"^kstub_test\s+%s\s+\d+ live$" % text, mods, re.M),
+              "lsmod lacks kstub_test at %s:\n%s" % (text, mods))
+        check(re.search(r"^kstub\s+0x", mods, re.M), "lsmod lacks kstub:\n" + mods)
+        cpus = s.gdb.cmd("monitor cpus")
+        check(re.search(r"^CPU 0: \S+/\d+ at \S+", cpus, re.M) and
+              re.search(r"^CPU 1: \S+/\d+ at \S+", cpus, re.M), "cpus:\n" + cpus)
+        check("__handle_sysrq" in cpus or "sysrq" in cpus, "no CPU in the sysrq path:\n" + cpus)
+        check("unknown command" in s.gdb.cmd("monitor bogus"), "unknown command")
+        s.detach()
+        s.g.finish(seq)
+        guest_alive(s)
+    finally:
+        s.close()
+
+
 TESTS = [
     test_sysrq_attach,
     test_kstubwait,
@@ -944,6 +1060,8 @@ TESTS = [
     test_step_with_interrupts_firing,
     test_step_interrupt_mask_instructions,
     test_bad_parameter,
+    test_task_threads,
+    test_monitor_commands,
 ]
 
 # on the kgdb kernel (CONFIG_CONSOLE_POLL), over tty=: the tty's own tests,
@@ -951,10 +1069,9 @@ TESTS = [
 KGDB_TESTS = [
     test_tty_shared,
     test_kgdb_coexist,
-    test_sysrq_attach,
-    test_breakpoint_and_stepping,
     test_break_in,
     test_bad_input,
+    test_task_threads,
 ]
 
 # what only one architecture has
