@@ -136,8 +136,12 @@ static void kstub_uart_setup(unsigned int clock, unsigned int baud)
 	kstub_uart_out(UART_DLL, div & 0xff);
 	kstub_uart_out(UART_DLM, div >> 8);
 	kstub_uart_out(UART_LCR, UART_LCR_WLEN8);
+	/*
+	 * A deep receive trigger lets an emulated 16550 hand over a whole
+	 * burst at once; a lone Ctrl-C still interrupts, on the FIFO timeout.
+	 */
 	kstub_uart_out(UART_FCR, UART_FCR_ENABLE_FIFO | UART_FCR_CLEAR_RCVR |
-		       UART_FCR_CLEAR_XMIT);
+		       UART_FCR_CLEAR_XMIT | UART_FCR_R_TRIG_11);
 	/* OUT2 connects the interrupt line on PC-style ports */
 	kstub_uart_out(UART_MCR, UART_MCR_DTR | UART_MCR_RTS | UART_MCR_OUT2);
 	while (kstub_uart_get_char() >= 0)

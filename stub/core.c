@@ -540,7 +540,7 @@ static enum kstub_action kstub_serve(void)
 	for (;;) {
 		c = kstub_io->get_char();
 		if (c < 0) {
-			cpu_relax();
+			udelay(2);
 			if (!(++n % KSTUB_TOUCH_EVERY))
 				touch_nmi_watchdog();
 			continue;

@@ -829,7 +829,7 @@ def test_tty_shared(k, name):
         s.break_at("kstub_test_func")
         cont = s.gdb.begin("continue")
         s.gdb.wait_printed("Continuing.")
-        s.g.sh("(while :; do echo '%s' > /dev/kmsg; usleep 2000; done) >/dev/null 2>&1 & echo $! > /tmp/noise"
+        s.g.sh("(while :; do echo '%s' > /dev/kmsg; usleep 5000; done) >/dev/null 2>&1 & echo $! > /tmp/noise"
                % NOISE)
         time.sleep(2)
         call = s.g.start("echo 5 > /proc/kstub_test/call")
