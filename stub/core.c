@@ -540,6 +540,10 @@ static enum kstub_action kstub_serve(void)
 	for (;;) {
 		c = kstub_io->get_char();
 		if (c < 0) {
+			/*
+			 * A pause, not a spin: an emulated device refills its
+			 * receive FIFO only when its emulator gets a look in.
+			 */
 			udelay(2);
 			if (!(++n % KSTUB_TOUCH_EVERY))
 				touch_nmi_watchdog();

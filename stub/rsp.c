@@ -796,7 +796,9 @@ static enum kstub_action kstub_cmd_monitor(struct kstub_session *s,
 	cmd[n] = 0;
 	ret = s->target->monitor(s->ctx, cmd, s);
 	if (ret == -ENOENT) {
-		kstub_session_output(s, "unknown command; monitor help lists them\n", 41);
+		static const char unknown[] = "unknown command; monitor help lists them\n";
+
+		kstub_session_output(s, unknown, sizeof(unknown) - 1);
 		ret = 0;
 	}
 	if (ret)

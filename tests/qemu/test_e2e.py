@@ -750,6 +750,16 @@ def test_fpsimd_registers(k, name):
         s.close()
 
 
+def insmod_fails(g, args, named):
+    """insmod kstub @args fails with EINVAL and one dmesg line naming @named."""
+    rc, out = g.finish(g.start("insmod /kstub.ko %s 2>&1" % args))
+    check(rc != 0 and "Invalid" in out, "insmod %s: rc %d %s" % (args, rc, out))
+    # busybox insmod tries init_module after finit_module: one line per try
+    lines = {re.sub(r"^\[[ \d.]+\] ", "", l)
+             for l in g.sh("dmesg | grep kstub:").splitlines() if named in l}
+    check(len(lines) == 1, "want one dmesg line naming %s, got %s" % (named, lines))
+
+
 def test_bad_parameter(k, name):
     """A wrong transport parameter fails insmod with EINVAL and one dmesg line naming it."""
     g = Guest(k)
@@ -759,12 +769,7 @@ def test_bad_parameter(k, name):
              ("tty=ttyS0", "tty=ttyS0")]
     try:
         for args, named in cases:
-            rc, out = g.finish(g.start("insmod /kstub.ko %s 2>&1" % args))
-            check(rc != 0 and "Invalid" in out, "insmod %s: rc %d %s" % (args, rc, out))
-            # busybox insmod tries init_module after finit_module: one line per try
-            lines = {re.sub(r"^\[[ \d.]+\] ", "", l)
-                     for l in g.sh("dmesg | grep kstub:").splitlines() if named in l}
-            check(len(lines) == 1, "want one dmesg line naming %s, got %s" % (named, lines))
+            insmod_fails(g, args, named)
             g.sh("dmesg -c >/dev/null")
         # and with no parameter kstub picks its port itself
         g.sh("insmod /kstub.ko")
@@ -910,11 +915,7 @@ def test_kgdb_coexist(k, name):
         check("KGDB: Registered I/O driver kgdboc" in s.g.sh("dmesg"), "kgdboc is not configured")
         kgdb_stops(s, "before kstub")
         # a tty that is not there fails insmod with one line naming it
-        rc, out = s.g.finish(s.g.start("insmod /kstub.ko tty=ttyXYZ9 2>&1"))
-        check(rc != 0 and "Invalid" in out, "insmod tty=ttyXYZ9: rc %d %s" % (rc, out))
-        lines = {re.sub(r"^\[[ \d.]+\] ", "", l)
-                 for l in s.g.sh("dmesg | grep kstub:").splitlines() if "tty=ttyXYZ9" in l}
-        check(len(lines) == 1, "want one dmesg line naming tty=ttyXYZ9, got %s" % lines)
+        insmod_fails(s.g, "tty=ttyXYZ9", "tty=ttyXYZ9")
         s.load()
         check("sysrq 'g' stops in kstub now" in s.g.sh("dmesg | grep kstub:"),
               "kstub did not say it took SysRq-g from kgdb")
