@@ -14,8 +14,11 @@ else
 
 all: modules
 
+# with every section linked at 0, so that GDB places kstub's own debug
+# info exactly (tools/kstub-gdb-ko says why)
 modules:
 	$(MAKE) -C $(KDIR) M=$(PWD) CONFIG_KSTUB=m modules
+	tools/kstub-gdb-ko kstub.ko
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(PWD) clean

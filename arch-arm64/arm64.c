@@ -88,6 +88,7 @@ enum kstub_arm64_src {
 	KSTUB_ARM64_V,		/* v[off], live FP/SIMD */
 	KSTUB_ARM64_FPSR,
 	KSTUB_ARM64_FPCR,
+	KSTUB_ARM64_TASK,	/* sp_el0: the task, while in the kernel */
 };
 
 static const struct kstub_flag_desc kstub_arm64_cpsr_flags[] = {
@@ -116,6 +117,9 @@ static const struct kstub_reg_desc kstub_arm64_regs[] = {
 	V(21), V(22), V(23), V(24), V(25), V(26), V(27), V(28), V(29), V(30), V(31),
 	{ .name = "fpsr", .bits = 32, .type = "int", .src = KSTUB_ARM64_FPSR },
 	{ .name = "fpcr", .bits = 32, .type = "int", .src = KSTUB_ARM64_FPCR },
+	/* what the kernel's GDB scripts read for $lx_current() */
+	{ .feature = "org.kstub.aarch64.kernel", .name = "SP_EL0", .bits = 64,
+	  .type = "data_ptr", .src = KSTUB_ARM64_TASK },
 };
 
 #undef X
@@ -129,6 +133,8 @@ static int kstub_arm64_reg_get(struct pt_regs *regs, int cpu, int regno,
 {
 	const struct kstub_reg_desc *r;
 	struct kstub_arm64_fpsimd *fp = &kstub_arm64_fp[cpu];
+	struct task_struct *task;
+	struct pt_regs *stopped;
 	int size;
 	u32 v32;
 
@@ -162,6 +168,13 @@ static int kstub_arm64_reg_get(struct pt_regs *regs, int cpu, int regno,
 	case KSTUB_ARM64_FPCR:
 		memcpy(val, &fp->fpcr, size);
 		break;
+	case KSTUB_ARM64_TASK:
+		/* a CPU stopped in user mode has a user value there */
+		if (!kstub_cpu_stopped(cpu, &task, &stopped) || user_mode(stopped))
+			*avail = false;
+		else
+			memcpy(val, &task, size);
+		break;
 	}
 	return size;
 }
@@ -186,6 +199,12 @@ static int kstub_arm64_task_reg_get(struct task_struct *t, int regno, u8 *val,
 	struct pt_regs regs = {};
 	int size = kstub_arm64_reg_get(NULL, 0, regno, val, avail);
 
+	if (size > 0 && kstub_arm64_regs[regno].src == KSTUB_ARM64_TASK) {
+		/* a task switched out in the kernel, where sp_el0 is current */
+		memcpy(val, &t, size);
+		*avail = true;
+		return size;
+	}
 	if (size <= 0 || regno < KSTUB_ARM64_X19 || regno > KSTUB_ARM64_CPSR)
 		return size;
 	regs.regs[19] = cc->x19;
@@ -580,9 +599,9 @@ static struct notifier_block kstub_arm64_die_nb = {
 	.priority = KSTUB_ARM64_DIE_PRIORITY,
 };
 
-static unsigned long kstub_arm64_text_offset(void)
+static unsigned long kstub_arm64_image_base(void)
 {
-	return kstub_arm64_stext - KIMAGE_VADDR;
+	return kstub_arm64_stext;
 }
 
 static int kstub_arm64_init(void)
@@ -634,7 +653,7 @@ const struct kstub_arch_ops kstub_arch = {
 	.step_done = kstub_arm64_step_done,
 	.step_irq = kstub_arm64_step_irq,
 	.step_cancel = kstub_arm64_step_cancel,
-	.text_offset = kstub_arm64_text_offset,
+	.image_base = kstub_arm64_image_base,
 };
 
 unsigned long kstub_call(unsigned long fn, unsigned long a0, unsigned long a1,

@@ -471,9 +471,9 @@ static struct notifier_block kstub_x86_die_nb = {
 	.priority = KSTUB_X86_DIE_PRIORITY,
 };
 
-static unsigned long kstub_x86_text_offset(void)
+static unsigned long kstub_x86_image_base(void)
 {
-	return kstub_x86_stext - __START_KERNEL;
+	return kstub_x86_stext;
 }
 
 static int kstub_x86_init(void)
@@ -526,5 +526,5 @@ const struct kstub_arch_ops kstub_arch = {
 	.step_done = kstub_x86_step_done,
 	.step_irq = kstub_x86_step_irq,
 	.step_cancel = kstub_x86_step_cancel,
-	.text_offset = kstub_x86_text_offset,
+	.image_base = kstub_x86_image_base,
 };

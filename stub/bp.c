@@ -30,6 +30,11 @@ static struct kstub_bp *kstub_bp_find(const struct kstub_bp_table *t,
 	return NULL;
 }
 
+static bool kstub_bp_text_gone(const struct kstub_bp_table *t, u64 addr)
+{
+	return t->ops->gone && t->ops->gone(t->ctx, addr);
+}
+
 static struct kstub_bp *kstub_bp_alloc(struct kstub_bp_table *t)
 {
 	size_t i;
@@ -50,6 +55,9 @@ int kstub_bp_set(struct kstub_bp_table *t, u64 addr)
 	int ret;
 
 	if (kstub_bp_find(t, addr, false))
+		return 0;
+	/* GDB still has symbols there and inserts it at every resume */
+	if (kstub_bp_text_gone(t, addr))
 		return 0;
 	ret = t->ops->valid(t->ctx, addr);
 	if (ret)
@@ -73,7 +81,7 @@ int kstub_bp_clear(struct kstub_bp_table *t, u64 addr)
 	struct kstub_bp *bp = kstub_bp_find(t, addr, false);
 
 	if (!bp)
-		return -ENOENT;
+		return kstub_bp_text_gone(t, addr) ? 0 : -ENOENT;
 	if (bp->state == KSTUB_BP_ACTIVE &&
 	    t->ops->patch(t->ctx, addr, bp->saved, t->ops->insn_len))
 		return -EIO;
@@ -89,6 +97,38 @@ void kstub_bp_clear_all(struct kstub_bp_table *t)
 	for (i = 0; i < KSTUB_BP_MAX; i++)
 		if (t->slot[i].state == KSTUB_BP_SET)
 			t->slot[i].state = KSTUB_BP_GONE;
+}
+
+/*
+ * Drop the breakpoints in text that is going away, while it is still
+ * there and the original bytes are back (the target stopped): writing
+ * them in or out later would write into freed memory.
+ */
+void kstub_bp_forget_gone(struct kstub_bp_table *t)
+{
+	size_t i;
+
+	for (i = 0; i < KSTUB_BP_MAX; i++)
+		if (t->slot[i].state == KSTUB_BP_SET &&
+		    kstub_bp_text_gone(t, t->slot[i].addr))
+			t->slot[i].state = KSTUB_BP_GONE;
+}
+
+/*
+ * Whether a breakpoint is wanted in [@lo, @hi). Context: any; the table
+ * changes only while the target is stopped, and a stale answer is safe
+ * for the caller (it stops the target to make sure).
+ */
+bool kstub_bp_in_range(const struct kstub_bp_table *t, u64 lo, u64 hi)
+{
+	size_t i;
+
+	for (i = 0; i < KSTUB_BP_MAX; i++)
+		if ((t->slot[i].state == KSTUB_BP_SET ||
+		     t->slot[i].state == KSTUB_BP_ACTIVE) &&
+		    t->slot[i].addr >= lo && t->slot[i].addr < hi)
+			return true;
+	return false;
 }
 
 /* Return: the number of breakpoints that could not be written. */

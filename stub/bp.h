@@ -29,6 +29,9 @@ enum {
  * @read: fault-safe read of @len bytes at @addr; 0 or -errno.
  * @patch: write @len bytes of text at @addr with the other CPUs parked;
  *	0 or -errno.
+ * @gone: whether @addr is in text that is gone or going away (a module's
+ *	init code once init has run, a module being unloaded): a breakpoint
+ *	there is taken but never written. May be NULL. Atomic-safe.
  * @insn: the breakpoint instruction.
  * @insn_len: its length, at most %KSTUB_BP_INSN_MAX.
  */
@@ -36,6 +39,7 @@ struct kstub_bp_ops {
 	int (*valid)(void *ctx, u64 addr);
 	int (*read)(void *ctx, u64 addr, u8 *buf, size_t len);
 	int (*patch)(void *ctx, u64 addr, const u8 *buf, size_t len);
+	bool (*gone)(void *ctx, u64 addr);
 	const u8 *insn;
 	size_t insn_len;
 };
@@ -61,5 +65,7 @@ int kstub_bp_activate(struct kstub_bp_table *t);
 int kstub_bp_deactivate(struct kstub_bp_table *t);
 enum kstub_bp_state kstub_bp_state_at(const struct kstub_bp_table *t, u64 addr);
 bool kstub_bp_known(const struct kstub_bp_table *t, u64 addr);
+void kstub_bp_forget_gone(struct kstub_bp_table *t);
+bool kstub_bp_in_range(const struct kstub_bp_table *t, u64 lo, u64 hi);
 
 #endif /* KSTUB_BP_H */

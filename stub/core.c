@@ -58,6 +58,7 @@ static const struct kstub_io_ops *kstub_io;
 static struct kstub_buffers kstub_bufs;
 static struct kstub_session kstub_sess;
 static struct kstub_bp_table kstub_bps;
+static unsigned long kstub_libs_told;	/* the module list GDB knows of */
 
 static unsigned long kstub_copy_to_kernel_nofault;
 static unsigned long kstub_touch_softlockup_sync;
@@ -386,9 +387,9 @@ bool kstub_cpu_stopped(int cpu, struct task_struct **task, struct pt_regs **regs
 	return *regs && *task;
 }
 
-static u64 kstub_t_text_offset(void *ctx)
+static u64 kstub_t_image_base(void *ctx)
 {
-	return kstub_arch.text_offset();
+	return kstub_arch.image_base();
 }
 
 static struct kstub_target_ops kstub_target = {
@@ -401,8 +402,9 @@ static struct kstub_target_ops kstub_target = {
 	.thread_extra = kstub_t_thread_extra,
 	.thread_name = kstub_t_thread_name,
 	.thread_core = kstub_t_thread_core,
-	.text_offset = kstub_t_text_offset,
+	.image_base = kstub_t_image_base,
 	.monitor = kstub_monitor,
+	.library = kstub_library,
 };
 
 /* ---- breakpoint text access ---- */
@@ -428,11 +430,23 @@ static int kstub_bp_patch(void *ctx, u64 addr, const u8 *buf, size_t len)
 	return kstub_arch.patch(addr, buf, len);
 }
 
+static bool kstub_bp_gone(void *ctx, u64 addr)
+{
+	return kstub_text_gone(addr);
+}
+
 static struct kstub_bp_ops kstub_bp_text = {
 	.valid = kstub_bp_valid,
 	.read = kstub_bp_read,
 	.patch = kstub_bp_patch,
+	.gone = kstub_bp_gone,
 };
+
+/* Context: any; see kstub_bp_in_range() */
+bool kstub_breakpoints_in(u64 lo, u64 hi)
+{
+	return kstub_bp_in_range(&kstub_bps, lo, hi);
+}
 
 /* ---- stopping and starting the other CPUs ---- */
 
@@ -560,12 +574,15 @@ static void kstub_stopped(int cpu, struct pt_regs *regs,
 			  enum kstub_reason why, int signal)
 {
 	enum kstub_action act;
+	unsigned int flags = 0;
+	unsigned long libs;
 	int failed;
 
 	bool packet = kstub_breakin_packet;
 
 	kstub_record_cpu(cpu, regs);
 	failed = kstub_bp_deactivate(&kstub_bps);
+	kstub_bp_forget_gone(&kstub_bps);
 	if (why == KSTUB_REASON_BREAK && kstub_breakin_signal)
 		signal = kstub_breakin_signal;
 	kstub_breakin_signal = 0;
@@ -574,8 +591,14 @@ static void kstub_stopped(int cpu, struct pt_regs *regs,
 	if (packet)
 		kstub_session_new_client(&kstub_sess);
 	kstub_walk_start(&kstub_walk_cache);
-	kstub_session_stop(&kstub_sess, kstub_task_tid(current), signal,
-			   why == KSTUB_REASON_SWBREAK);
+	if (why == KSTUB_REASON_SWBREAK)
+		flags |= KSTUB_STOP_SWBREAK;
+	/* a GDB that connects now reads the list anyway */
+	libs = kstub_libraries_gen();
+	if (libs != kstub_libs_told && kstub_sess.connected)
+		flags |= KSTUB_STOP_LIBRARY;
+	kstub_libs_told = libs;
+	kstub_session_stop(&kstub_sess, kstub_task_tid(current), signal, flags);
 	if (packet)
 		kstub_session_feed(&kstub_sess, '$');
 	act = kstub_serve();

@@ -58,7 +58,7 @@ enum kstub_reason {
  *	saved interrupt state of anyone else's restored after it; other
  *	handlers may still do that. Atomic-safe.
  * @step_cancel: take back a @step_irq whose step has not run.
- * @text_offset: the kernel's load offset from its link address (KASLR).
+ * @image_base: where the kernel image (_text) is in the running kernel.
  */
 struct kstub_arch_ops {
 	const char *name;
@@ -82,7 +82,7 @@ struct kstub_arch_ops {
 	void (*step_done)(struct pt_regs *regs);
 	int (*step_irq)(struct pt_regs *regs, bool own_irq);
 	void (*step_cancel)(struct pt_regs *regs);
-	unsigned long (*text_offset)(void);
+	unsigned long (*image_base)(void);
 };
 
 /**
@@ -141,6 +141,15 @@ int kstub_monitor(void *ctx, const char *cmd, struct kstub_session *s);
 int kstub_monitor_init(void);
 
 int kstub_core_init(const struct kstub_io_ops *io);
+
+/* modules.c: modules as GDB's shared libraries */
+int kstub_modules_init(void);
+void kstub_modules_exit(void);
+int kstub_library(void *ctx, unsigned int i, const char **name,
+		  const u64 **bases);
+unsigned long kstub_libraries_gen(void);
+bool kstub_text_gone(u64 addr);
+bool kstub_breakpoints_in(u64 lo, u64 hi);
 void kstub_core_exit(void);
 
 #endif /* KSTUB_H */

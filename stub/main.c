@@ -162,6 +162,9 @@ static int __init kstub_init(void)
 	ret = kstub_sysrq_take();
 	if (ret)
 		goto err_exit_core;
+	ret = kstub_modules_init();
+	if (ret)
+		goto err_give_back;
 	pr_info("ready on %s %s (%s); echo g > /proc/sysrq-trigger to stop\n",
 		kstub_io->name, kstub_io_arg, kstub_arch.name);
 	if (kstub_wait) {
@@ -170,6 +173,8 @@ static int __init kstub_init(void)
 	}
 	return 0;
 
+err_give_back:
+	kstub_sysrq_give_back();
 err_exit_core:
 	kstub_core_exit();
 err_exit_arch:
@@ -181,6 +186,7 @@ err_exit_io:
 
 static void __exit kstub_exit(void)
 {
+	kstub_modules_exit();
 	kstub_sysrq_give_back();
 	kstub_core_exit();
 	kstub_arch.exit();

@@ -179,8 +179,10 @@ static void kstub_put_stop(struct kstub_session *s)
 		kstub_put_hex(s, core);
 		kstub_put_char(s, ';');
 	}
-	if (s->swbreak)
+	if (s->stop_flags & KSTUB_STOP_SWBREAK)
 		kstub_put_str(s, "swbreak:;");
+	if (s->stop_flags & KSTUB_STOP_LIBRARY)
+		kstub_put_str(s, "library:;");
 	kstub_put_expedited(s);
 }
 
@@ -595,18 +597,16 @@ static enum kstub_action kstub_cmd_attached(struct kstub_session *s,
 	return KSTUB_STAY;
 }
 
-/* qOffsets -> Text=<off>;Data=<off>;Bss=<off> (KASLR) */
+/* qOffsets -> TextSeg=<where the image starts> (KASLR) */
 static enum kstub_action kstub_cmd_offsets(struct kstub_session *s,
 					   struct kstub_cur *c)
 {
-	u64 off = s->target->text_offset(s->ctx);
-
-	kstub_put_str(s, "Text=");
-	kstub_put_hex(s, off);
-	kstub_put_str(s, ";Data=");
-	kstub_put_hex(s, off);
-	kstub_put_str(s, ";Bss=");
-	kstub_put_hex(s, off);
+	/*
+	 * KASLR moves the whole image: GDB moves every segment with the
+	 * first one (Text= would move only .text, .data and .bss).
+	 */
+	kstub_put_str(s, "TextSeg=");
+	kstub_put_hex(s, s->target->image_base(s->ctx));
 	return KSTUB_STAY;
 }
 
@@ -617,6 +617,8 @@ static enum kstub_action kstub_cmd_supported(struct kstub_session *s,
 	kstub_put_str(s, "PacketSize=");
 	kstub_put_hex(s, KSTUB_PACKET_SIZE);
 	kstub_put_str(s, ";qXfer:features:read+;qXfer:threads:read+;swbreak+;vContSupported+");
+	if (s->target->library)
+		kstub_put_str(s, ";qXfer:libraries:read+");
 	if (s->reliable)
 		kstub_put_str(s, ";QStartNoAckMode+");
 	return KSTUB_STAY;
@@ -764,6 +766,52 @@ static enum kstub_action kstub_cmd_threads(struct kstub_session *s,
 	return KSTUB_STAY;
 }
 
+/*
+ * qXfer:libraries:read::<off>,<len> -> m<xml> or l<xml>: each loaded
+ * object with one base per allocated section, as GDB relocates a
+ * relocatable file (a .ko has no segments to give one offset for).
+ */
+static enum kstub_action kstub_cmd_libraries(struct kstub_session *s,
+					     struct kstub_cur *c)
+{
+	struct kstub_window w = { .s = s };
+	const u64 *bases;
+	const char *name;
+	unsigned int i;
+	u64 off, len;
+	int n, k;
+
+	if (!s->target->library)
+		return KSTUB_STAY;	/* empty: not supported */
+	if (!kstub_cur_char(c, ':') || !kstub_cur_range(c, &off, &len, ~0ULL) ||
+	    !kstub_cur_done(c)) {
+		kstub_put_err(s, -EINVAL);
+		return KSTUB_STAY;
+	}
+	w.off = off;
+	w.end = off + kstub_min(len, KSTUB_REPLY_CAP - 1);
+	kstub_put_char(s, 'l');
+	kstub_win_str(&w, "<library-list>");
+	for (i = 0; w.pos <= w.end; i++) {
+		n = s->target->library(s->ctx, i, &name, &bases);
+		if (n < 0)
+			break;
+		kstub_win_str(&w, "<library name=\"");
+		kstub_win_text(&w, name);
+		kstub_win_str(&w, "\">");
+		for (k = 0; k < n; k++) {
+			kstub_win_str(&w, "<section address=\"0x");
+			kstub_win_num(&w, bases[k], 16);
+			kstub_win_str(&w, "\"/>");
+		}
+		kstub_win_str(&w, "</library>");
+	}
+	kstub_win_str(&w, "</library-list>");
+	if (w.pos > w.end)
+		s->reply[0] = 'm';
+	return KSTUB_STAY;
+}
+
 void kstub_session_output(struct kstub_session *s, const char *text,
 			  size_t len)
 {
@@ -798,8 +846,11 @@ static enum kstub_action kstub_cmd_monitor(struct kstub_session *s,
 	if (ret == -ENOENT) {
 		static const char unknown[] = "unknown command; monitor help lists them\n";
 
+		/*
+		 * and an error: the kernel's GDB scripts take any answer to
+		 * "monitor info version" for QEMU's gdbstub
+		 */
 		kstub_session_output(s, unknown, sizeof(unknown) - 1);
-		ret = 0;
 	}
 	if (ret)
 		kstub_put_err(s, ret);
@@ -869,6 +920,7 @@ static const struct kstub_cmd kstub_cmds[] = {
 	{ "qSupported", false, kstub_cmd_supported },
 	{ "qXfer:features:read:", false, kstub_cmd_features },
 	{ "qXfer:threads:read:", false, kstub_cmd_threads },
+	{ "qXfer:libraries:read:", false, kstub_cmd_libraries },
 	{ "qRcmd,", false, kstub_cmd_monitor },
 	{ "QStartNoAckMode", true, kstub_cmd_no_ack },
 	{ "D", false, kstub_cmd_detach },
@@ -926,11 +978,11 @@ static void kstub_reply_begin(struct kstub_session *s)
 
 /* Called on every entry: tell an attached GDB why we stopped. */
 void kstub_session_stop(struct kstub_session *s, int tid, int signal,
-			bool swbreak)
+			unsigned int flags)
 {
 	s->stop_tid = tid;
 	s->signal = signal;
-	s->swbreak = swbreak;
+	s->stop_flags = flags;
 	s->g_tid = 0;
 	if (!s->connected)
 		return;	/* GDB asks with '?' when it attaches */

@@ -55,13 +55,18 @@ enum kstub_signal {
  * @thread_extra: NUL-terminated description of @tid for "info threads".
  * @thread_name: NUL-terminated name of @tid (a task's comm), or "".
  * @thread_core: the CPU @tid runs on, or -1.
- * @text_offset: load offset of the kernel image (KASLR) for qOffsets.
+ * @image_base: where the kernel image starts (_text, its first loadable
+ *	segment) in the running kernel, for qOffsets (KASLR).
  * @target_xml: the target description GDB reads as "target.xml".
  * @monitor: run GDB's "monitor <@cmd>", printing through
  *	kstub_session_output(); 0, -ENOENT for an unknown command, or
  *	another -errno. May be NULL.
  * @expedite: registers every stop reply carries, so that GDB needs no
  *	register fetch to show where it stopped; ends with -1; may be NULL.
+ * @library: loaded object @i (from 0) for qXfer:libraries: its file name
+ *	in *@name and, in *@bases, what to add to each of the file's
+ *	allocated sections, in the file's section order; returns how many
+ *	bases, -ENOENT past the last object. May be NULL.
  *
  * All members are called with the target stopped: they must be atomic-safe.
  */
@@ -77,10 +82,12 @@ struct kstub_target_ops {
 	void (*thread_extra)(void *ctx, int tid, char *buf, size_t cap);
 	void (*thread_name)(void *ctx, int tid, char *buf, size_t cap);
 	int (*thread_core)(void *ctx, int tid);
-	u64 (*text_offset)(void *ctx);
+	u64 (*image_base)(void *ctx);
 	int (*monitor)(void *ctx, const char *cmd, struct kstub_session *s);
 	const char *target_xml;
 	const int *expedite;
+	int (*library)(void *ctx, unsigned int i, const char **name,
+		       const u64 **bases);
 };
 
 /* Where the session sends framed bytes; the transport owns the wire. */
@@ -108,7 +115,7 @@ struct kstub_session {
 	int stop_tid;		/* thread that stopped */
 	int g_tid;		/* thread for g/G/p/P, from Hg */
 	int signal;
-	bool swbreak;		/* stop was at one of our breakpoints */
+	unsigned int stop_flags;	/* KSTUB_STOP_*: what else the stop reply says */
 	int thread_iter;	/* qfThreadInfo/qsThreadInfo position */
 };
 
@@ -123,9 +130,15 @@ struct kstub_buffers {
 	u8 scratch[KSTUB_SCRATCH_CAP];
 };
 
+/* what a stop reply says beyond the signal */
+enum {
+	KSTUB_STOP_SWBREAK = 1,		/* at one of GDB's breakpoints */
+	KSTUB_STOP_LIBRARY = 2,		/* the list of loaded objects changed */
+};
+
 void kstub_session_init(struct kstub_session *s, struct kstub_buffers *b);
 void kstub_session_stop(struct kstub_session *s, int tid, int signal,
-			bool swbreak);
+			unsigned int flags);
 enum kstub_action kstub_session_feed(struct kstub_session *s, u8 c);
 /* text for GDB's console, from a monitor command, sent at once */
 void kstub_session_output(struct kstub_session *s, const char *text,

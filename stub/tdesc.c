@@ -68,7 +68,11 @@ size_t kstub_tdesc_build(char *buf, size_t cap, const char *arch,
 	kstub_xml_put(&x, "<?xml version=\"1.0\"?><!DOCTYPE target SYSTEM \"gdb-target.dtd\">");
 	kstub_xml_put(&x, "<target version=\"1.0\"><architecture>");
 	kstub_xml_put(&x, arch);
-	kstub_xml_put(&x, "</architecture>");
+	/*
+	 * A kernel is no GNU/Linux process: GDB then takes modules from
+	 * qXfer:libraries, not from a dynamic linker's list.
+	 */
+	kstub_xml_put(&x, "</architecture><osabi>none</osabi>");
 	for (i = 0; i < n; i++) {
 		if (regs[i].feature) {
 			if (i)

@@ -106,9 +106,9 @@ static int f_core(void *ctx, int tid)
 	return tid - 1;
 }
 
-static u64 f_offset(void *ctx)
+static u64 f_image_base(void *ctx)
 {
-	return 0x2a000000;
+	return 0xffffffff9a000000ULL;
 }
 
 static int f_valid(void *ctx, u64 a)
@@ -123,6 +123,26 @@ static int f_patch(void *ctx, u64 a, const u8 *b, size_t n)
 
 static const char xml[] = "<target><architecture>test</architecture></target>";
 
+/* two loaded objects; the second's name needs escaping */
+static int f_library(void *ctx, unsigned int i, const char **name,
+		     const u64 **bases)
+{
+	static const u64 b0[] = { 0xffffffffc0000000ULL, 0, 0xffffffffc0002000ULL };
+	static const u64 b1[] = { 0x10 };
+
+	switch (i) {
+	case 0:
+		*name = "a_mod.ko";
+		*bases = b0;
+		return 3;
+	case 1:
+		*name = "b&c.ko";
+		*bases = b1;
+		return 1;
+	}
+	return -ENOENT;
+}
+
 static const struct kstub_target_ops fake_target = {
 	.read_mem = f_read,
 	.write_mem = f_write,
@@ -133,16 +153,24 @@ static const struct kstub_target_ops fake_target = {
 	.thread_extra = f_extra,
 	.thread_name = f_name,
 	.thread_core = f_core,
-	.text_offset = f_offset,
+	.image_base = f_image_base,
 	.monitor = f_monitor,
 	.target_xml = xml,
 	.expedite = f_expedite,
+	.library = f_library,
 };
+
+/* the last 0x100 bytes are text that has gone (a module's init code) */
+static bool f_gone(void *ctx, u64 a)
+{
+	return a >= MEM_BASE + MEM_SIZE - 0x100 && a < MEM_BASE + MEM_SIZE;
+}
 
 static const struct kstub_bp_ops fake_bp_ops = {
 	.valid = f_valid,
 	.read = f_read,
 	.patch = f_patch,
+	.gone = f_gone,
 	.insn = bp_insn,
 	.insn_len = sizeof(bp_insn),
 };
@@ -281,7 +309,7 @@ static const struct vector vectors[] = {
 	{ "?", "T05thread:1;core:0;0:8877665544332211;1:0000000000000000;" },
 	{ "qC", "QC1" },
 	{ "qAttached", "1" },
-	{ "qOffsets", "Text=2a000000;Data=2a000000;Bss=2a000000" },
+	{ "qOffsets", "TextSeg=ffffffff9a000000" },
 	{ "qfThreadInfo", "m1,2" },
 	{ "qThreadExtraInfo,2", "435055203" "1" },
 	{ "vCont?", "vCont;c;C;s;S" },
@@ -326,7 +354,7 @@ static const struct vector vectors[] = {
 	{ "qXfer:features:read:target.xml:28,100", "l></target>" },
 	{ "qXfer:features:read:target.xml:400,10", "l" },
 	{ "qXfer:features:read:other.xml:0,10", "E02" },
-	{ "qSupported:multiprocess+;swbreak+", "PacketSize=4000;qXfer:features:read+;qXfer:threads:read+;swbreak+;vContSupported+" },
+	{ "qSupported:multiprocess+;swbreak+", "PacketSize=4000;qXfer:features:read+;qXfer:threads:read+;swbreak+;vContSupported+;qXfer:libraries:read+" },
 	{ "vCont;q", "E16" },
 };
 
@@ -561,7 +589,7 @@ static void test_no_ack(void)
 	kstub_session_new_client(&sess);
 	CHECK(!sess.no_ack && !sess.connected, "new client: ack mode, not connected");
 	out_len = 0;
-	kstub_session_stop(&sess, 1, KSTUB_SIGINT, false);
+	kstub_session_stop(&sess, 1, KSTUB_SIGINT, 0);
 	CHECK(out_len == 0, "no unsolicited stop reply to a new client");
 	CHECK(!strncmp(exchange("?"), "T02thread:1;core:0;", 19), "break-in stop: %s", reply);
 	CHECK(out[0] == '+', "acked after new client");
@@ -570,18 +598,24 @@ static void test_no_ack(void)
 static void test_stop_reply(void)
 {
 	reset(false);
-	kstub_session_stop(&sess, 2, KSTUB_SIGSEGV, false);
+	kstub_session_stop(&sess, 2, KSTUB_SIGSEGV, 0);
 	CHECK(out_len == 0, "no stop reply before GDB talked");
 	exchange("qC");
 	out_len = 0;
 	regs[2][0] = 0x1122334455667788ULL;
 	regs[2][1] = 0;
-	kstub_session_stop(&sess, 2, KSTUB_SIGTRAP, true);
+	kstub_session_stop(&sess, 2, KSTUB_SIGTRAP, KSTUB_STOP_SWBREAK);
 	CHECK(!strcmp(last_reply(), "T05thread:2;core:1;swbreak:;0:8877665544332211;"
 		      "1:0000000000000000;"), "stop with expedited registers: %s", reply);
+	out_len = 0;
+	kstub_session_stop(&sess, 1, KSTUB_SIGTRAP, KSTUB_STOP_LIBRARY);
+	CHECK(!strncmp(last_reply(), "T05thread:1;core:0;library:;0:", 30),
+	      "a module came or went: %s", reply);
+	CHECK(!strncmp(exchange("?"), "T05thread:1;core:0;library:;", 28),
+	      "'?' says it again: %s", reply);
 	exchange("D");
 	out_len = 0;
-	kstub_session_stop(&sess, 1, KSTUB_SIGTRAP, false);
+	kstub_session_stop(&sess, 1, KSTUB_SIGTRAP, 0);
 	CHECK(out_len == 0, "no stop reply after detach");
 }
 
@@ -619,6 +653,38 @@ static void test_thread_xml(void)
 	CHECK(exchange("qXfer:threads:read::1000,20")[0] == 'l', "past the end");
 	CHECK(!strcmp(exchange("qXfer:threads:read:x:0,20"), "E16"), "an annex is refused");
 	CHECK(strstr(exchange("qSupported"), "qXfer:threads:read+") != NULL, "offered");
+}
+
+static void test_library_xml(void)
+{
+	static const char want[] =
+		"<library-list><library name=\"a_mod.ko\">"
+		"<section address=\"0xffffffffc0000000\"/><section address=\"0x0\"/>"
+		"<section address=\"0xffffffffc0002000\"/></library>"
+		"<library name=\"b&amp;c.ko\"><section address=\"0x10\"/></library>"
+		"</library-list>";
+	static char whole[1024];
+	char part[64];
+	size_t off;
+	const char *r;
+
+	reset(false);
+	CHECK(strstr(exchange("qSupported"), ";qXfer:libraries:read+") != NULL, "offered");
+	r = exchange("qXfer:libraries:read::0,fff");
+	CHECK(r[0] == 'l' && !strcmp(r + 1, want), "library list: %s", r);
+	whole[0] = 0;
+	for (off = 0; ; off += 0x1d) {
+		snprintf(part, sizeof(part), "qXfer:libraries:read::%zx,1d", off);
+		r = exchange(part);
+		CHECK(r[0] == 'm' || r[0] == 'l', "window at %zu: %s", off, r);
+		if (strlen(whole) + strlen(r + 1) >= sizeof(whole))
+			break;
+		strcat(whole, r + 1);
+		if (r[0] != 'm')
+			break;
+	}
+	CHECK(!strcmp(whole, want), "windows add up: %s", whole);
+	CHECK(!strcmp(exchange("qXfer:libraries:read:x:0,20"), "E16"), "an annex is refused");
 }
 
 static const char *hex_of(const char *text)
@@ -663,7 +729,8 @@ static void test_monitor(void)
 	CHECK(!strcmp(exchange(pkt), "E05"), "failing command: %s", reply);
 	snprintf(pkt, sizeof(pkt), "qRcmd,%s", hex_of("bogus"));
 	exchange(pkt);
-	CHECK(!strcmp(final_reply(), "OK") && strstr(out, "$O"), "unknown command says so");
+	CHECK(!strcmp(final_reply(), "E02") && strstr(out, "$O"),
+	      "unknown command says so, and fails: %s", final_reply());
 	CHECK(!strcmp(exchange("qRcmd,4"), "E16"), "odd hex");
 }
 
@@ -693,6 +760,19 @@ static void test_breakpoints(void)
 		if (mem[0x100 + i] == 0xcc)
 			break;
 	CHECK(i == KSTUB_BP_MAX, "clear_all restores every byte");
+	/* text that has gone: taken, never written, forgotten at a stop */
+	reset(false);
+	mem[MEM_SIZE - 0x10] = 0x90;
+	CHECK(!strcmp(exchange("Z0,17ff0,1"), "OK"), "a breakpoint in gone text is taken");
+	CHECK(kstub_bp_activate(&bps) == 0 && mem[MEM_SIZE - 0x10] == 0x90,
+	      "and never written");
+	CHECK(!strcmp(exchange("z0,17ff0,1"), "OK"), "and removed");
+	CHECK(!kstub_bp_in_range(&bps, 0x17f00, 0x18000), "nothing wanted there");
+	CHECK(!strcmp(exchange("Z0,17e00,1"), "OK"), "set just before it");
+	CHECK(kstub_bp_in_range(&bps, 0x17e00, 0x17f00), "wanted in range");
+	CHECK(!kstub_bp_in_range(&bps, 0x17e01, 0x18000), "range is half open");
+	kstub_bp_forget_gone(&bps);
+	CHECK(kstub_bp_state_at(&bps, 0x17e00) == KSTUB_BP_SET, "live text is kept");
 	/* D removes all breakpoints */
 	reset(false);
 	exchange("Z0,10020,1");
@@ -710,7 +790,7 @@ static void test_tdesc(void)
 	};
 	static const char want[] =
 		"<?xml version=\"1.0\"?><!DOCTYPE target SYSTEM \"gdb-target.dtd\">"
-		"<target version=\"1.0\"><architecture>test</architecture>"
+		"<target version=\"1.0\"><architecture>test</architecture><osabi>none</osabi>"
 		"<feature name=\"org.test.core\">"
 		"<reg name=\"r0\" bitsize=\"64\" type=\"int64\"/>"
 		"<flags id=\"t_flags\" size=\"4\"><field name=\"IF\" start=\"9\" end=\"9\"/></flags>"
@@ -738,6 +818,7 @@ int main(void)
 	test_frame_differential();
 	test_frame_output();
 	test_thread_xml();
+	test_library_xml();
 	test_monitor();
 	test_no_ack();
 	test_stop_reply();

@@ -19,7 +19,8 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.path.join(ROOT, "build")
-MODULE_SOURCES = ["Kbuild", "Makefile", "Kconfig", "stub", "arch-x86", "arch-arm64", "serial"]
+MODULE_SOURCES = ["Kbuild", "Makefile", "Kconfig", "stub", "arch-x86", "arch-arm64", "serial",
+                  "tools"]
 CACHE = os.environ.get("KSTUB_CACHE", os.path.expanduser("~/.cache/kstub"))
 
 # Per-architecture facts the harness and the tests need.
@@ -103,13 +104,18 @@ class Kernel:
         self._copy(MODULE_SOURCES, ROOT, self.kstub_dir)
         self._copy(["kstub_test.c", "kstub_test.h", "Kbuild"], os.path.join(ROOT, "tests/kernel"),
                    self.test_dir)
-        for d, extra in ((self.kstub_dir, ["CONFIG_KSTUB=m"]), (self.test_dir, [])):
-            r = subprocess.run(["make", "-s", "-C", self.kdir, "M=" + d] + self.facts["make"]
-                               + extra + ["modules"],
+        # kstub through its own Makefile, as a user builds it; the test
+        # module as any module is built
+        for cmd in (["-C", self.kstub_dir, "KDIR=" + self.kdir],
+                    ["-C", self.kdir, "M=" + self.test_dir]):
+            d = cmd[1]
+            r = subprocess.run(["make", "-s"] + cmd + self.facts["make"] + ["modules"],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
             warnings = [l for l in r.stdout.splitlines() if "warning" in l or "error" in l]
             if r.returncode or warnings:
                 raise TestFailure("module build in %s:\n%s" % (d, r.stdout))
+        # as the documentation tells users to (kstub's Makefile does it for kstub.ko)
+        run([os.path.join(ROOT, "tools", "kstub-gdb-ko"), self.test_ko])
 
     def build_initramfs(self):
         root = tempfile.mkdtemp(prefix="kstub-initramfs-")

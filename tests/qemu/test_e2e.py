@@ -197,6 +197,175 @@ def guest_alive(sess):
     check("alive-42" in sess.g.sh("echo alive-$((40+2))"), "guest shell does not answer")
 
 
+def kallsyms(sess, sym):
+    """@sym's address in the guest's /proc/kallsyms."""
+    out = sess.g.sh("grep -w %s /proc/kallsyms; true" % sym)
+    m = re.search(r"^([0-9a-f]+) \w %s\b" % sym, out, re.M)
+    check(m, "%s not in kallsyms: %s" % (sym, out))
+    return int(m.group(1), 16)
+
+
+def source_line(text):
+    """The line of the test module's source that holds @text."""
+    with open(os.path.join(os.path.dirname(__file__), "..", "kernel", "kstub_test.c")) as f:
+        for n, line in enumerate(f, 1):
+            if text in line:
+                return n
+    raise TestFailure("kstub_test.c has no %r" % text)
+
+
+def gdb_addr(gdb, expr):
+    out = gdb.cmd("p/x (unsigned long)%s" % expr)
+    m = re.search(r"= (0x[0-9a-f]+)", out)
+    check(m, "p %s: %s" % (expr, out))
+    return int(m.group(1), 16)
+
+
+def test_module_symbols(k, name):
+    """Modules are GDB's shared libraries: symbols with no add-symbol-file, pending
+    breakpoints in a module's init and code, unload and reload while attached."""
+    s = Session(k, name, test_module=False)
+    try:
+        want = {sym: kallsyms(s, sym) for sym in ("kstub_sess", "kstub_session_feed")}
+        seq = s.stop()
+        g = s.new_gdb()
+        # GDB finds each module's .ko by its name on this path
+        g.cmd("set solib-search-path %s:%s" % (k.kstub_dir, k.test_dir))
+        g.attach(s.g)
+        libs = g.cmd("info sharedlibrary")
+        check(re.search(r"Yes\s+\S*/kstub\.ko", libs), "kstub.ko not loaded:\n" + libs)
+        check(gdb_addr(g, "&kstub_sess") == want["kstub_sess"],
+              "kstub's variable is not where the kernel put it")
+        # (arm64's debug info starts a function after its ftrace NOPs)
+        out = g.cmd("info symbol %#x" % want["kstub_session_feed"])
+        check(re.match(r"kstub_session_feed in section \.text of \S*/kstub\.ko", out),
+              "kstub's function is not where the kernel put it: " + out)
+        bt = g.cmd("bt 8")
+        check(re.search(r"kstub_sysrq \(.*\) at \S*/stub/main\.c:\d+", bt),
+              "no source lines in kstub's own frames:\n" + bt)
+        # breakpoints in a module that is not loaded yet, on source lines
+        # (arm64's 'break fn' has a second location on the ftrace NOPs)
+        g.cmd("set breakpoint pending on")
+        for where in (source_line("hrtimer_init(&kstub_test_timer"),
+                      source_line("int sum = a + b;")):
+            check("pending" in g.cmd("break kstub_test.c:%d" % where), "not pending: %d" % where)
+        out, ins = s.cont_then("insmod /kstub_test.ko", pending=seq)
+        check(re.search(r"Breakpoint 1, kstub_test_init \(\) at \S*kstub_test\.c:\d+", out),
+              "no stop in the module's init:\n" + out)
+        check("do_init_module" in g.cmd("bt 4"), "init is not called from do_init_module")
+        libs = g.cmd("info sharedlibrary")
+        check(re.search(r"Yes\s+\S*/kstub_test\.ko", libs), "kstub_test.ko not loaded:\n" + libs)
+        out, call = s.cont_then("echo 5 > /proc/kstub_test/call", pending=ins)
+        check(re.search(r"Breakpoint 2, kstub_test_func \(a=(a@entry=)?5, b=(b@entry=)?10\) at "
+                        r"\S*kstub_test\.c:\d+", out), "no stop in the module's code:\n" + out)
+        bt = g.cmd("bt 3")
+        check(re.search(r"kstub_test_call_write \(.*\) at \S*kstub_test\.c:\d+", bt),
+              "bt through module code:\n" + bt)
+        # a variable the linker gave an address of its own in the .ko
+        where = gdb_addr(g, "&kstub_test_global")
+        check(re.search(r"= 42\b", g.cmd("p kstub_test_global")), "wrong value")
+        # unloaded while GDB is attached: GDB forgets it, the breakpoint waits
+        c = g.begin("continue")
+        g.wait_printed("Continuing.")
+        s.g.finish(call)
+        check(where == kallsyms(s, "kstub_test_global"),
+              "the module's variable is not where the kernel put it")
+        check(s.g.finish(s.g.start("rmmod kstub_test"))[0] == 0, "rmmod failed")
+        seq = s.stop()
+        g.end(c)
+        libs = g.cmd("info sharedlibrary")
+        check("kstub_test.ko" not in libs, "kstub_test.ko still listed:\n" + libs)
+        check("<PENDING>" in g.cmd("info breakpoints"), "breakpoints not pending again")
+        # and loaded again, somewhere else perhaps: the breakpoints follow
+        out, ins = s.cont_then("insmod /kstub_test.ko", pending=seq)
+        check(re.search(r"Breakpoint 1, kstub_test_init \(\) at", out),
+              "no stop in init after reload:\n" + out)
+        g.cmd("delete")
+        s.detach()
+        s.g.finish(ins)
+        check("kstub_test_func(3, 6) = " in s.g.sh("echo 3 > /proc/kstub_test/call; dmesg | tail -3"),
+              "module code does not run after detach")
+        guest_alive(s)
+    finally:
+        s.close()
+
+
+def scripts_gdb(s):
+    """A GDB with the kernel's own scripts (vmlinux-gdb.py) and kstub.ko's,
+    which GDB loads from the .ko (auto-load must allow them)."""
+    g = s.new_gdb()
+    g.cmd("set auto-load safe-path /")
+    g.cmd("set solib-search-path %s:%s" % (s.k.kstub_dir, s.k.test_dir))
+    out = g.cmd("source %s" % os.path.join(s.k.kdir, "vmlinux-gdb.py"))
+    check("Error" not in out and "Traceback" not in out, "vmlinux-gdb.py:\n" + out)
+    return g
+
+
+def test_kernel_scripts(k, name):
+    """The kernel's GDB scripts work over kstub: lx-dmesg, lx-ps, lx-lsmod, $lx_current()."""
+    s = Session(k, name)
+    try:
+        s.g.sh("sleep 4321 & echo $! > /tmp/sleeper; true")
+        sleeper = int(s.g.sh("cat /tmp/sleeper"))
+        s.g.sh("echo kstub-marker-$((6*7)) > /dev/kmsg")
+        seq = s.stop()
+        g = scripts_gdb(s)
+        g.attach(s.g)
+        dmesg = g.cmd("lx-dmesg", timeout=300)
+        check("kstub-marker-42" in dmesg and "kstub: ready on" in dmesg,
+              "lx-dmesg lacks the log:\n" + dmesg[-2000:])
+        ps = g.cmd("lx-ps", timeout=300)
+        check(re.search(r"\b%d\s+sleep\b" % sleeper, ps), "lx-ps lacks the sleeper:\n" + ps)
+        lsmod = g.cmd("lx-lsmod")
+        for mod in ("kstub", "kstub_test"):
+            check(re.search(r"^0x[0-9a-f]+\s+%s\s" % mod, lsmod, re.M),
+                  "lx-lsmod lacks %s:\n%s" % (mod, lsmod))
+        # the current task: the shell that wrote to sysrq-trigger
+        check(re.search(r'= "sh"', g.cmd("p $lx_current().comm")),
+              "$lx_current() is not the stopped shell")
+        out = g.cmd("thread find swapper/1")
+        m = re.search(r"Thread (\d+) has (target )?name", out)
+        check(m, "no idle thread for CPU 1:\n" + out)
+        g.cmd("thread %s" % m.group(1))
+        # what runs on CPU 1, asked from its idle thread and by number
+        on1 = re.search(r'= "([^"]*)"', g.cmd("p $lx_current().comm"))
+        check(on1 and on1.group(1) in g.cmd("p $lx_current(1).comm") and
+              on1.group(1) in g.cmd("monitor cpus").split("CPU 1:")[1].split("\n")[0],
+              "$lx_current() in CPU 1's idle thread: %s" % on1)
+        s.detach()
+        s.g.finish(seq)
+        s.g.sh("kill %d" % sleeper)
+        guest_alive(s)
+    finally:
+        s.close()
+
+
+def test_lx_symbols(k, name):
+    """lx-symbols loads the modules' symbols over kstub. It reloads vmlinux at its
+    link address, so this guest runs without KASLR, as the script needs."""
+    s = Session(k, name, append="nokaslr")
+    try:
+        text = s.sections[k.test_ko][".text"]
+        seq = s.stop()
+        g = scripts_gdb(s)
+        g.attach(s.g)
+        out = g.cmd("lx-symbols %s %s" % (k.test_dir, k.kstub_dir), timeout=300)
+        check(re.search(r"loading @%s: \S*/kstub_test\.ko" % text, out),
+              "lx-symbols did not load kstub_test.ko at %s:\n%s" % (text, out))
+        check("Traceback" not in out and "Error" not in out, "lx-symbols:\n" + out)
+        out, call = s.cont_then("echo 4 > /proc/kstub_test/call", pending=seq) \
+            if "Breakpoint" in g.cmd("break kstub_test.c:%d" % source_line("int sum = a + b;")) \
+            else (None, None)
+        check(out and re.search(r"kstub_test_func \(a=(a@entry=)?4, b=(b@entry=)?8\) at "
+                                r"\S*kstub_test\.c:\d+", out), "no stop in module code:\n%s" % out)
+        g.cmd("delete")
+        s.detach()
+        s.g.finish(call)
+        guest_alive(s)
+    finally:
+        s.close()
+
+
 # ---- the scenarios ----
 
 def test_sysrq_attach(k, name):
@@ -495,6 +664,9 @@ def test_kaslr_offsets(k, name):
         check("nokaslr" not in s.g.sh("cat /proc/cmdline"), "test must run with KASLR")
         text = s.g.sh("grep ' _text$' /proc/kallsyms").split()[0]
         jiffies = s.g.sh("grep ' jiffies_64$' /proc/kallsyms").split()[0]
+        # read-only data, init code, data written once at boot: not just .text/.data/.bss
+        others = {sym: kallsyms(s, sym) for sym in ("linux_banner", "start_kernel",
+                                                   "__per_cpu_offset")}
         with open(k.kdir + "/System.map") as f:
             linked = [l.split()[0] for l in f if l.rstrip().endswith(" _text")][0]
         check(int(text, 16) != int(linked, 16), "KASLR did not move the kernel (%s)" % text)
@@ -504,6 +676,11 @@ def test_kaslr_offsets(k, name):
               "GDB's jiffies_64 %s, kernel's %s" % (out.strip(), jiffies))
         out = s.gdb.cmd("x/i write_sysrq_trigger")
         check("write_sysrq_trigger" in out and "Cannot access" not in out, out)
+        for sym, addr in others.items():
+            out = s.gdb.cmd("info symbol %#x" % addr)
+            check(re.match(r"%s in section " % sym, out), "GDB's %s is not at %#x: %s"
+                  % (sym, addr, out))
+        check("Linux version" in s.gdb.cmd("p linux_banner"), "linux_banner")
         s.detach()
         s.g.finish(seq)
     finally:
@@ -1046,6 +1223,9 @@ def test_monitor_commands(k, name):
 
 TESTS = [
     test_sysrq_attach,
+    test_module_symbols,
+    test_kernel_scripts,
+    test_lx_symbols,
     test_kstubwait,
     test_breakpoint_and_stepping,
     test_oops_entry,

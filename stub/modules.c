@@ -1,0 +1,400 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Modules as GDB's shared libraries (qXfer:libraries), so that GDB loads
+ * a module's symbols from its .ko by itself.
+ *
+ * A .ko is a relocatable file: GDB relocates it section by section and
+ * wants one base for each of the file's allocated sections, in the file's
+ * order. The loaded module does not keep that list: the kernel rewrites
+ * the section headers, drops .modinfo and __versions and forgets empty
+ * sections. So kstub reads the original headers while the module is
+ * coming, from the image the loading task passed to init_module() or
+ * finit_module(), and takes each section's final address from the
+ * module's section symbols, which the loader has just relocated.
+ *
+ * With GDB attached, a module coming or going stops the kernel for a
+ * moment with a "library" stop: GDB reads the new list, inserts pending
+ * breakpoints (a module's init function, say) and resumes by itself.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/compat.h>
+#include <linux/elf.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/rculist.h>
+#include <linux/sched/task_stack.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/unistd.h>
+#include <uapi/linux/module.h>
+#include <asm/syscall.h>
+#include "kstub.h"
+#include "kstub_arch.h"
+
+enum {
+	KSTUB_MOD_SECTIONS_MAX = 4096,
+	KSTUB_MOD_NAMES_MAX = 1 << 20,
+};
+
+struct kstub_lib {
+	struct list_head node;
+	struct module *mod;
+	unsigned long init_text, init_size;	/* freed once init has run */
+	bool init_done;
+	char name[MODULE_NAME_LEN + 3];		/* "<module>.ko" */
+	int nbases;
+	u64 bases[];
+};
+
+/* written under kstub_libs_lock, read locklessly by the stopped kernel */
+static LIST_HEAD(kstub_libs);
+static DEFINE_MUTEX(kstub_libs_lock);
+static unsigned long kstub_libs_gen;
+static struct module *kstub_mod_going;
+
+static unsigned long kstub_module_text_address;
+
+static const struct kstub_sym kstub_modules_syms[] = {
+	{ "__module_text_address", &kstub_module_text_address },
+};
+
+/* Where the loading task's module image is, and how to read it. */
+struct kstub_image {
+	struct file *file;		/* finit_module() */
+	const void __user *mem;		/* init_module() */
+	unsigned long len;
+};
+
+static int kstub_image_read(struct kstub_image *img, u64 off, void *buf,
+			    size_t len)
+{
+	loff_t pos = off;
+
+	if (img->file)
+		return kernel_read(img->file, buf, len, &pos) == len ? 0 : -EIO;
+	if (off > img->len || len > img->len - off)
+		return -EINVAL;
+	return copy_from_user(buf, img->mem + off, len) ? -EFAULT : 0;
+}
+
+/*
+ * The module is coming from the task's own init_module() or
+ * finit_module() call: its arguments name the image.
+ */
+static int kstub_image_open(struct kstub_image *img)
+{
+	struct pt_regs *regs = task_pt_regs(current);
+	unsigned long args[6];
+	long nr;
+
+	if (in_compat_syscall())
+		return -EOPNOTSUPP;
+	nr = syscall_get_nr(current, regs);
+	syscall_get_arguments(current, regs, args);
+	img->file = NULL;
+	if (nr == __NR_init_module) {
+		img->mem = (const void __user *)args[0];
+		img->len = args[1];
+		return 0;
+	}
+	if (nr != __NR_finit_module)
+		return -EOPNOTSUPP;
+	/* the kernel decompresses such a file; its headers are not there */
+	if (args[2] & MODULE_INIT_COMPRESSED_FILE)
+		return -EOPNOTSUPP;
+	img->file = fget(args[0]);
+	return img->file ? 0 : -EBADF;
+}
+
+static void kstub_image_close(struct kstub_image *img)
+{
+	if (img->file)
+		fput(img->file);
+}
+
+/* Kbuild probes for struct module_memory (6.4) */
+static void kstub_init_text(struct module *mod, unsigned long *base,
+			    unsigned long *size)
+{
+#ifdef KSTUB_MODULE_MEMORY
+	*base = (unsigned long)mod->mem[MOD_INIT_TEXT].base;
+	*size = mod->mem[MOD_INIT_TEXT].size;
+#else
+	*base = (unsigned long)mod->init_layout.base;
+	*size = mod->init_layout.text_size;
+#endif
+}
+
+/* The final address of each section with a section symbol, else 0. */
+static void kstub_section_addrs(struct module *mod, u64 *addr,
+				unsigned int shnum)
+{
+	struct mod_kallsyms *ks;
+	const Elf_Sym *sym;
+	unsigned int i;
+
+	preempt_disable();
+	/* still the whole symbol table: init has not run */
+	ks = rcu_dereference_sched(mod->kallsyms);
+	for (i = 0; i < ks->num_symtab; i++) {
+		sym = &ks->symtab[i];
+		if (ELF_ST_TYPE(sym->st_info) == STT_SECTION && sym->st_shndx &&
+		    sym->st_shndx < shnum)
+			addr[sym->st_shndx] = sym->st_value;
+	}
+	preempt_enable();
+}
+
+/* The sections the loader keeps nowhere, or somewhere of their own. */
+static bool kstub_section_placed(struct module *mod, const char *name,
+				 u64 addr)
+{
+	if (!strcmp(name, ".data..percpu"))
+		return true;
+	return within_module(addr, mod);
+}
+
+static struct kstub_lib *kstub_lib_build(struct module *mod,
+					 struct kstub_image *img)
+{
+	Elf64_Shdr *sh = NULL;
+	struct kstub_lib *lib = NULL;
+	char *names = NULL;
+	u64 *addr = NULL;
+	Elf64_Ehdr eh;
+	const char *name;
+	unsigned int i, n = 0;
+	u64 size;
+
+	if (kstub_image_read(img, 0, &eh, sizeof(eh)) ||
+	    memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh.e_type != ET_REL || eh.e_shentsize != sizeof(*sh) || !eh.e_shnum ||
+	    eh.e_shnum > KSTUB_MOD_SECTIONS_MAX || eh.e_shstrndx >= eh.e_shnum)
+		return NULL;
+	sh = kvmalloc_array(eh.e_shnum, sizeof(*sh), GFP_KERNEL);
+	addr = kvcalloc(eh.e_shnum, sizeof(*addr), GFP_KERNEL);
+	if (!sh || !addr ||
+	    kstub_image_read(img, eh.e_shoff, sh, eh.e_shnum * sizeof(*sh)))
+		goto out;
+	size = sh[eh.e_shstrndx].sh_size;
+	if (!size || size > KSTUB_MOD_NAMES_MAX)
+		goto out;
+	names = kvmalloc(size + 1, GFP_KERNEL);
+	if (!names || kstub_image_read(img, sh[eh.e_shstrndx].sh_offset, names, size))
+		goto out;
+	names[size] = 0;
+
+	for (i = 0; i < eh.e_shnum; i++)
+		n += !!(sh[i].sh_flags & SHF_ALLOC);
+	lib = kzalloc(struct_size(lib, bases, n), GFP_KERNEL);
+	if (!lib)
+		goto out;
+	kstub_section_addrs(mod, addr, eh.e_shnum);
+	for (i = 0; i < eh.e_shnum; i++) {
+		if ((sh[i].sh_flags & SHF_ALLOC) && sh[i].sh_addr) {
+			pr_notice("%s: a section is linked at 0x%llx, not 0: GDB misplaces the module's debug info; tools/kstub-gdb-ko fixes the .ko\n",
+				  mod->name, (unsigned long long)sh[i].sh_addr);
+			break;
+		}
+	}
+	lib->mod = mod;
+	kstub_init_text(mod, &lib->init_text, &lib->init_size);
+	snprintf(lib->name, sizeof(lib->name), "%s.ko", mod->name);
+	for (i = 0; i < eh.e_shnum; i++) {
+		if (!(sh[i].sh_flags & SHF_ALLOC))
+			continue;
+		name = sh[i].sh_name < size ? names + sh[i].sh_name : "";
+		/* GDB adds the base to the section's address in the file */
+		if (addr[i] && kstub_section_placed(mod, name, addr[i]))
+			lib->bases[lib->nbases] = addr[i] - sh[i].sh_addr;
+		lib->nbases++;
+	}
+out:
+	kvfree(names);
+	kvfree(addr);
+	kvfree(sh);
+	return lib;
+}
+
+/* Context: the task loading @mod, in its init_module()/finit_module(). */
+static void kstub_lib_add(struct module *mod)
+{
+	struct kstub_image img;
+	struct kstub_lib *lib = NULL;
+
+	if (!kstub_image_open(&img)) {
+		lib = kstub_lib_build(mod, &img);
+		kstub_image_close(&img);
+	}
+	if (!lib) {
+		pr_info("%s: no section list for GDB (not an uncompressed ELF module); use add-symbol-file\n",
+			mod->name);
+		return;
+	}
+	mutex_lock(&kstub_libs_lock);
+	list_add_tail_rcu(&lib->node, &kstub_libs);
+	WRITE_ONCE(kstub_libs_gen, kstub_libs_gen + 1);
+	mutex_unlock(&kstub_libs_lock);
+}
+
+static struct kstub_lib *kstub_lib_of(struct module *mod)
+{
+	struct kstub_lib *lib;
+
+	list_for_each_entry_rcu(lib, &kstub_libs, node, true)
+		if (lib->mod == mod)
+			return lib;
+	return NULL;
+}
+
+/*
+ * Init has run and its code is about to be freed. Return: whether a
+ * breakpoint is in it, to be taken out while the code is still there.
+ */
+static bool kstub_lib_init_done(struct module *mod)
+{
+	struct kstub_lib *lib;
+	bool wanted = false;
+
+	mutex_lock(&kstub_libs_lock);
+	lib = kstub_lib_of(mod);
+	if (lib) {
+		WRITE_ONCE(lib->init_done, true);
+		wanted = kstub_breakpoints_in(lib->init_text,
+					      lib->init_text + lib->init_size);
+		if (wanted)
+			WRITE_ONCE(kstub_libs_gen, kstub_libs_gen + 1);
+	}
+	mutex_unlock(&kstub_libs_lock);
+	return wanted;
+}
+
+static void kstub_lib_del(struct module *mod)
+{
+	struct kstub_lib *lib, *found = NULL;
+
+	mutex_lock(&kstub_libs_lock);
+	list_for_each_entry(lib, &kstub_libs, node) {
+		if (lib->mod == mod) {
+			found = lib;
+			list_del_rcu(&lib->node);
+			WRITE_ONCE(kstub_libs_gen, kstub_libs_gen + 1);
+			break;
+		}
+	}
+	mutex_unlock(&kstub_libs_lock);
+	/* a stopped kernel reads the list with every other CPU parked */
+	kfree(found);
+}
+
+static int kstub_module_event(struct notifier_block *nb, unsigned long state,
+			      void *data)
+{
+	struct module *mod = data;
+
+	switch (state) {
+	case MODULE_STATE_COMING:
+		kstub_lib_add(mod);
+		break;
+	case MODULE_STATE_LIVE:
+		if (!kstub_lib_init_done(mod))
+			return NOTIFY_DONE;
+		break;
+	case MODULE_STATE_GOING:
+		kstub_lib_del(mod);
+		break;
+	default:
+		return NOTIFY_DONE;
+	}
+	/*
+	 * Let GDB see the change now (its breakpoints may wait for it), and
+	 * take breakpoints out of code that goes away.
+	 */
+	if (kstub_gdb_attached()) {
+		WRITE_ONCE(kstub_mod_going, state == MODULE_STATE_GOING ? mod : NULL);
+		kstub_arch_break();
+		WRITE_ONCE(kstub_mod_going, NULL);
+	}
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block kstub_module_nb = {
+	.notifier_call = kstub_module_event,
+};
+
+/**
+ * kstub_library() - loaded module @i for qXfer:libraries
+ *
+ * See &struct kstub_target_ops. Context: stopped kernel; lockless.
+ */
+int kstub_library(void *ctx, unsigned int i, const char **name,
+		  const u64 **bases)
+{
+	struct kstub_lib *lib;
+
+	list_for_each_entry_rcu(lib, &kstub_libs, node, true) {
+		if (i--)
+			continue;
+		*name = lib->name;
+		*bases = lib->bases;
+		return lib->nbases;
+	}
+	return -ENOENT;
+}
+
+/* Context: stopped kernel. Changes with every module that comes or goes. */
+unsigned long kstub_libraries_gen(void)
+{
+	return READ_ONCE(kstub_libs_gen);
+}
+
+/*
+ * Whether @addr is in a module on its way out, or in a module's init code
+ * once init has run: see &struct kstub_bp_ops @gone.
+ * Context: stopped kernel; lockless.
+ */
+bool kstub_text_gone(u64 addr)
+{
+	struct module *mod = READ_ONCE(kstub_mod_going);
+	struct kstub_lib *lib;
+	struct module *owner;
+
+	if (mod && within_module(addr, mod))
+		return true;
+	list_for_each_entry_rcu(lib, &kstub_libs, node, true) {
+		if (!READ_ONCE(lib->init_done) || addr < lib->init_text ||
+		    addr >= lib->init_text + lib->init_size)
+			continue;
+		/* once freed, the memory may be another module's code */
+		owner = (struct module *)kstub_call(kstub_module_text_address, addr, 0, 0);
+		return !owner || owner == lib->mod;
+	}
+	return false;
+}
+
+int kstub_modules_init(void)
+{
+	int ret = kstub_syms_resolve(kstub_modules_syms, ARRAY_SIZE(kstub_modules_syms));
+
+	if (ret)
+		return ret;
+#ifdef MODULE
+	/* kstub itself: its loader's arguments and symbols are still there */
+	kstub_lib_add(THIS_MODULE);
+#endif
+	return register_module_notifier(&kstub_module_nb);
+}
+
+void kstub_modules_exit(void)
+{
+	struct kstub_lib *lib, *tmp;
+
+	unregister_module_notifier(&kstub_module_nb);
+	list_for_each_entry_safe(lib, tmp, &kstub_libs, node) {
+		list_del_rcu(&lib->node);
+		kfree(lib);
+	}
+}
