@@ -17,6 +17,8 @@
 #include <linux/interrupt.h>
 #include <linux/jump_label.h>
 #include <linux/kdebug.h>
+#include <linux/kernel.h>
+#include <linux/stdarg.h>
 #include <linux/notifier.h>
 #include <linux/of.h>
 #include <linux/percpu.h>
@@ -604,6 +606,35 @@ static unsigned long kstub_arm64_image_base(void)
 	return kstub_arm64_stext;
 }
 
+/* the first instruction past the ftrace site, if the function has one */
+static unsigned long kstub_arm64_hook_addr(unsigned long fn)
+{
+	unsigned long site = kstub_arm64_ftrace_location ?
+		kstub_call(kstub_arm64_ftrace_location, fn,
+			   fn + 3 * KSTUB_ARM64_INSN_SIZE, 0) : 0;
+
+	return site ? site + KSTUB_ARM64_INSN_SIZE : fn;
+}
+
+/*
+ * The AAPCS64 va_list of the call: the format took x0, seven more
+ * arguments are in x1-x7, the rest on the stack. No FP/SIMD registers:
+ * the kernel passes none.
+ */
+static void kstub_arm64_printf_args(struct pt_regs *regs, char *buf, size_t size)
+{
+	unsigned long gr[8];
+	va_list ap;
+
+	memcpy(gr, regs->regs, sizeof(gr));
+	ap.__stack = (void *)regs->sp;
+	ap.__gr_top = gr + ARRAY_SIZE(gr);
+	ap.__vr_top = NULL;
+	ap.__gr_offs = -(int)(sizeof(gr) - sizeof(gr[0]));
+	ap.__vr_offs = 0;
+	vscnprintf(buf, size, (const char *)regs->regs[0], ap);
+}
+
 static int kstub_arm64_init(void)
 {
 	int ret;
@@ -654,6 +685,8 @@ const struct kstub_arch_ops kstub_arch = {
 	.step_irq = kstub_arm64_step_irq,
 	.step_cancel = kstub_arm64_step_cancel,
 	.image_base = kstub_arm64_image_base,
+	.hook_addr = kstub_arm64_hook_addr,
+	.printf_args = kstub_arm64_printf_args,
 };
 
 unsigned long kstub_call(unsigned long fn, unsigned long a0, unsigned long a1,

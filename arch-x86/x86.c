@@ -6,6 +6,8 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/kdebug.h>
+#include <linux/kernel.h>
+#include <linux/stdarg.h>
 #include <linux/notifier.h>
 #include <linux/uaccess.h>
 #include <asm/apic.h>
@@ -476,6 +478,38 @@ static unsigned long kstub_x86_image_base(void)
 	return kstub_x86_stext;
 }
 
+static unsigned long kstub_x86_hook_addr(unsigned long fn)
+{
+	static const u8 endbr64[] = { 0xf3, 0x0f, 0x1e, 0xfa };
+	u8 insn[sizeof(endbr64)];
+
+	if (!copy_from_kernel_nofault(insn, (void *)fn, sizeof(insn)) &&
+	    !memcmp(insn, endbr64, sizeof(insn)))
+		fn += sizeof(endbr64);
+	if (kstub_x86_ftrace_location &&
+	    kstub_call(kstub_x86_ftrace_location, fn, fn, 0) == fn)
+		fn += sizeof(kstub_x86_nop5);
+	return fn;
+}
+
+/*
+ * The SysV va_list of the call: the format took the first of the six
+ * argument registers, the rest follow on the stack past the return
+ * address. No FP registers: the kernel passes none.
+ */
+static void kstub_x86_printf_args(struct pt_regs *regs, char *buf, size_t size)
+{
+	unsigned long gp[] = { regs->di, regs->si, regs->dx, regs->cx,
+			       regs->r8, regs->r9 };
+	va_list ap;
+
+	ap[0].gp_offset = sizeof(gp[0]);
+	ap[0].fp_offset = sizeof(gp) + 16 * 8;
+	ap[0].overflow_arg_area = (void *)(regs->sp + sizeof(long));
+	ap[0].reg_save_area = gp;
+	vscnprintf(buf, size, (const char *)regs->di, ap);
+}
+
 static int kstub_x86_init(void)
 {
 	int ret;
@@ -527,4 +561,6 @@ const struct kstub_arch_ops kstub_arch = {
 	.step_irq = kstub_x86_step_irq,
 	.step_cancel = kstub_x86_step_cancel,
 	.image_base = kstub_x86_image_base,
+	.hook_addr = kstub_x86_hook_addr,
+	.printf_args = kstub_x86_printf_args,
 };

@@ -9,8 +9,11 @@
 
 #include <linux/module.h>
 #include <linux/atomic.h>
+#include <linux/console.h>
 #include <linux/delay.h>
 #include <linux/irq_work.h>
+#include <linux/kallsyms.h>
+#include <linux/kernel.h>
 #include <linux/mutex.h>
 #include <linux/nmi.h>
 #include <linux/sched.h>
@@ -29,6 +32,7 @@ enum {
 	KSTUB_OUTPUT_CHUNK = 64,	/* console text per 'O' packet */
 	KSTUB_CTRL_C = 0x03,
 	KSTUB_BREAKIN_TRIES = 8,
+	KSTUB_PANIC_MSG_MAX = 512,
 };
 
 struct kstub_cpu {
@@ -58,6 +62,10 @@ static const struct kstub_io_ops *kstub_io;
 static struct kstub_buffers kstub_bufs;
 static struct kstub_session kstub_sess;
 static struct kstub_bp_table kstub_bps;
+/* kstub's own breakpoints (panic()'s entry), which GDB neither sees nor removes */
+static struct kstub_bp_table kstub_hooks;
+static char kstub_panic_msg[KSTUB_PANIC_MSG_MAX];
+static const char kstub_panic_says[] = "Kernel panic - not syncing: ";
 static unsigned long kstub_libs_told;	/* the module list GDB knows of */
 
 static unsigned long kstub_copy_to_kernel_nofault;
@@ -94,9 +102,23 @@ int kstub_gdb_signal(int linux_signal)
 	}
 }
 
+/*
+ * kstub's own text: GDB may not put breakpoints there, and on x86 an int3
+ * there is kstub_arch_break(). Built in, kstub's code lies among the
+ * kernel's, and is known by its functions' prefix. Context: any.
+ */
 bool kstub_owns(unsigned long addr)
 {
+#ifdef MODULE
 	return within_module(addr, THIS_MODULE);
+#else
+	char name[KSYM_SYMBOL_LEN];
+
+	if (!core_kernel_text(addr))
+		return false;
+	sprint_symbol_no_offset(name, addr);
+	return !strncmp(name, "kstub_", strlen("kstub_"));
+#endif
 }
 
 /* ---- the target as the session sees it ---- */
@@ -582,7 +604,11 @@ static void kstub_stopped(int cpu, struct pt_regs *regs,
 
 	kstub_record_cpu(cpu, regs);
 	failed = kstub_bp_deactivate(&kstub_bps);
+	failed += kstub_bp_deactivate(&kstub_hooks);
 	kstub_bp_forget_gone(&kstub_bps);
+	/* a kernel panics once: the hook has done its work */
+	if (why == KSTUB_REASON_PANIC)
+		kstub_bp_clear(&kstub_hooks, instruction_pointer(regs));
 	if (why == KSTUB_REASON_BREAK && kstub_breakin_signal)
 		signal = kstub_breakin_signal;
 	kstub_breakin_signal = 0;
@@ -612,7 +638,8 @@ static void kstub_stopped(int cpu, struct pt_regs *regs,
 	WRITE_ONCE(kstub_cpus[cpu].regs, NULL);
 	kstub_touch_watchdogs();
 	/* last: code the master runs from here on must not hit a breakpoint */
-	failed = kstub_bp_activate(&kstub_bps);
+	failed = kstub_bp_activate(&kstub_hooks);
+	failed += kstub_bp_activate(&kstub_bps);
 	kstub_release_cpus();
 	atomic_set(&kstub_master, KSTUB_NO_CPU);
 }
@@ -672,6 +699,75 @@ bool kstub_trap(struct pt_regs *regs, enum kstub_reason why, int signal)
 	return true;
 }
 
+/* Text for GDB to print, as 'O' packets. Context: any. */
+static void kstub_output(const char *s, size_t n)
+{
+	u8 frame[2 + 2 * KSTUB_OUTPUT_CHUNK + 3];
+	size_t taken, len;
+
+	while (n) {
+		len = kstub_frame_output((const u8 *)s, n, &taken, frame, sizeof(frame));
+		kstub_io->put_chars(frame, len);
+		s += taken;
+		n -= taken;
+	}
+}
+
+/*
+ * A trap defers printk to an irq_work that runs only once GDB resumes the
+ * kernel: say why it waits on the consoles themselves, as kdb does.
+ * Context: trap; a console lock another CPU holds is only tried.
+ */
+static void kstub_console_say(const char *a, const char *b, const char *c)
+{
+	struct console *con;
+#ifdef KSTUB_CONSOLE_LIST_LOCK
+	int cookie = console_srcu_read_lock();
+
+	for_each_console_srcu(con) {
+		if (!(console_srcu_read_flags(con) & CON_ENABLED))
+			continue;
+#else
+	for_each_console(con) {
+		if (!(con->flags & CON_ENABLED))
+			continue;
+#endif
+		if (!con->write)
+			continue;
+		oops_in_progress++;
+		con->write(con, a, strlen(a));
+		con->write(con, b, strlen(b));
+		con->write(con, c, strlen(c));
+		oops_in_progress--;
+	}
+#ifdef KSTUB_CONSOLE_LIST_LOCK
+	console_srcu_read_unlock(cookie);
+#endif
+}
+
+/*
+ * A panic stops before the kernel stops the other CPUs, at panic()'s
+ * entry, where the message is not made yet: make it from the arguments,
+ * for the log (monitor dmesg) and the console, and for a GDB that waits.
+ * Context: trap, with kstub_master held; the other CPUs still run.
+ */
+static void kstub_panic_say(struct pt_regs *regs)
+{
+	size_t n;
+
+	kstub_arch.printf_args(regs, kstub_panic_msg, sizeof(kstub_panic_msg));
+	n = strlen(kstub_panic_msg);
+	if (n && kstub_panic_msg[n - 1] == '\n')
+		kstub_panic_msg[--n] = '\0';
+	pr_emerg("panic: %s\n", kstub_panic_msg);
+	kstub_console_say("kstub: panic: ", kstub_panic_msg, "; waiting for GDB\n");
+	if (!kstub_gdb_attached())
+		return;
+	kstub_output(kstub_panic_says, sizeof(kstub_panic_says) - 1);
+	kstub_output(kstub_panic_msg, n);
+	kstub_output("\n", 1);
+}
+
 /**
  * kstub_trap_swbreak() - a breakpoint instruction trapped at @addr
  *
@@ -694,8 +790,14 @@ bool kstub_trap_swbreak(struct pt_regs *regs, unsigned long addr)
 		kstub_enter(cpu, regs, KSTUB_REASON_SWBREAK, KSTUB_SIGTRAP, stepping);
 		return true;
 	}
+	if (kstub_bp_state_at(&kstub_hooks, addr) == KSTUB_BP_ACTIVE) {
+		kstub_arch.set_pc(regs, addr);
+		kstub_panic_say(regs);
+		kstub_enter(cpu, regs, KSTUB_REASON_PANIC, KSTUB_SIGABRT, stepping);
+		return true;
+	}
 	/* removed while this CPU was on its way in: run the real instruction */
-	if (kstub_bp_known(&kstub_bps, addr) &&
+	if ((kstub_bp_known(&kstub_bps, addr) || kstub_bp_known(&kstub_hooks, addr)) &&
 	    !copy_from_kernel_nofault(now, (void *)addr, kstub_arch.bp_len) &&
 	    memcmp(now, kstub_arch.bp_insn, kstub_arch.bp_len)) {
 		kstub_arch.set_pc(regs, addr);
@@ -796,19 +898,10 @@ bool kstub_gdb_attached(void)
  */
 bool kstub_gdb_console(const char *s, unsigned int n)
 {
-	u8 frame[2 + 2 * KSTUB_OUTPUT_CHUNK + 3];
-	size_t taken, len;
-
 	if (!READ_ONCE(kstub_ready) || !kstub_gdb_attached())
 		return false;
-	if (atomic_read(&kstub_master) != KSTUB_NO_CPU)
-		return true;
-	while (n) {
-		len = kstub_frame_output((const u8 *)s, n, &taken, frame, sizeof(frame));
-		kstub_io->put_chars(frame, len);
-		s += taken;
-		n -= taken;
-	}
+	if (atomic_read(&kstub_master) == KSTUB_NO_CPU)
+		kstub_output(s, n);
 	return true;
 }
 
@@ -818,6 +911,34 @@ bool kstub_is_stepping(void)
 }
 
 /* ---- setup ---- */
+
+static int kstub_hook_all(void *unused)
+{
+	kstub_bp_activate(&kstub_hooks);
+	return 0;
+}
+
+static int kstub_unpatch_all(void *unused)
+{
+	kstub_bp_clear_all(&kstub_bps);
+	kstub_bp_clear_all(&kstub_hooks);
+	return 0;
+}
+
+/*
+ * Kernel text changes while the kernel runs with every CPU held in
+ * stop_machine, the same guarantee a stop gives. Process context.
+ */
+static void kstub_patch_running(cpu_stop_fn_t fn)
+{
+	struct mutex *text_mutex = (struct mutex *)kstub_text_mutex;
+
+	mutex_lock(text_mutex);
+	kstub_patch_under_stop_machine = true;
+	stop_machine(fn, NULL, NULL);
+	kstub_patch_under_stop_machine = false;
+	mutex_unlock(text_mutex);
+}
 
 int kstub_core_init(const struct kstub_io_ops *io)
 {
@@ -840,29 +961,20 @@ int kstub_core_init(const struct kstub_io_ops *io)
 	kstub_sess.write = kstub_io_write;
 	kstub_sess.reliable = io->reliable;
 	init_irq_work(&kstub_breakin_work, kstub_breakin_retry);
+	kstub_bp_init(&kstub_hooks, &kstub_bp_text, NULL);
+	/* a debugger that cannot see panics is still a debugger */
+	ret = kstub_bp_set(&kstub_hooks, kstub_arch.hook_addr((unsigned long)panic));
+	if (ret)
+		pr_warn("panic() cannot be hooked (%d): a panic will not stop\n", ret);
 	WRITE_ONCE(kstub_ready, true);
+	kstub_patch_running(kstub_hook_all);
 	return 0;
 }
 
-static int kstub_unpatch_all(void *unused)
-{
-	kstub_bp_clear_all(&kstub_bps);
-	return 0;
-}
-
-/*
- * GDB may still have breakpoints in the running kernel. Take them out
- * with every CPU held in stop_machine, the same guarantee a stop gives.
- */
+/* GDB may still have breakpoints in the running kernel: take them out. */
 void kstub_core_exit(void)
 {
-	struct mutex *text_mutex = (struct mutex *)kstub_text_mutex;
-
 	WRITE_ONCE(kstub_ready, false);
 	irq_work_sync(&kstub_breakin_work);
-	mutex_lock(text_mutex);
-	kstub_patch_under_stop_machine = true;
-	stop_machine(kstub_unpatch_all, NULL, NULL);
-	kstub_patch_under_stop_machine = false;
-	mutex_unlock(text_mutex);
+	kstub_patch_running(kstub_unpatch_all);
 }

@@ -19,6 +19,7 @@ enum kstub_reason {
 	KSTUB_REASON_SWBREAK,	/* one of GDB's breakpoints */
 	KSTUB_REASON_STEP,
 	KSTUB_REASON_OOPS,
+	KSTUB_REASON_PANIC,	/* kstub's own breakpoint on panic() */
 };
 
 /**
@@ -59,6 +60,14 @@ enum kstub_reason {
  *	handlers may still do that. Atomic-safe.
  * @step_cancel: take back a @step_irq whose step has not run.
  * @image_base: where the kernel image (_text) is in the running kernel.
+ * @hook_addr: where in the function at @fn a breakpoint of kstub's own
+ *	can stay for as long as kstub is loaded: past the entry instructions
+ *	that ftrace and control-flow integrity own, before any that touches
+ *	the arguments or the stack pointer.
+ * @printf_args: format into @buf (of @size bytes) the printf-style call
+ *	of a function stopped at its hook: the format is its first
+ *	argument, the values follow as the calling convention passes them.
+ *	Atomic-safe.
  */
 struct kstub_arch_ops {
 	const char *name;
@@ -83,6 +92,8 @@ struct kstub_arch_ops {
 	int (*step_irq)(struct pt_regs *regs, bool own_irq);
 	void (*step_cancel)(struct pt_regs *regs);
 	unsigned long (*image_base)(void);
+	unsigned long (*hook_addr)(unsigned long fn);
+	void (*printf_args)(struct pt_regs *regs, char *buf, size_t size);
 };
 
 /**

@@ -12,6 +12,8 @@
  * at 0: GDB moves them with the rest of the image under KASLR (qOffsets
  * can only move whole segments), and the per-CPU helpers take them back.
  */
+/* built in, vmlinux has no place for the section (and has the kernel's scripts) */
+#ifdef MODULE
 #define KSTUB_PY(line)	".ascii \"" line "\\n\"\n"
 
 asm(".pushsection \".debug_gdb_scripts\", \"MS\", %progbits, 1\n"
@@ -66,3 +68,4 @@ asm(".pushsection \".debug_gdb_scripts\", \"MS\", %progbits, 1\n"
 	KSTUB_PY("    gdb.events.new_objfile.connect(kstub_on_new_objfile)")
 	".byte 0\n"
 	".popsection\n");
+#endif /* MODULE */

@@ -41,6 +41,20 @@ static bool kstub_wait;
 module_param_named(kstubwait, kstub_wait, bool, 0444);
 MODULE_PARM_DESC(kstubwait, "Stop and wait for GDB as soon as kstub is loaded");
 
+#ifndef MODULE
+/* built in, kgdbwait's spelling works too: a bare kstubwait on the command line */
+static int __init kstub_wait_setup(char *arg)
+{
+	if (!*arg) {
+		kstub_wait = true;
+		return 1;
+	}
+	/* kstubwait=<bool>; anything else only starts with our name */
+	return *arg == '=' && !kstrtobool(arg + 1, &kstub_wait);
+}
+__setup("kstubwait", kstub_wait_setup);
+#endif
+
 /* Kbuild probes which one this kernel has (6.7 changed it) */
 #ifdef KSTUB_SYSRQ_KEY_U8
 static void kstub_sysrq(u8 key)

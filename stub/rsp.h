@@ -31,6 +31,7 @@ enum kstub_action {
 enum kstub_signal {
 	KSTUB_SIGINT = 2,
 	KSTUB_SIGILL = 4,
+	KSTUB_SIGABRT = 6,
 	KSTUB_SIGTRAP = 5,
 	KSTUB_SIGFPE = 8,
 	KSTUB_SIGBUS = 10,

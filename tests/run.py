@@ -6,8 +6,10 @@ Environment: KVER (6.1, 6.12; default both), ARCH (x86_64; default all
 supported), TESTS (a regular expression matched against test names such
 as 6.12/x86_64/test_oops_entry or host/rsp). Ends with 'N passed, N failed'.
 """
+import glob
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -85,6 +87,23 @@ def host_tests():
     harness.check(r.returncode == 0, r.stdout)
 
 
+def docs_tests():
+    """Every Documentation/*.rst is valid reST: docutils, warnings as errors.
+    Plain docutils, so no Sphinx directives (toctree): files link to each
+    other with plain reST links."""
+    tool = shutil.which("rst2pseudoxml")
+    harness.check(tool, "no rst2pseudoxml: install python3-docutils (tests/deps.sh)")
+    docs = sorted(glob.glob(os.path.join(ROOT, "Documentation", "*.rst")))
+    harness.check(docs, "no Documentation/*.rst")
+    bad = []
+    for doc in docs:
+        r = subprocess.run([tool, "--report=warning", "--exit-status=warning", doc, os.devnull],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if r.returncode or r.stdout.strip():
+            bad.append(r.stdout.strip() or "%s: rst2pseudoxml exited %d" % (doc, r.returncode))
+    harness.check(not bad, "\n".join(bad))
+
+
 def build_kernel(kver, arch, variant=""):
     r = subprocess.run([os.path.join(HERE, "qemu", "kernel.sh"), kver, arch, variant],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -112,6 +131,7 @@ def run_kernel(r, prefix, runs, kver, arch, variant=""):
 def main():
     r = Runner()
     r.run("host/rsp", host_tests)
+    r.run("host/docs", docs_tests)
     kvers = os.environ.get("KVER", "").split() or KVERS
     arches = os.environ.get("ARCH", "").split() or ARCHES
     for arch in arches:

@@ -209,6 +209,18 @@ static ssize_t kstub_test_bug_write(struct file *f, const char __user *buf,
 	return len;
 }
 
+/* a message with arguments, in registers and (x86_64) on the stack */
+static ssize_t kstub_test_panic_write(struct file *f, const char __user *buf,
+				      size_t len, loff_t *pos)
+{
+	int n, ret = kstub_test_get_int(buf, len, &n);
+
+	if (ret)
+		return ret;
+	panic("kstub-test panic %d %s %d %d %d %d %lx\n", n, current->comm,
+	      n + 1, n + 2, n + 3, n + 4, 0xfeedUL);
+}
+
 static ssize_t kstub_test_global_write(struct file *f, const char __user *buf,
 				       size_t len, loff_t *pos)
 {
@@ -334,6 +346,7 @@ static const struct proc_ops kstub_test_##name##_ops = {		\
 KSTUB_TEST_FILE(call, kstub_test_empty_show, kstub_test_call_write);
 KSTUB_TEST_FILE(oops, kstub_test_empty_show, kstub_test_oops_write);
 KSTUB_TEST_FILE(bug, kstub_test_empty_show, kstub_test_bug_write);
+KSTUB_TEST_FILE(panic, kstub_test_empty_show, kstub_test_panic_write);
 KSTUB_TEST_FILE(global, kstub_test_global_show, kstub_test_global_write);
 KSTUB_TEST_FILE(busy, kstub_test_busy_show, kstub_test_busy_write);
 KSTUB_TEST_FILE(text, kstub_test_text_show, NULL);
@@ -352,6 +365,7 @@ static int __init kstub_test_init(void)
 	proc_create("call", 0200, kstub_test_dir, &kstub_test_call_ops);
 	proc_create("oops", 0200, kstub_test_dir, &kstub_test_oops_ops);
 	proc_create("bug", 0200, kstub_test_dir, &kstub_test_bug_ops);
+	proc_create("panic", 0200, kstub_test_dir, &kstub_test_panic_ops);
 	proc_create("global", 0600, kstub_test_dir, &kstub_test_global_ops);
 	proc_create("busy", 0600, kstub_test_dir, &kstub_test_busy_ops);
 	proc_create("text", 0400, kstub_test_dir, &kstub_test_text_ops);

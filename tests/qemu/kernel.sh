@@ -2,8 +2,11 @@
 # Build (or reuse) a test kernel: kernel.sh KVER ARCH [VARIANT]
 # Prints the build directory (O=) on stdout; everything else goes to stderr.
 # Builds are cached outside the repo, keyed by version, arch and config.
-# VARIANT kgdb is the same kernel with kgdb and kgdboc built in; it starts
-# from a copy of the plain build, so only what the options touch rebuilds.
+# VARIANT kgdb is the same kernel with kgdb and kgdboc built in; builtin is
+# the same kernel with kstub built in, from this checkout (linked into the
+# kernel source by tools/kstub-intree). Both start from a copy of the plain
+# build, so only what the options touch rebuilds. The builtin kernel is
+# brought up to date with kstub's sources every time.
 set -euo pipefail
 kver=$1 arch=$2 variant=${3:-}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -16,6 +19,7 @@ kgdb)
 	frags+=("$here/configs/kgdb.config")
 	[ ! -f "$here/configs/$arch-kgdb.config" ] || frags+=("$here/configs/$arch-kgdb.config")
 	;;
+builtin) frags+=("$here/configs/builtin.config") ;;
 *) echo "kernel.sh: unknown variant $variant" >&2; exit 2 ;;
 esac
 tarball=/usr/src/linux-source-$kver.tar.xz
@@ -30,7 +34,7 @@ esac
 key=$( (cat "${frags[@]}"; stat -c %s "$tarball") | sha256sum | cut -c1-12)
 src=$cache/src/linux-source-$kver
 out=$cache/build/$kver-$arch${variant:+-$variant}-$key
-if [ -f "$out/.kstub-done" ]; then
+if [ -f "$out/.kstub-done" ] && [ "$variant" != builtin ]; then
 	echo "$out"
 	exit 0
 fi
@@ -38,7 +42,7 @@ fi
 mkdir -p "$cache/src" "$out"
 exec 9>"$out/.lock"
 flock 9
-if [ -f "$out/.kstub-done" ]; then echo "$out"; exit 0; fi
+if [ -f "$out/.kstub-done" ] && [ "$variant" != builtin ]; then echo "$out"; exit 0; fi
 
 if [ ! -f "$src/.kstub-unpacked" ]; then
 	echo "kernel.sh: unpacking $tarball" >&2
@@ -55,6 +59,17 @@ if [ -n "$variant" ] && [ ! -f "$out/.config" ]; then
 fi
 
 m() { make -s -C "$src" O="$out" ARCH=$karch CROSS_COMPILE=$cross "$@"; }
+# every variant: the tree's Kconfig reads kstub's through the link, which
+# must point at this checkout
+"$here/../../tools/kstub-intree" "$src" >&2
+if [ "$variant" = builtin ]; then
+	if [ -f "$out/.kstub-done" ]; then
+		echo "kernel.sh: bringing kstub up to date in $out" >&2
+		m -j"$(($(nproc) + 1))" "${image##*/}" modules >&2
+		echo "$out"
+		exit 0
+	fi
+fi
 echo "kernel.sh: configuring $kver $arch${variant:+ $variant} in $out" >&2
 m tinyconfig >&2
 "$src/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" "${frags[@]}" >/dev/null

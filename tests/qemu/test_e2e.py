@@ -537,6 +537,72 @@ def test_bug_entry(k, name):
         s.close(expected=a["bug_lines"])
 
 
+PANIC_MSG = "kstub-test panic 7 sh 8 9 10 11 feed"
+PANIC_LINES = [r"Kernel panic - not syncing: " + PANIC_MSG, r"kstub: panic: " + PANIC_MSG,
+               r"Call Trace:", r"Call trace:"]
+
+
+def panic_stopped(s, g, out):
+    """GDB stopped at a panic: SIGABRT in panic() called from the test module,
+    with every CPU stopped by kstub while the other runs its busy thread, and
+    the kernel's own panic not begun."""
+    # (GDB names the signal of a stop it attaches to only when asked)
+    check("SIGABRT" in out + g.cmd("info program"), "no SIGABRT stop:\n" + out)
+    check(re.search(r"\bpanic \(fmt=.*\) at \S*kernel/panic\.c:\d+", out),
+          "not stopped in panic():\n" + out)
+    s.load_test_symbols()
+    bt = g.cmd("bt 3")
+    check("kstub_test_panic_write" in bt, "panic() not called from the test module:\n" + bt)
+    check(PANIC_MSG in g.cmd("monitor dmesg 5"), "monitor dmesg lacks the panic message")
+    check("Kernel panic - not syncing" not in s.g.console(), "the kernel's panic ran first")
+    threads = g.cmd("info threads")
+    other = [m.group(4) for m in THREAD_LINE.finditer(threads)
+             if m.group(5).startswith("CPU ") and not m.group(1)]
+    check(len(other) == 1 and other[0].startswith("kstub_busy/"),
+          "the other CPU was not stopped by kstub in its busy thread:\n" + threads)
+    cpus = g.cmd("monitor cpus")
+    check("CPU 0:" in cpus and "CPU 1:" in cpus and "did not stop" not in cpus,
+          "not every CPU stopped:\n" + cpus)
+
+
+def test_panic_entry(k, name):
+    """panic() stops in GDB before the kernel stops the other CPUs, with its
+    message; continue lets the panic proceed. Once with no GDB attached (the
+    panic waits for one), once with GDB attached and the kernel running."""
+    for attached in (False, True):
+        s = Session(k, "%s_%s" % (name, "attached" if attached else "waiting"))
+        try:
+            s.g.sh("echo 1 > /proc/kstub_test/busy")
+            time.sleep(0.5)
+            if attached:
+                seq = s.attach()
+                g = s.gdb
+                out, _ = s.cont_then("echo 7 > /proc/kstub_test/panic", pending=seq)
+                check("Kernel panic - not syncing: " + PANIC_MSG in out,
+                      "GDB did not print the panic message:\n" + out)
+            else:
+                s.g.start("echo 7 > /proc/kstub_test/panic")
+                s.g.wait_for("kstub: panic: %s; waiting for GDB" % PANIC_MSG)
+                g = s.new_gdb()
+                out = g.attach(s.g)
+            panic_stopped(s, g, out)
+            # stepping in panic() is stepping as anywhere
+            pc = gdb_addr(g, "$pc")
+            g.cmd("stepi")
+            check(gdb_addr(g, "$pc") != pc and
+                  re.match(r"panic \+ \d+ in section", g.cmd("info symbol $pc")),
+                  "stepi did not step in panic()")
+            g.begin("continue")
+            g.wait_printed("Continuing.")
+            s.g.wait_for("Kernel panic - not syncing: " + PANIC_MSG, 60)
+            deadline = time.time() + 60
+            while s.g.qemu.poll() is None and time.time() < deadline:
+                time.sleep(0.2)
+            check(s.g.qemu.poll() is not None, "the panic did not proceed to the reboot")
+        finally:
+            s.close(expected=PANIC_LINES)
+
+
 def test_memory_write(k, name):
     """set var on a module global is seen by the guest."""
     s = Session(k, name)
@@ -1230,6 +1296,7 @@ TESTS = [
     test_breakpoint_and_stepping,
     test_oops_entry,
     test_bug_entry,
+    test_panic_entry,
     test_memory_write,
     test_all_cpus_stopped,
     test_kaslr_offsets,

@@ -5,10 +5,13 @@ loaded into the stock linux-image booted under QEMU, and served over RSP.
 import glob
 import os
 import re
+import shutil
 import subprocess
+import sys
+import tempfile
 import time
 
-from harness import BUILD, Guest, Kernel, RawRsp, TestFailure, check
+from harness import BUILD, ROOT, Guest, Kernel, RawRsp, TestFailure, check
 
 CACHE = os.environ.get("KSTUB_CACHE", os.path.expanduser("~/.cache/kstub"))
 
@@ -51,6 +54,12 @@ def stock_session(series, name):
     k = StockKernel(stock_release(series))
     k.build_modules()
     k.build_initramfs()
+    serve_rsp(k, name)
+
+
+def serve_rsp(k, name):
+    """Boot @k, insmod the kstub.ko in its initramfs, stop the kernel with
+    SysRq-g and talk RSP to it."""
     g = Guest(k)
     try:
         check(k.release == g.sh("uname -r").strip().splitlines()[-1], "booted the wrong kernel")
@@ -87,6 +96,92 @@ def test_debian_6_12_kernel():
     stock_session("6.12", "stock_6.12")
 
 
+def dkms_version():
+    with open(os.path.join(ROOT, "dkms.conf")) as f:
+        m = re.search(r'^PACKAGE_VERSION="?([^"\s]+)', f.read(), re.M)
+    check(m, "dkms.conf has no PACKAGE_VERSION")
+    return m.group(1)
+
+
+def dkms(args, ver, env=None):
+    """Run dkms; any failure is the test's, with the module build's log."""
+    r = subprocess.run(["dkms"] + args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       text=True, env=env)
+    if r.returncode or "Error!" in r.stdout:
+        log = "/var/lib/dkms/kstub/%s/build/make.log" % ver
+        if os.path.exists(log):
+            with open(log, errors="replace") as f:
+                r.stdout += "\n%s:\n%s" % (log, f.read()[-4000:])
+        raise TestFailure("dkms %s exited %d:\n%s" % (" ".join(args), r.returncode, r.stdout))
+    return r.stdout
+
+
+def dkms_stage(dst):
+    """The tree a user runs dkms add in: a checkout, without make check's build/."""
+    shutil.copytree(ROOT, dst, symlinks=True,
+                    ignore=lambda d, names: [n for n in names if d == ROOT and
+                                             (n == "build" or n.startswith("."))])
+
+
+def test_dkms_debian_6_1():
+    """dkms add, build, install against Debian 12's 6.1 headers; the module DKMS
+    installed loads into that kernel and serves RSP. The host's DKMS and
+    module trees are left as they were."""
+    release = stock_release("6.1")
+    ver = dkms_version()
+    kdir = "/usr/src/linux-headers-" + release
+    src = "/usr/src/kstub-" + ver
+    mods = "/lib/modules/" + release
+    check(not dkms(["status", "kstub/" + ver], ver).strip() and not os.path.exists(src),
+          "kstub/%s is in DKMS already (%s): the test would remove it" % (ver, src))
+    before = set(os.listdir(mods))
+    work = tempfile.mkdtemp(prefix="kstub-dkms-")
+    # dkms signs what it builds, with a key it otherwise makes and keeps
+    # in /var/lib/dkms: the test's key goes away with the test
+    env = dict(os.environ, mok_signing_key=os.path.join(work, "mok.key"),
+               mok_certificate=os.path.join(work, "mok.pub"))
+    try:
+        dkms_stage(os.path.join(work, "kstub"))
+        dkms(["add", os.path.join(work, "kstub")], ver, env)
+        for step in ("build", "install"):
+            dkms([step, "kstub/" + ver, "-k", release, "--kernelsourcedir", kdir], ver, env)
+        status = dkms(["status", "kstub/" + ver, "-k", release], ver)
+        check(re.search(r"^kstub/%s, %s, x86_64: installed$" % (re.escape(ver), re.escape(release)),
+                        status, re.M), "dkms status: " + status)
+        with open("/var/lib/dkms/kstub/%s/%s/x86_64/log/make.log" % (ver, release)) as f:
+            log = f.read()
+        check("tools/kstub-gdb-ko kstub.ko" in log, "dkms did not build through kstub's Makefile:\n"
+              + log)
+        check(not re.search(r"(warning|error):", log), "the DKMS build complains:\n" + log)
+        ko = os.path.join(mods, "updates", "dkms", "kstub.ko")
+        check(os.path.exists(ko), "dkms installed no %s" % ko)
+        sections = subprocess.run(["readelf", "-SW", ko], check=True, stdout=subprocess.PIPE,
+                                  text=True).stdout
+        check(".debug_info" in sections and ".debug_gdb_scripts" in sections,
+              "dkms stripped the debug info GDB reads from kstub.ko")
+        k = StockKernel(release)
+        # the initramfs takes kstub.ko and the test module from here, and
+        # this boot needs no test module
+        k.kstub_ko = k.test_ko = ko
+        k.initramfs = os.path.join(work, "initramfs.cpio.gz")
+        k.build_initramfs()
+        serve_rsp(k, "stock_dkms_6.1")
+    finally:
+        pending = sys.exc_info()[1]
+        r = subprocess.run(["dkms", "remove", "kstub/" + ver, "--all"], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True)
+        shutil.rmtree(src, ignore_errors=True)
+        # depmod's indexes, which dkms leaves behind
+        for n in set(os.listdir(mods)) - before:
+            p = os.path.join(mods, n)
+            if n.startswith("modules.") and os.path.isfile(p):
+                os.remove(p)
+        shutil.rmtree(work)
+        # after a failed add there is nothing to remove
+        if pending is None:
+            check(r.returncode == 0, "dkms remove exited %d:\n%s" % (r.returncode, r.stdout))
+
+
 def test_debian_arm64_config():
     """Debian's own arm64 6.12 kernel has what kstub's ftrace hook needs, and no KGDB."""
     d = os.path.join(CACHE, "stock", "config-arm64")
@@ -105,4 +200,5 @@ def test_debian_arm64_config():
     check("# CONFIG_KGDB is not set" in text, "Debian's arm64 config has KGDB")
 
 
-TESTS = [test_debian_6_1_kernel, test_debian_6_12_kernel, test_debian_arm64_config]
+TESTS = [test_debian_6_1_kernel, test_debian_6_12_kernel, test_dkms_debian_6_1,
+         test_debian_arm64_config]
