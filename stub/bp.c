@@ -102,16 +102,21 @@ void kstub_bp_clear_all(struct kstub_bp_table *t)
 /*
  * Drop the breakpoints in text that is going away, while it is still
  * there and the original bytes are back (the target stopped): writing
- * them in or out later would write into freed memory.
+ * them in or out later would write into freed memory. One still written
+ * in (its bytes could not be put back) is in text that went while the
+ * target ran: what is there now is not the target's text.
  */
 void kstub_bp_forget_gone(struct kstub_bp_table *t)
 {
+	struct kstub_bp *bp;
 	size_t i;
 
-	for (i = 0; i < KSTUB_BP_MAX; i++)
-		if (t->slot[i].state == KSTUB_BP_SET &&
-		    kstub_bp_text_gone(t, t->slot[i].addr))
-			t->slot[i].state = KSTUB_BP_GONE;
+	for (i = 0; i < KSTUB_BP_MAX; i++) {
+		bp = &t->slot[i];
+		if ((bp->state == KSTUB_BP_SET || bp->state == KSTUB_BP_ACTIVE) &&
+		    kstub_bp_text_gone(t, bp->addr))
+			bp->state = KSTUB_BP_GONE;
+	}
 }
 
 /*

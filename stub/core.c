@@ -445,6 +445,9 @@ static int kstub_bp_read(void *ctx, u64 addr, u8 *buf, size_t len)
 
 static int kstub_bp_patch(void *ctx, u64 addr, const u8 *buf, size_t len)
 {
+	/* the bytes there may not be the kernel's any more */
+	if (kstub_kernel_init_gone(addr))
+		return -EFAULT;
 	/* text_mutex held means a patch is half done on a stopped CPU */
 	if (!kstub_patch_under_stop_machine &&
 	    mutex_is_locked((struct mutex *)kstub_text_mutex))

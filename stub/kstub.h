@@ -160,6 +160,7 @@ int kstub_library(void *ctx, unsigned int i, const char **name,
 		  const u64 **bases);
 unsigned long kstub_libraries_gen(void);
 bool kstub_text_gone(u64 addr);
+bool kstub_kernel_init_gone(u64 addr);
 bool kstub_breakpoints_in(u64 lo, u64 hi);
 void kstub_core_exit(void);
 

@@ -57,8 +57,12 @@ static struct module *kstub_mod_going;
 
 static unsigned long kstub_module_text_address;
 
+static unsigned long kstub_sinittext, kstub_einittext;
+
 static const struct kstub_sym kstub_modules_syms[] = {
 	{ "__module_text_address", &kstub_module_text_address },
+	{ "_sinittext", &kstub_sinittext },
+	{ "_einittext", &kstub_einittext },
 };
 
 /* Where the loading task's module image is, and how to read it. */
@@ -362,6 +366,8 @@ bool kstub_text_gone(u64 addr)
 	struct kstub_lib *lib;
 	struct module *owner;
 
+	if (kstub_kernel_init_gone(addr))
+		return true;
 	if (mod && within_module(addr, mod))
 		return true;
 	list_for_each_entry_rcu(lib, &kstub_libs, node, true) {
@@ -373,6 +379,19 @@ bool kstub_text_gone(u64 addr)
 		return !owner || owner == lib->mod;
 	}
 	return false;
+}
+
+/*
+ * The kernel's own init code, from the moment the kernel starts to free
+ * it (kstub built in, or loaded with kstubwait from the initramfs): a
+ * breakpoint there is taken and never written again, as in a module's.
+ * Its memory may be freed, and poisoned, at any time, and there is no
+ * stop in between as there is for a module's. Context: any.
+ */
+bool kstub_kernel_init_gone(u64 addr)
+{
+	return READ_ONCE(system_state) >= SYSTEM_FREEING_INITMEM &&
+	       addr >= kstub_sinittext && addr < kstub_einittext;
 }
 
 int kstub_modules_init(void)

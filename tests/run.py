@@ -144,6 +144,10 @@ def main():
             # the same kernel with kgdb: kstub over tty=, beside kgdb
             runs = [(prefix + "kgdb/" + t.__name__, "tty", t) for t in test_e2e.KGDB_TESTS]
             run_kernel(r, prefix + "kgdb/", runs, kver, arch, "kgdb")
+            # the same kernel with kstub built in
+            runs = [((prefix + "builtin/virtio/" if tr == "virtio" else prefix + "builtin/")
+                     + t.__name__, tr, t) for tr in TRANSPORTS[arch] for t in test_e2e.BUILTIN_TESTS]
+            run_kernel(r, prefix + "builtin/", runs, kver, arch, "builtin")
     for t in test_stock.TESTS:
         r.run("stock/" + t.__name__, t)
     if r.failures:

@@ -116,9 +116,12 @@ static int f_valid(void *ctx, u64 a)
 	return in_mem(a, 1) ? 0 : -EFAULT;
 }
 
+/* from here on, text goes while the target runs (see f_gone()) */
+static u64 gone_from = ~0ULL;
+
 static int f_patch(void *ctx, u64 a, const u8 *b, size_t n)
 {
-	return f_write(ctx, a, b, n);
+	return a >= gone_from ? -EFAULT : f_write(ctx, a, b, n);
 }
 
 static const char xml[] = "<target><architecture>test</architecture></target>";
@@ -160,10 +163,15 @@ static const struct kstub_target_ops fake_target = {
 	.library = f_library,
 };
 
-/* the last 0x100 bytes are text that has gone (a module's init code) */
+/*
+ * The last 0x100 bytes are text that has gone (a module's init code);
+ * from gone_from on, text goes while the target runs and can no longer
+ * be written (the kernel's init code, freed).
+ */
 static bool f_gone(void *ctx, u64 a)
 {
-	return a >= MEM_BASE + MEM_SIZE - 0x100 && a < MEM_BASE + MEM_SIZE;
+	return a >= gone_from ||
+	       (a >= MEM_BASE + MEM_SIZE - 0x100 && a < MEM_BASE + MEM_SIZE);
 }
 
 static const struct kstub_bp_ops fake_bp_ops = {
@@ -773,6 +781,21 @@ static void test_breakpoints(void)
 	CHECK(!kstub_bp_in_range(&bps, 0x17e01, 0x18000), "range is half open");
 	kstub_bp_forget_gone(&bps);
 	CHECK(kstub_bp_state_at(&bps, 0x17e00) == KSTUB_BP_SET, "live text is kept");
+	/* text that went while its breakpoint was written in */
+	reset(false);
+	exchange("Z0,17000,1");
+	exchange("Z0,16000,1");
+	CHECK(kstub_bp_activate(&bps) == 0 && mem[0x7000] == 0xcc, "written in");
+	gone_from = 0x17000;
+	CHECK(kstub_bp_deactivate(&bps) == 1 && mem[0x7000] == 0xcc && mem[0x6000] != 0xcc,
+	      "gone text is not written at a stop");
+	kstub_bp_forget_gone(&bps);
+	CHECK(kstub_bp_state_at(&bps, 0x17000) == KSTUB_BP_FREE &&
+	      kstub_bp_state_at(&bps, 0x16000) == KSTUB_BP_SET, "and its breakpoint is dropped");
+	mem[0x7000] = 0x90;
+	CHECK(kstub_bp_activate(&bps) == 0 && mem[0x7000] == 0x90 && mem[0x6000] == 0xcc,
+	      "and never written again");
+	gone_from = ~0ULL;
 	/* D removes all breakpoints */
 	reset(false);
 	exchange("Z0,10020,1");

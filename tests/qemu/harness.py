@@ -153,7 +153,7 @@ exec setsid cttyhack sh
 class Guest:
     """One QEMU boot of a test kernel."""
 
-    def __init__(self, kernel, append="", panic_on_warn=True):
+    def __init__(self, kernel, append="", panic_on_warn=True, wait_shell=True):
         self.k = kernel
         self.dir = tempfile.mkdtemp(prefix="kstub-guest-")
         self.con_path = os.path.join(self.dir, "console.sock")
@@ -229,7 +229,12 @@ class Guest:
         # nobody reads stalls the guest's printk (and so RCU) behind it.
         self.reader = threading.Thread(target=self._drain, daemon=True)
         self.reader.start()
-        self.wait_for("built-in commands", 120)   # the shell is up
+        if wait_shell:
+            self.wait_shell()
+
+    def wait_shell(self, timeout=120):
+        """Wait for the shell on the console (the end of the boot)."""
+        self.wait_for("built-in commands", timeout)
         self.sh("stty -echo 2>/dev/null; true")
 
     def _drain(self):

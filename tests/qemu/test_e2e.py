@@ -603,6 +603,99 @@ def test_panic_entry(k, name):
             s.close(expected=PANIC_LINES)
 
 
+def kstubwait_attached(g, gdb, name):
+    """GDB attaches to a kernel stopped by kstubwait; returns what it printed."""
+    out = gdb.attach(g)
+    check("SIGTRAP" in out + gdb.cmd("info program"), "no SIGTRAP stop:\n" + out)
+    return out
+
+
+def test_modprobe_kstubwait(k, name):
+    """kstub.kstubwait=1 on the kernel command line holds a modprobe of kstub for GDB."""
+    g = Guest(k, append="kstub.kstubwait=1")
+    gdb = None
+    try:
+        g.sh("r=$(uname -r); mkdir -p /lib/modules/$r; cp /kstub.ko /lib/modules/$r/; depmod")
+        seq = g.start("modprobe kstub %s" % k.kstub_args)
+        g.wait_for("kstubwait: waiting for GDB", 60)
+        time.sleep(1)
+        check("@@R%d" % seq not in g.console(), "modprobe returned before GDB attached")
+        gdb = Gdb(k, name)
+        gdb.cmd("set solib-search-path %s" % k.kstub_dir)
+        kstubwait_attached(g, gdb, name)
+        bt = gdb.cmd("bt 8")
+        check(re.search(r"kstub_init \(\) at \S*stub/main\.c:\d+", bt) and "do_init_module" in bt,
+              "not stopped in kstub's init:\n" + bt)
+        s = gdb.cmd("detach")
+        check("detached" in s.lower(), s)
+        rc, _ = g.finish(seq)
+        check(rc == 0, "modprobe failed")
+        check("kstub " in g.sh("cat /proc/modules"), "kstub is not loaded")
+        check("alive-42" in g.sh("echo alive-$((40+2))"), "guest dead")
+    finally:
+        if gdb:
+            gdb.close()
+        g.check_console()
+        g.close()
+        g.keep_log(name)
+
+
+def builtin_args(k):
+    """kstub's parameters on the command line of a kernel it is built into."""
+    if k.transport == "virtio":
+        return "kstub.virtio=auto"
+    return "kstub.uart=" + ARCH[k.arch]["uart"]
+
+
+def test_builtin_kstubwait(k, name):
+    """Built in, kstubwait stops the boot in kstub's initcall, before init; a
+    breakpoint on a later initcall is hit; one left in the kernel's init code
+    is never written once that code is freed; the booted kernel then stops
+    on SysRq-g as with the module."""
+    g = Guest(k, append="kstubwait " + builtin_args(k), wait_shell=False)
+    gdb = None
+    try:
+        g.wait_for("kstubwait: waiting for GDB", 120)
+        time.sleep(1)
+        check("built-in commands" not in g.console(), "init ran before GDB attached")
+        gdb = Gdb(k, name)
+        kstubwait_attached(g, gdb, name)
+        bt = gdb.cmd("bt 8")
+        check(re.search(r"kstub_init \(\) at \S*stub/main\.c:\d+", bt) and
+              "do_one_initcall" in bt and "kernel_init_freeable" in bt,
+              "not stopped in kstub's initcall:\n" + bt)
+        # a late initcall, in the kernel's init code
+        out = gdb.cmd("info line printk_late_init")
+        m = re.search(r"starts at address (0x[0-9a-f]+)", out)
+        check(m, "no line for printk_late_init: " + out)
+        check(re.search(r"Breakpoint 1 at", gdb.cmd("break *" + m.group(1))), "break failed")
+        c = gdb.begin("continue")
+        gdb.wait_printed("Continuing.")
+        out = gdb.end(c, 120)
+        check(re.search(r"Breakpoint 1, .*printk_late_init", out), "no stop in the initcall:\n" + out)
+        check("do_one_initcall" in gdb.cmd("bt 3"), "not called as an initcall")
+        check("built-in commands" not in g.console(), "init ran before the late initcall")
+        # the breakpoint stays; the kernel frees its init code and boots
+        c = gdb.begin("continue")
+        gdb.wait_printed("Continuing.")
+        g.wait_shell()
+        seq = g.start("echo g > /proc/sysrq-trigger")
+        out = gdb.end(c, 120)
+        check("SIGTRAP" in out, "SysRq-g did not stop:\n" + out)
+        check("__handle_sysrq" in gdb.cmd("bt 8"), "not stopped in sysrq")
+        check("printk_late_init" in gdb.cmd("info breakpoints"), "GDB lost the breakpoint")
+        out = gdb.cmd("detach")
+        check("detached" in out.lower(), "detach failed:\n" + out)
+        check(g.finish(seq)[0] == 0, "sysrq write failed")
+        check("alive-42" in g.sh("echo alive-$((40+2))"), "guest dead")
+    finally:
+        if gdb:
+            gdb.close()
+        g.check_console()
+        g.close()
+        g.keep_log(name)
+
+
 def test_memory_write(k, name):
     """set var on a module global is seen by the guest."""
     s = Session(k, name)
@@ -1297,6 +1390,7 @@ TESTS = [
     test_oops_entry,
     test_bug_entry,
     test_panic_entry,
+    test_modprobe_kstubwait,
     test_memory_write,
     test_all_cpus_stopped,
     test_kaslr_offsets,
@@ -1320,6 +1414,11 @@ KGDB_TESTS = [
     test_break_in,
     test_bad_input,
     test_task_threads,
+]
+
+# on the kernel with kstub built in
+BUILTIN_TESTS = [
+    test_builtin_kstubwait,
 ]
 
 # what only one architecture has
