@@ -119,9 +119,13 @@ static const struct kstub_reg_desc kstub_arm64_regs[] = {
 	V(21), V(22), V(23), V(24), V(25), V(26), V(27), V(28), V(29), V(30), V(31),
 	{ .name = "fpsr", .bits = 32, .type = "int", .src = KSTUB_ARM64_FPSR },
 	{ .name = "fpcr", .bits = 32, .type = "int", .src = KSTUB_ARM64_FPCR },
-	/* what the kernel's GDB scripts read for $lx_current() */
+	/*
+	 * What the kernel's GDB scripts read for $lx_current(); an integer,
+	 * as QEMU's stub has it: 6.1's scripts shift it, which GDB refuses
+	 * to do to a pointer.
+	 */
 	{ .feature = "org.kstub.aarch64.kernel", .name = "SP_EL0", .bits = 64,
-	  .type = "data_ptr", .src = KSTUB_ARM64_TASK },
+	  .type = "uint64", .src = KSTUB_ARM64_TASK },
 };
 
 #undef X

@@ -127,9 +127,15 @@ static void kstub_uart_give_back(void)
 	kstub_uart_line = -1;
 }
 
+/* 0 where @baud is too fast for @clock */
+static unsigned long kstub_uart_divisor(unsigned int clock, unsigned int baud)
+{
+	return baud ? DIV_ROUND_CLOSEST((unsigned long)clock, 16UL * baud) : 0;
+}
+
 static void kstub_uart_setup(unsigned int clock, unsigned int baud)
 {
-	unsigned int div = DIV_ROUND_CLOSEST(clock, 16 * baud);
+	unsigned long div = kstub_uart_divisor(clock, baud);
 
 	kstub_uart_out(UART_IER, 0);
 	kstub_uart_out(UART_LCR, UART_LCR_DLAB);
@@ -185,9 +191,16 @@ static int kstub_uart_init(const char *arg)
 {
 	unsigned int clock = KSTUB_UART_CLOCK;
 	int line, ret, irq = 0;
+	unsigned long div;
 
 	if (kstub_uart_parse(arg, &kstub_uart_base, &line)) {
 		pr_err("uart=%s: expected ttyS<N> or an I/O port (io:0x2f8)\n", arg);
+		return -EINVAL;
+	}
+	/* the 8250 driver's table has this many lines, and checks none */
+	if (line >= CONFIG_SERIAL_8250_NR_UARTS) {
+		pr_err("uart=%s: the 8250 driver has ttyS0-ttyS%d\n", arg,
+		       CONFIG_SERIAL_8250_NR_UARTS - 1);
 		return -EINVAL;
 	}
 	if (line >= 0) {
@@ -202,6 +215,14 @@ static int kstub_uart_init(const char *arg)
 		if (serial8250_get_port(line)->port.uartclk)
 			clock = serial8250_get_port(line)->port.uartclk;
 		irq = serial8250_get_port(line)->port.irq;
+	}
+	div = kstub_uart_divisor(clock, kstub_uart_baud);
+	if (!div || div > 0xffff) {
+		pr_err("uart=%s: baud=%u is out of the port's range (%u-%u)\n", arg,
+		       kstub_uart_baud, DIV_ROUND_UP(clock, 16 * 0xffff), clock / 16);
+		return -EINVAL;
+	}
+	if (line >= 0) {
 		ret = kstub_uart_take_from_8250(line);
 		if (ret)
 			return ret;

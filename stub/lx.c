@@ -25,7 +25,7 @@ asm(".pushsection \".debug_gdb_scripts\", \"MS\", %progbits, 1\n"
 	KSTUB_PY("    thread = gdb.selected_thread()")
 	KSTUB_PY("    task = tasks.get_task_by_pid(thread.ptid[1])")
 	KSTUB_PY("    if task is not None:")
-	KSTUB_PY("        return int(tasks.get_thread_info(task)['cpu'])")
+	KSTUB_PY("        return int(tasks.get_thread_info(task.dereference())['cpu'])")
 	KSTUB_PY("    name = thread.name or ''")
 	KSTUB_PY("    if name.startswith('swapper/'):")
 	KSTUB_PY("        return int(name[len('swapper/'):])")

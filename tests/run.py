@@ -134,6 +134,8 @@ def main():
     r.run("host/docs", docs_tests)
     kvers = os.environ.get("KVER", "").split() or KVERS
     arches = os.environ.get("ARCH", "").split() or ARCHES
+    # ours, not the kernel's: each build names its own ARCH
+    os.environ.pop("ARCH", None)
     for arch in arches:
         for kver in kvers:
             prefix = "%s/%s/" % (kver, arch)

@@ -216,12 +216,16 @@ class Guest:
             "-monitor", "none",
         ], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.time() + 30
-        while not os.path.exists(self.con_path):
-            if time.time() > deadline or self.qemu.poll() is not None:
-                raise TestFailure("QEMU did not start: %s" % self.qemu.stderr.read())
-            time.sleep(0.05)
         self.con = socket.socket(socket.AF_UNIX)
-        self.con.connect(self.con_path)
+        # the socket's file is there a moment before QEMU listens on it
+        while True:
+            try:
+                self.con.connect(self.con_path)
+                break
+            except (FileNotFoundError, ConnectionRefusedError):
+                if time.time() > deadline or self.qemu.poll() is not None:
+                    raise TestFailure("QEMU did not start: %s" % self.qemu.stderr.read())
+                time.sleep(0.05)
         self.buf = b""
         self.log = open(self.log_path, "wb")
         self.lock = threading.Lock()

@@ -4,6 +4,7 @@
 Each test boots its own guest so that one failure cannot leak into the
 next, and each ends by checking the guest console for kernel complaints.
 """
+import contextlib
 import os
 import re
 import signal
@@ -170,8 +171,7 @@ class Session:
         return int(m.group(1), 16)
 
     def detach(self):
-        out = self.gdb.cmd("detach")
-        check("detached" in out.lower(), "detach failed:\n" + out)
+        detach(self.gdb)
 
     def text_bytes(self):
         syms = self.g.sh("grep -w kstub_test_func /proc/kallsyms")
@@ -323,15 +323,26 @@ def test_kernel_scripts(k, name):
         # the current task: the shell that wrote to sysrq-trigger
         check(re.search(r'= "sh"', g.cmd("p $lx_current().comm")),
               "$lx_current() is not the stopped shell")
-        out = g.cmd("thread find swapper/1")
-        m = re.search(r"Thread (\d+) has (target )?name", out)
-        check(m, "no idle thread for CPU 1:\n" + out)
-        g.cmd("thread %s" % m.group(1))
-        # what runs on CPU 1, asked from its idle thread and by number
-        on1 = re.search(r'= "([^"]*)"', g.cmd("p $lx_current().comm"))
-        check(on1 and on1.group(1) in g.cmd("p $lx_current(1).comm") and
-              on1.group(1) in g.cmd("monitor cpus").split("CPU 1:")[1].split("\n")[0],
-              "$lx_current() in CPU 1's idle thread: %s" % on1)
+        # what runs on CPU 1, asked from its thread (the scripts read the
+        # CPU's current task on x86, SP_EL0, each thread's own task, on arm64)
+        threads = g.cmd("info threads")
+        on1 = [m for m in THREAD_LINE.finditer(threads) if re.match(r"CPU 1\b", m.group(5))]
+        check(len(on1) == 1, "not one thread running on CPU 1:\n" + threads)
+        num, comm = on1[0].group(2), on1[0].group(4)
+        check(comm in g.cmd("monitor cpus").split("CPU 1:")[1].split("\n")[0],
+              "monitor cpus does not have %s on CPU 1" % comm)
+        g.cmd("thread " + num)
+        check('= "%s' % comm in g.cmd("p $lx_current().comm"),
+              "$lx_current() in the thread on CPU 1 is not %s" % comm)
+        if k.arch == "x86_64":
+            # and by number, and from CPU 1's idle thread whatever runs there
+            check('= "%s' % comm in g.cmd("p $lx_current(1).comm"),
+                  "$lx_current(1) is not %s" % comm)
+            m = re.search(r"Thread (\d+) has (target )?name", g.cmd("thread find swapper/1"))
+            check(m, "no idle thread for CPU 1")
+            g.cmd("thread %s" % m.group(1))
+            check('= "%s' % comm in g.cmd("p $lx_current().comm"),
+                  "$lx_current() in CPU 1's idle thread is not %s" % comm)
         s.detach()
         s.g.finish(seq)
         s.g.sh("kill %d" % sleeper)
@@ -405,35 +416,7 @@ def test_sysrq_attach(k, name):
 
 def test_kstubwait(k, name):
     """insmod kstubwait=1 blocks until GDB attaches, and GDB sees that stop."""
-    g = Guest(k)
-    gdb = None
-    try:
-        seq = g.start("insmod /kstub.ko kstubwait=1")
-        g.wait_for("kstubwait: waiting for GDB", 60)
-        time.sleep(1)
-        check("@@R%d" % seq not in g.console(), "insmod returned before GDB attached")
-        gdb = Gdb(k, name)
-        out = gdb.attach(g)
-        if k.arch == "x86_64":
-            bt = gdb.cmd("bt 8")
-            check("do_init_module" in bt or "do_one_initcall" in bt,
-                  "not stopped in module init:\n" + bt)
-        else:
-            # without kstub's symbols GDB cannot unwind its init on arm64;
-            # it must at least be sitting on kstub's own BRK
-            insn = gdb.cmd("x/i $pc")
-            check(re.search(r"brk\s+#0x3b1", insn), "not stopped at kstub's BRK:\n" + insn)
-        check("SIGTRAP" in out or "in ?? ()" in out or "kstub" in out, "attach did not report the stop:\n" + out)
-        gdb.cmd("detach")
-        rc, _ = g.finish(seq)
-        check(rc == 0, "insmod kstubwait=1 failed")
-        check("alive-42" in g.sh("echo alive-$((40+2))"), "guest dead")
-    finally:
-        if gdb:
-            gdb.close()
-        g.check_console()
-        g.close()
-        g.keep_log(name)
+    kstubwait_module(k, name, "insmod /kstub.ko kstubwait=1 %s" % k.kstub_args)
 
 
 def test_breakpoint_and_stepping(k, name):
@@ -603,41 +586,59 @@ def test_panic_entry(k, name):
             s.close(expected=PANIC_LINES)
 
 
-def kstubwait_attached(g, gdb, name):
-    """GDB attaches to a kernel stopped by kstubwait; returns what it printed."""
-    out = gdb.attach(g)
-    check("SIGTRAP" in out + gdb.cmd("info program"), "no SIGTRAP stop:\n" + out)
-    return out
-
-
-def test_modprobe_kstubwait(k, name):
-    """kstub.kstubwait=1 on the kernel command line holds a modprobe of kstub for GDB."""
-    g = Guest(k, append="kstub.kstubwait=1")
+@contextlib.contextmanager
+def guest_with_gdb(k, name, **guest_args):
+    """A guest with nothing loaded, and a GDB not attached yet; at the end
+    both go, and the console is checked."""
+    g = Guest(k, **guest_args)
     gdb = None
     try:
-        g.sh("r=$(uname -r); mkdir -p /lib/modules/$r; cp /kstub.ko /lib/modules/$r/; depmod")
-        seq = g.start("modprobe kstub %s" % k.kstub_args)
-        g.wait_for("kstubwait: waiting for GDB", 60)
-        time.sleep(1)
-        check("@@R%d" % seq not in g.console(), "modprobe returned before GDB attached")
         gdb = Gdb(k, name)
-        gdb.cmd("set solib-search-path %s" % k.kstub_dir)
-        kstubwait_attached(g, gdb, name)
-        bt = gdb.cmd("bt 8")
-        check(re.search(r"kstub_init \(\) at \S*stub/main\.c:\d+", bt) and "do_init_module" in bt,
-              "not stopped in kstub's init:\n" + bt)
-        s = gdb.cmd("detach")
-        check("detached" in s.lower(), s)
-        rc, _ = g.finish(seq)
-        check(rc == 0, "modprobe failed")
-        check("kstub " in g.sh("cat /proc/modules"), "kstub is not loaded")
-        check("alive-42" in g.sh("echo alive-$((40+2))"), "guest dead")
+        yield g, gdb
     finally:
         if gdb:
             gdb.close()
         g.check_console()
         g.close()
         g.keep_log(name)
+
+
+def detach(gdb):
+    out = gdb.cmd("detach")
+    check("detached" in out.lower(), "detach failed:\n" + out)
+
+
+def kstubwait_attached(g, gdb):
+    """GDB attaches to a kernel stopped by kstubwait; returns what it printed."""
+    out = gdb.attach(g)
+    check("SIGTRAP" in out + gdb.cmd("info program"), "no SIGTRAP stop:\n" + out)
+    return out
+
+
+def kstubwait_module(k, name, load, append=""):
+    """The guest command @load, loading kstub with kstubwait, waits for GDB; GDB
+    sees the stop in kstub's init; @load finishes once GDB detaches."""
+    with guest_with_gdb(k, name, append=append) as (g, gdb):
+        seq = g.start(load)
+        g.wait_for("kstubwait: waiting for GDB", 60)
+        time.sleep(1)
+        check("@@R%d" % seq not in g.console(), "%r returned before GDB attached" % load)
+        gdb.cmd("set solib-search-path %s" % k.kstub_dir)
+        kstubwait_attached(g, gdb)
+        bt = gdb.cmd("bt 8")
+        check(re.search(r"kstub_init \(\) at \S*stub/main\.c:\d+", bt) and "do_init_module" in bt,
+              "not stopped in kstub's init:\n" + bt)
+        detach(gdb)
+        check(g.finish(seq)[0] == 0, "%r failed" % load)
+        check("kstub " in g.sh("cat /proc/modules"), "kstub is not loaded")
+        check("alive-42" in g.sh("echo alive-$((40+2))"), "guest dead")
+
+
+def test_modprobe_kstubwait(k, name):
+    """kstub.kstubwait=1 on the kernel command line holds a modprobe of kstub for GDB."""
+    kstubwait_module(k, name, "r=$(uname -r); mkdir -p /lib/modules/$r; "
+                     "cp /kstub.ko /lib/modules/$r/; depmod; modprobe kstub %s" % k.kstub_args,
+                     append="kstub.kstubwait=1")
 
 
 def builtin_args(k):
@@ -652,14 +653,12 @@ def test_builtin_kstubwait(k, name):
     breakpoint on a later initcall is hit; one left in the kernel's init code
     is never written once that code is freed; the booted kernel then stops
     on SysRq-g as with the module."""
-    g = Guest(k, append="kstubwait " + builtin_args(k), wait_shell=False)
-    gdb = None
-    try:
+    with guest_with_gdb(k, name, append="kstubwait " + builtin_args(k),
+                        wait_shell=False) as (g, gdb):
         g.wait_for("kstubwait: waiting for GDB", 120)
         time.sleep(1)
         check("built-in commands" not in g.console(), "init ran before GDB attached")
-        gdb = Gdb(k, name)
-        kstubwait_attached(g, gdb, name)
+        kstubwait_attached(g, gdb)
         bt = gdb.cmd("bt 8")
         check(re.search(r"kstub_init \(\) at \S*stub/main\.c:\d+", bt) and
               "do_one_initcall" in bt and "kernel_init_freeable" in bt,
@@ -684,16 +683,9 @@ def test_builtin_kstubwait(k, name):
         check("SIGTRAP" in out, "SysRq-g did not stop:\n" + out)
         check("__handle_sysrq" in gdb.cmd("bt 8"), "not stopped in sysrq")
         check("printk_late_init" in gdb.cmd("info breakpoints"), "GDB lost the breakpoint")
-        out = gdb.cmd("detach")
-        check("detached" in out.lower(), "detach failed:\n" + out)
+        detach(gdb)
         check(g.finish(seq)[0] == 0, "sysrq write failed")
         check("alive-42" in g.sh("echo alive-$((40+2))"), "guest dead")
-    finally:
-        if gdb:
-            gdb.close()
-        g.check_console()
-        g.close()
-        g.keep_log(name)
 
 
 def test_memory_write(k, name):
@@ -1103,6 +1095,10 @@ def test_bad_parameter(k, name):
              ("uart=%s virtio=auto" % ARCH[k.arch]["uart"], "virtio=auto"),
              # these kernels have no CONFIG_CONSOLE_POLL
              ("tty=ttyS0", "tty=ttyS0")]
+    if k.arch == "x86_64":
+        # past the 8250 driver's table; faster than the port's clock
+        cases += [("uart=ttyS31", "uart=ttyS31"), ("uart=ttyS1 baud=1000000", "baud=1000000"),
+                  ("uart=ttyS1 baud=0", "baud=0")]
     try:
         for args, named in cases:
             insmod_fails(g, args, named)
