@@ -33,5 +33,8 @@ run:
 demo:
 	@tools/kstub-vm demo
 
-.PHONY: all modules clean check run demo
+bench:
+	@tests/bench/run.sh
+
+.PHONY: all modules clean check run demo bench
 endif

@@ -1,0 +1,586 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""make bench: kstub against in-kernel kgdb and QEMU's gdbstub, side by side.
+
+One test kernel source, booted under QEMU TCG with 2 vCPUs in four
+configurations, each driven through the same GDB workload:
+
+  kstub-uart    kstub over the UART (x86: a 16550, arm64: the PL011), 115200 baud
+  kstub-virtio  kstub over a virtio console of its own
+  kgdb          in-kernel kgdb, kgdboc on a 16550 (arm64: QEMU's pci-serial),
+                on the kgdb variant of the kernel; kstub not loaded
+  qemu          QEMU's own gdbstub (-gdb tcp::PORT), outside the guest;
+                kstub not loaded
+
+Figures, each the median of BENCH_REPS repetitions: reading kernel text
+(bytes/s), stepi (steps/s), breakpoint hits with auto-continue (hits/s),
+target remote to the first prompt (s), the stop (SysRq-g, for QEMU's stub
+GDB's Ctrl-C) to the prompt (s), and info threads with extra tasks (s).
+A table goes to stdout, with kstub's ratio to each anchor and the targets;
+the same data as JSON to build/bench/results-<arch>-<kver>.json.
+
+Environment: BENCH_ARCH (default "x86_64 arm64"), BENCH_KVER (6.1),
+BENCH_REPS (3), BENCH_QUICK=1 (tiny workloads, to check the machinery),
+BENCH_CONFIGS (a subset of "kstub-uart kstub-virtio kgdb qemu", for
+working on the bench itself).
+Exits 0 whether or not the targets are met; non-zero when a configuration
+could not be measured.
+"""
+import contextlib
+import json
+import os
+import platform
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tests", "qemu"))
+
+import harness  # noqa: E402
+from harness import TestFailure, check  # noqa: E402
+
+OUT = os.path.join(harness.BUILD, "bench")
+GDB_SCRIPT = os.path.join(HERE, "gdb_bench.py")
+
+QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
+REPS = max(1, int(os.environ.get("BENCH_REPS", "3")))
+KVER = os.environ.get("BENCH_KVER", "6.1")
+ARCHES = os.environ.get("BENCH_ARCH", "").split() or ["x86_64", "arm64"]
+
+SIZE = dict(read=16 << 10, steps=10, hits=10, tasks=100) if QUICK else \
+    dict(read=1 << 20, steps=200, hits=200, tasks=1000)
+# one GDB command may take this long (kgdb reads 1 MiB over 115200 baud in
+# about five minutes, and lists a thousand tasks slower still)
+CMD_TIMEOUT = 900 if QUICK else 3600
+
+# The breakpoint's function: on both architectures, in 6.1 and 6.12, not on
+# kstub's kprobe blacklist, and not inlined into its caller. An idle guest
+# calls no function often enough: with NO_HZ_IDLE and HZ=250 even the tick
+# runs a few times a second, and it would cap the rate of the faster
+# configurations (QEMU's stub also stops the guest's clock while stopped).
+# So a shell loop in the guest calls write(2) all the time while GDB counts.
+HOT_FUNCTION = "ksys_write"
+LOAD = "(while :; do echo; done) >/dev/null 2>&1 & echo $!"
+
+# the guests run without KASLR: kgdb and QEMU's stub do not tell GDB where
+# the kernel is, and kstub's runs take the same layout
+APPEND = "nokaslr"
+
+ALL_CONFIGS = ["kstub-uart", "kstub-virtio", "kgdb", "qemu"]
+# the configurations to run (the others are reported as not run)
+CONFIGS = os.environ.get("BENCH_CONFIGS", "").split() or ALL_CONFIGS
+LABEL = {
+    "x86_64": {"kstub-uart": "kstub, 16550 UART", "kstub-virtio": "kstub, virtio console",
+               "kgdb": "kgdb, kgdboc 16550", "qemu": "QEMU gdbstub"},
+    "arm64": {"kstub-uart": "kstub, PL011 UART", "kstub-virtio": "kstub, virtio console",
+              "kgdb": "kgdb, kgdboc pci-serial", "qemu": "QEMU gdbstub"},
+}
+SHORT = {"kstub-uart": "kstub uart", "kstub-virtio": "kstub virtio", "kgdb": "kgdb",
+         "qemu": "QEMU stub"}
+
+# figure: (unit, higher is better, label)
+FIGURES = [
+    ("read", "B/s", True, "read %s of text (_stext)" % (
+        "%d KiB" % (SIZE["read"] >> 10) if SIZE["read"] < 1 << 20 else
+        "%d MiB" % (SIZE["read"] >> 20))),
+    ("stepi", "steps/s", True, "stepi x%d" % SIZE["steps"]),
+    ("hits", "hits/s", True, "%d hits on %s" % (SIZE["hits"], HOT_FUNCTION)),
+    ("attach", "s", False, "target remote to prompt"),
+    ("stop", "s", False, "SysRq-g (QEMU: Ctrl-C) to prompt"),
+    ("threads", "s", False, "info threads, +%d tasks" % SIZE["tasks"]),
+]
+
+# (kstub configuration, anchor, figure, the ratio it must reach)
+TARGETS = {
+    "x86_64": [("kstub-uart", "kgdb", "read", 1.4), ("kstub-uart", "kgdb", "stepi", 13.0),
+               ("kstub-virtio", "qemu", "read", 1.0), ("kstub-virtio", "qemu", "stepi", 0.5)],
+    "arm64": [("kstub-uart", "kgdb", "read", 3.0), ("kstub-uart", "kgdb", "stepi", 30.0),
+              ("kstub-virtio", "qemu", "read", 1.0), ("kstub-virtio", "qemu", "stepi", 0.5)],
+}
+
+UNIT = {f: u for f, u, _, _ in FIGURES}
+
+SYSRQ_KSTUB = "kstub: waiting for GDB"
+SYSRQ_KGDB = "sysrq: DEBUG"
+BENCH_LINE = re.compile(r"@@BENCH (\w+) (\{.*\})@@")
+
+
+def say(msg):
+    print("bench: " + msg, file=sys.stderr, flush=True)
+
+
+# ---- the kernels: harness.Kernel, with its products kept apart from make check's ----
+
+class BenchKernel(harness.Kernel):
+    """A test kernel whose modules and initramfs go under build/bench/, so a
+    bench never rewrites the files a running make check boots from."""
+
+    def __init__(self, kver, arch, kdir, variant=""):
+        super().__init__(kver, arch, kdir, variant)
+        self.out = os.path.join(OUT, "-".join(filter(None, (kver, arch, variant))))
+        self.kstub_dir = os.path.join(self.out, "kstub")
+        self.test_dir = os.path.join(self.out, "test")
+        self.kstub_ko = os.path.join(self.kstub_dir, "kstub.ko")
+        self.test_ko = os.path.join(self.test_dir, "kstub_test.ko")
+        self.initramfs = os.path.join(self.out, "initramfs.cpio.gz")
+
+
+def build_kernel(kver, arch, variant=""):
+    """As tests/run.py builds one: kernel.sh (cached; waits for a build in progress)."""
+    say("kernel %s %s%s (kernel.sh; builds it if it is not cached)"
+        % (kver, arch, " " + variant if variant else ""))
+    r = subprocess.run([os.path.join(ROOT, "tests", "qemu", "kernel.sh"), kver, arch, variant],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    check(r.returncode == 0, "kernel build failed:\n" + r.stderr[-4000:])
+    k = BenchKernel(kver, arch, r.stdout.strip(), variant)
+    k.build_modules()
+    k.build_initramfs()
+    return k
+
+
+# ---- QEMU's gdbstub: the harness's guest with -gdb on QEMU's command line ----
+
+@contextlib.contextmanager
+def qemu_extra_args(args):
+    """While a Guest starts, QEMU gets @args as well. (harness.Guest has no
+    option for extra arguments; it starts QEMU with subprocess.Popen.)"""
+    real = subprocess.Popen
+
+    def popen(cmd, *a, **kw):
+        if cmd and os.path.basename(str(cmd[0])).startswith("qemu-system-"):
+            cmd = list(cmd) + list(args)
+        return real(cmd, *a, **kw)
+    subprocess.Popen = popen
+    try:
+        yield
+    finally:
+        subprocess.Popen = real
+
+
+class GdbstubGuest(harness.Guest):
+    """A harness guest that QEMU's own gdbstub also serves, on stub_port."""
+
+    def __init__(self, kernel, **kw):
+        self.stub_port = harness.free_port()
+        with qemu_extra_args(["-gdb", "tcp:127.0.0.1:%d" % self.stub_port]):
+            super().__init__(kernel, **kw)
+
+
+# ---- one configuration ----
+
+class Config:
+    """One configuration: its guest, the port GDB uses, how it is stopped."""
+
+    def __init__(self, name, kernels, arch):
+        self.name, self.arch = name, arch
+        self.k = kernels["kgdb" if name == "kgdb" else ""]
+        if isinstance(self.k, harness.Kernel) and name.startswith("kstub"):
+            self.k = self.k.over(name.split("-")[1])
+        self.tag = "bench-%s-%s-%s" % (KVER, arch, name)
+        self.g = None
+        self.gdb = None
+        self.samples = {f: [] for f, _, _, _ in FIGURES}
+        self.extra = {"threads_listed": [], "attach_with_tasks": [], "tasks": None,
+                      "stepi_ended_in": []}
+        self.notes = []
+        self.error = None
+        self.skipped = False
+        self.seconds = 0
+        self.complaints = []
+
+    def boot(self):
+        say("%s: booting" % self.tag)
+        if self.name == "qemu":
+            self.g = GdbstubGuest(self.k, append=APPEND, panic_on_warn=False)
+            self.port = self.g.stub_port
+        else:
+            self.g = harness.Guest(self.k, append=APPEND, panic_on_warn=False)
+            self.port = self.g.kgdb_port if self.name == "kgdb" else self.g.gdb_port
+        if self.name.startswith("kstub"):
+            self.g.sh("insmod /kstub.ko")
+            ready = self.g.sh("dmesg | grep 'kstub: ready'; true")
+            want = "virtio" if self.name == "kstub-virtio" else "uart"
+            check("ready on " + want in ready, "kstub is not on its %s: %s" % (want, ready))
+        elif self.name == "kgdb":
+            # (a count: console messages may cut into the line itself)
+            check(self.g.sh("dmesg | grep -c 'Registered I/O driver kgdboc'; true")
+                  .split()[-1] != "0", "kgdboc is not configured")
+
+    def note(self, text):
+        say("%s: %s" % (self.tag, text))
+        self.notes.append(text)
+
+    # -- GDB --
+
+    def new_gdb(self, what):
+        self.close_gdb()
+        self.gdb = harness.Gdb(self.k, "%s-%s" % (self.tag, what))
+        self.gdb.cmd("source " + GDB_SCRIPT)
+        return self.gdb
+
+    def close_gdb(self):
+        if self.gdb:
+            self.gdb.close()
+            self.gdb = None
+
+    def py(self, call, timeout=None):
+        """Run a bench_* function of gdb_bench.py in GDB; its report."""
+        out = self.gdb.cmd("python " + call, timeout=timeout or CMD_TIMEOUT)
+        m = BENCH_LINE.search(out)
+        check(m, "%s: no result from GDB for %s:\n%s" % (self.tag, call, out[-3000:]))
+        r = json.loads(m.group(2))
+        check("error" not in r, "%s: %s" % (self.tag, r.get("error")))
+        return r
+
+    def attach(self):
+        r = self.py('bench_timed("attach", "target remote 127.0.0.1:%d")' % self.port)
+        out = r["out"]
+        check("Remote debugging using" in out and "error" not in out.lower(),
+              "%s: target remote:\n%s" % (self.tag, out))
+        return r["seconds"]
+
+    def detach(self):
+        out = self.gdb.cmd("detach", timeout=CMD_TIMEOUT)
+        check("detach" in out.lower(), "%s: detach:\n%s" % (self.tag, out))
+
+    # -- stopping the kernel --
+
+    def sysrq_stop(self):
+        """Stop the kernel for an attach: SysRq-g, until kstub or kgdb says it
+        has stopped; returns the guest command to finish once it runs again.
+        QEMU's stub stops the VM itself when GDB connects: None."""
+        if self.name == "qemu":
+            return None
+        line = SYSRQ_KGDB if self.name == "kgdb" else SYSRQ_KSTUB
+        n = self.g.console().count(line)
+        seq = self.g.start("echo g > /proc/sysrq-trigger")
+        self.g.wait_logged(line, n + 1, timeout=120)
+        return seq
+
+    def timed_stop(self, pending):
+        """With GDB continuing: SysRq-g in the guest (QEMU: GDB's Ctrl-C) to
+        GDB's prompt, as seen from the host. @pending: the guest's SysRq
+        write of the attach, to let finish first. Returns (seconds, guest seq)."""
+        for tries in range(4):
+            cont = self.gdb.begin("continue")
+            self.gdb.wait_printed("Continuing.", timeout=CMD_TIMEOUT)
+            # a stop of its own before the one measured (arm64 kgdb: a stepi
+            # that went into an interrupt handler leaves a step pending in
+            # the interrupted code): continue again
+            try:
+                self.gdb.wait_printed(r"@@G%d@@" % cont, timeout=1)
+            except TestFailure:
+                break
+            out = self.gdb.end(cont)
+            self.note("a continue stopped by itself: " + out.strip().replace("\n", " | ")[-300:])
+        else:
+            raise TestFailure("%s: continue does not keep the kernel running" % self.tag)
+        if pending is not None:
+            self.g.finish(pending, timeout=CMD_TIMEOUT)
+        time.sleep(0.5)
+        seq = None
+        t0 = time.time()
+        if self.name == "qemu":
+            self.gdb.p.send_signal(signal.SIGINT)
+        else:
+            seq = self.g.start("echo g > /proc/sysrq-trigger")
+        out = self.gdb.end(cont, timeout=CMD_TIMEOUT)
+        took = time.time() - t0
+        check(re.search(r"SIG(INT|TRAP)|stopped", out), "%s: no stop:\n%s" % (self.tag, out))
+        return took, seq
+
+    def hot_address(self):
+        """The first line of HOT_FUNCTION, as the tests' break_at() takes it
+        (on arm64 'break fn' would also land on the ftrace NOPs before it)."""
+        out = self.gdb.cmd("info line " + HOT_FUNCTION)
+        m = re.search(r"starts at address (0x[0-9a-f]+)", out)
+        check(m, "no line for %s: %s" % (HOT_FUNCTION, out))
+        return m.group(1)
+
+    # -- the workload --
+
+    def rep(self, i):
+        """One repetition of every figure but info threads, in one GDB session."""
+        g = self.g
+        load = g.sh(LOAD).split()[-1]
+        pending = self.sysrq_stop()
+        self.new_gdb("rep%d" % i)
+        attach = self.attach()
+        dump = os.path.join(g.dir, "text.bin")
+        # from _stext: arm64 does not map its image header (_text.._stext)
+        r = self.py('bench_timed("read", "dump binary memory %s _stext _stext+%d")'
+                    % (dump, SIZE["read"]))
+        size = os.path.getsize(dump) if os.path.exists(dump) else 0
+        check(size == SIZE["read"], "%s: read %d bytes of %d" % (self.tag, size, SIZE["read"]))
+        read = SIZE["read"] / r["seconds"]
+        hot = self.hot_address()
+        r = self.py('bench_hits("*%s", %d)' % (hot, SIZE["hits"]))
+        hits = (r["hits"] - 1) / r["span"] if r["span"] > 0 else float("nan")
+        pc0 = self.gdb.cmd("p/x $pc")
+        check(re.search(r"= %s\b" % hot, pc0), "%s: the last hit is not at %s %s: %s"
+              % (self.tag, HOT_FUNCTION, hot, pc0.strip()))
+        # stepi from where the last hit stopped, with no breakpoint left
+        self.gdb.cmd("delete")
+        r = self.py('bench_timed("stepi", "stepi %d")' % SIZE["steps"])
+        pc1 = self.gdb.cmd("p/x $pc")
+        check(pc0 != pc1, "%s: stepi did not move the pc (%s)" % (self.tag, pc0.strip()))
+        self.extra["stepi_ended_in"].append(self.gdb.cmd("info symbol $pc").strip())
+        stepi = SIZE["steps"] / r["seconds"]
+        stop, pending = self.timed_stop(pending)
+        self.detach()
+        if pending is not None:
+            g.finish(pending, timeout=CMD_TIMEOUT)
+        self.close_gdb()
+        # reaped here: the guest's shell reads its commands with fgets()
+        # (stty -echo), and a SIGCHLD that interrupts that read is an EOF
+        # to it, which ends init
+        g.sh("kill %s; wait %s; true" % (load, load))
+        check("alive-42" in g.sh("echo alive-$((40+2))"), "%s: guest shell gone" % self.tag)
+        figs = dict(read=read, stepi=stepi, hits=hits, attach=attach, stop=stop)
+        for f, v in figs.items():
+            self.samples[f].append(v)
+        say("%s rep %d: %s" % (self.tag, i + 1, ", ".join(
+            "%s %s %s" % (f, fmt(v, UNIT[f]), "" if UNIT[f] == "B/s" else UNIT[f])
+            for f, v in figs.items())))
+
+    def start_tasks(self):
+        n = SIZE["tasks"]
+        t0 = time.time()
+        self.g.sh("i=0; while [ $i -lt %d ]; do sleep 100000 & i=$((i+1)); done" % n,
+                  timeout=1200)
+        have = int(self.g.sh("pidof sleep | wc -w").split()[-1])
+        check(have >= n, "%s: only %d of %d sleepers started" % (self.tag, have, n))
+        self.extra["tasks"] = int(self.g.sh("ls -d /proc/[0-9]* | wc -l").split()[-1])
+        say("%s: %d sleepers started in %.0f s (%d tasks)"
+            % (self.tag, n, time.time() - t0, self.extra["tasks"]))
+
+    def threads_rep(self, i):
+        """info threads with the extra tasks there, in a fresh stop and a
+        fresh GDB (a second info threads in one stop reads GDB's caches)."""
+        pending = self.sysrq_stop()
+        self.new_gdb("threads%d" % i)
+        self.extra["attach_with_tasks"].append(self.attach())
+        r = self.py('bench_timed("threads", "info threads")')
+        check(r["threads"] > 0, "%s: info threads listed nothing:\n%s" % (self.tag, r["out"]))
+        self.samples["threads"].append(r["seconds"])
+        self.extra["threads_listed"].append(r["threads"])
+        self.detach()
+        if pending is not None:
+            self.g.finish(pending, timeout=CMD_TIMEOUT)
+        self.close_gdb()
+        say("%s threads rep %d: %s s for %d threads" % (self.tag, i + 1, fmt(r["seconds"]),
+                                                       r["threads"]))
+
+    def run(self):
+        t0 = time.time()
+        try:
+            if not isinstance(self.k, harness.Kernel):
+                raise TestFailure("its kernel: %s" % self.k)
+            self.boot()
+            for i in range(REPS):
+                self.rep(i)
+            self.start_tasks()
+            for i in range(REPS):
+                self.threads_rep(i)
+            self.g.sh("killall sleep; wait; true", timeout=300)
+        except (TestFailure, subprocess.CalledProcessError, OSError, ValueError) as e:
+            self.error = str(e)
+        except Exception:
+            self.error = traceback.format_exc()
+        finally:
+            self.close_gdb()
+            if self.g:
+                self.g.close()
+                self.complaints = [l for l in self.g.console().splitlines()
+                                   if any(re.search(p, l) for p in harness.BAD_CONSOLE)]
+                self.g.keep_log(self.tag)
+        self.seconds = time.time() - t0
+        if self.error:
+            say("%s FAILED: %s" % (self.tag, self.error.replace("\n", "\n    ")))
+        else:
+            say("%s: done in %.0f s" % (self.tag, self.seconds))
+
+    def median(self, f):
+        v = self.samples[f]
+        return statistics.median(v) if v else None
+
+    def result(self):
+        k = self.k if isinstance(self.k, harness.Kernel) else None
+        return dict(label=LABEL[self.arch][self.name], kernel=k and k.kdir,
+                    variant=k and k.variant, transport=k and k.transport,
+                    samples=self.samples, median={f: self.median(f) for f in self.samples},
+                    extra=self.extra, notes=self.notes, error=self.error, skipped=self.skipped,
+                    console_complaints=self.complaints[:40],
+                    seconds=round(self.seconds, 1))
+
+
+# ---- the figures side by side ----
+
+def fmt(v, unit=None):
+    if v is None or v != v:
+        return "n/a"
+    if unit == "B/s":
+        if v >= 1 << 20:
+            return "%.2f MiB/s" % (v / (1 << 20))
+        if v >= 1 << 10:
+            return "%.1f KiB/s" % (v / (1 << 10))
+        return "%.0f B/s" % v
+    if v >= 100:
+        return "%.0f" % v
+    if v >= 10:
+        return "%.1f" % v
+    return "%.2f" % v if v >= 0.1 else "%.3f" % v
+
+
+def ratio(configs, kstub, anchor, fig):
+    """kstub's speed-up over the anchor: > 1 means kstub is faster."""
+    hb = {f: h for f, _, h, _ in FIGURES}[fig]
+    a, b = configs[kstub].median(fig), configs[anchor].median(fig)
+    if not a or not b or a != a or b != b:
+        return None
+    return a / b if hb else b / a
+
+
+def xfmt(r):
+    if r is None:
+        return "n/a"
+    if r < 0.1:
+        return "%.2gx" % r
+    return "%.2fx" % r if r < 10 else "%.1fx" % r
+
+
+def report(arch, configs):
+    lines = []
+    w0, w = 40, 14
+    title = "kstub bench: %s, Linux %s, QEMU TCG -smp 2, median of %d%s" % (
+        arch, KVER, REPS, " (BENCH_QUICK: tiny workloads)" if QUICK else "")
+    lines += [title, "=" * len(title), ""]
+    for c in ALL_CONFIGS:
+        lines.append("  %-13s %s%s" % (SHORT[c], LABEL[arch][c],
+                                       "  [FAILED: %s]" % configs[c].error.splitlines()[0][:100]
+                                       if configs[c].error else
+                                       "  [not run: BENCH_CONFIGS]" if configs[c].skipped else ""))
+    lines.append("")
+    head = "%-*s" % (w0, "figure") + "".join("%*s" % (w, SHORT[c]) for c in ALL_CONFIGS)
+    lines += [head, "-" * len(head)]
+    for f, unit, hb, label in FIGURES:
+        row = "%-*s" % (w0, label if unit == "B/s" else "%s (%s)" % (label, unit))
+        row += "".join("%*s" % (w, fmt(configs[c].median(f), unit)) for c in ALL_CONFIGS)
+        lines.append(row)
+    listed = ["%s %s" % (SHORT[c], "/".join(str(n) for n in sorted(set(
+        configs[c].extra["threads_listed"]))))
+        for c in ALL_CONFIGS if configs[c].extra["threads_listed"]]
+    lines.append("  threads listed: " + ", ".join(listed) +
+                 " (QEMU's stub lists vCPUs, not tasks)")
+    ended = ["%s %s" % (SHORT[c], "/".join(sorted(set(e.split(" in section")[0] for e in
+                                                       configs[c].extra["stepi_ended_in"]))))
+             for c in ALL_CONFIGS if configs[c].extra["stepi_ended_in"]]
+    lines.append("  stepi from %s ended in: %s" % (HOT_FUNCTION, ", ".join(ended)))
+    lines.append("")
+    pairs = [(k, a) for k in ("kstub-uart", "kstub-virtio") for a in ("kgdb", "qemu")]
+    head = "%-*s" % (w0, "kstub's speed-up (>1x: kstub faster)") + "".join(
+        "%*s" % (w, "%s/%s" % (k.split("-")[1], "kgdb" if a == "kgdb" else "qemu"))
+        for k, a in pairs)
+    lines += [head, "-" * len(head)]
+    ratios = {}
+    for f, unit, hb, label in FIGURES:
+        row = "%-*s" % (w0, label)
+        for k, a in pairs:
+            r = ratio(configs, k, a, f)
+            ratios.setdefault(f, {})["%s/%s" % (k, a)] = r
+            row += "%*s" % (w, xfmt(r))
+        lines.append(row)
+    lines += ["", "targets (ratios from this run):"]
+    targets = []
+    for k, a, f, want in TARGETS[arch]:
+        r = ratio(configs, k, a, f)
+        what = "%-13s %-6s vs %-9s >= %sx" % (SHORT[k], f, SHORT[a], ("%g" % want))
+        if r is None:
+            verdict, how = "N/A", "not measured"
+        elif r >= want:
+            verdict, how = "PASS", "%s" % xfmt(r)
+        else:
+            verdict = "MISS"
+            how = "%s, missed by %.0f%% (kstub would have to be %.2fx faster)" % (
+                xfmt(r), 100 * (1 - r / want), want / r)
+        lines.append("  %-4s  %s : %s" % (verdict, what, how))
+        targets.append(dict(kstub=k, anchor=a, figure=f, want=want, ratio=r, verdict=verdict))
+    notes = [(c, n) for c in ALL_CONFIGS for n in configs[c].notes]
+    if notes:
+        lines += ["", "notes:"] + ["  %s: %s" % (SHORT[c], n[:200]) for c, n in notes]
+    complaints = [(c, configs[c].complaints) for c in ALL_CONFIGS if configs[c].complaints]
+    if complaints:
+        lines += ["", "guest console complaints (see build/logs/bench-*.console.log):"]
+        for c, cl in complaints:
+            lines += ["  %s: %s" % (SHORT[c], l.strip()[:150]) for l in cl[:5]]
+    return "\n".join(lines), ratios, targets
+
+
+def versions():
+    def first_line(cmd):
+        try:
+            return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                  text=True).stdout.splitlines()[0]
+        except (OSError, IndexError):
+            return None
+    return dict(gdb=first_line(["gdb-multiarch", "--version"]),
+                qemu_x86_64=first_line(["qemu-system-x86_64", "--version"]),
+                qemu_aarch64=first_line(["qemu-system-aarch64", "--version"]),
+                host=platform.node(), cpus=os.cpu_count(), loadavg=os.getloadavg())
+
+
+def bench_arch(arch):
+    kernels = {}
+    for v in ("", "kgdb"):
+        try:
+            kernels[v] = build_kernel(KVER, arch, v)
+        except (TestFailure, subprocess.CalledProcessError) as e:
+            kernels[v] = e
+    configs = {}
+    for name in ALL_CONFIGS:
+        c = Config(name, kernels, arch)
+        if name in CONFIGS:
+            c.run()
+        else:
+            c.skipped = True
+        configs[name] = c
+    text, ratios, targets = report(arch, configs)
+    print(text + "\n", flush=True)
+    os.makedirs(OUT, exist_ok=True)
+    path = os.path.join(OUT, "results-%s-%s.json" % (arch, KVER))
+    data = dict(arch=arch, kver=KVER, reps=REPS, quick=QUICK, sizes=SIZE,
+                hot_function=HOT_FUNCTION, cmdline_append=APPEND,
+                figures=[dict(name=f, unit=u, higher_is_better=h, label=l)
+                         for f, u, h, l in FIGURES],
+                configs={n: c.result() for n, c in configs.items()},
+                speedups=ratios, targets=targets, versions=versions(),
+                date=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    with open(path, "w") as f:
+        json.dump(data, f, indent=1, sort_keys=True)
+    print("(JSON: %s)\n" % os.path.relpath(path, ROOT), flush=True)
+    return [n for n, c in configs.items() if c.error]
+
+
+def main():
+    failed = []
+    for arch in ARCHES:
+        check(arch in harness.ARCH, "unknown BENCH_ARCH %s" % arch)
+        try:
+            failed += ["%s/%s" % (arch, n) for n in bench_arch(arch)]
+        except (TestFailure, subprocess.CalledProcessError) as e:
+            say("%s: %s" % (arch, e))
+            failed.append(arch)
+    if failed:
+        say("could not measure: " + " ".join(failed))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
