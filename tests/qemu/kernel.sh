@@ -63,6 +63,11 @@ m() { make -s -C "$src" O="$out" ARCH=$karch CROSS_COMPILE=$cross "$@"; }
 # must point at this checkout
 "$here/../../tools/kstub-intree" "$src" >&2
 if [ "$variant" = builtin ]; then
+	# make goes by dates: objects from another checkout may look newer
+	if [ "$(cat "$out/.kstub-checkout" 2>/dev/null)" != "$here" ]; then
+		rm -rf "$out/drivers/misc/kstub"
+		echo "$here" >"$out/.kstub-checkout"
+	fi
 	if [ -f "$out/.kstub-done" ]; then
 		echo "kernel.sh: bringing kstub up to date in $out" >&2
 		m -j"$(($(nproc) + 1))" "${image##*/}" modules >&2
