@@ -1364,7 +1364,7 @@ def test_monitor_commands(k, name):
         check(m and int(m.group(1)) > 20, "ps did not count its threads:\n" + ps[-500:])
         log = s.gdb.cmd("monitor dmesg", timeout=120)
         check("kstub-monitor-mark" in log and "Linux version" in log, "dmesg:\n" + log[-2000:])
-        last = s.gdb.cmd("monitor dmesg 5")
+        last = s.gdb.cmd("monitor dmesg 3")
         lines = [l for l in last.splitlines() if l.strip()]
         check(len(lines) == 3 and "sysrq" in last.lower(), "dmesg 3:\n" + last)
         mods = s.gdb.cmd("monitor lsmod")
