@@ -146,7 +146,12 @@ mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 echo 0 > /proc/sys/kernel/kptr_restrict
 export PS1='# '
 echo KSTUB_GUEST_READY
-exec setsid cttyhack sh
+# BusyBox's shell now and then exits at its next read after one of its
+# background jobs is killed; the kernel would panic with init gone
+while :; do
+	setsid cttyhack sh
+	echo KSTUB_SHELL_RESTARTED
+done
 """
 
 
