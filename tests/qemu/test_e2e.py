@@ -1356,7 +1356,7 @@ def test_monitor_commands(k, name):
         for c in ("ps", "dmesg", "lsmod", "cpus"):
             check("monitor " + c in out, "help lacks %s:\n%s" % (c, out))
         ps = s.gdb.cmd("monitor ps", timeout=120)
-        check(re.search(r"^\s+1\s+\d+\s+sh\s+", ps, re.M), "ps lacks init (sh):\n" + ps[:2000])
+        check(re.search(r"^\s+1\s+\d+\s+init\s+", ps, re.M), "ps lacks init:\n" + ps[:2000])
         check(re.search(r"^\s+2\s+\d+\s+kthreadd\s+sleeping$", ps, re.M),
               "ps lacks kthreadd:\n" + ps[:2000])
         check(re.search(r"^\s+\d+\s+1\s+swapper/1\s+", ps, re.M), "ps lacks CPU 1's idle task:\n" + ps[:2000])
