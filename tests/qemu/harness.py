@@ -147,10 +147,13 @@ echo 0 > /proc/sys/kernel/kptr_restrict
 export PS1='# '
 echo KSTUB_GUEST_READY
 # BusyBox's shell now and then exits at its next read after one of its
-# background jobs is killed; the kernel would panic with init gone
+# background jobs is killed; the kernel would panic with init gone. init
+# lets go of /dev/console, which may be kstub's shared tty (cttyhack finds
+# the shell's tty in sysfs).
+exec </dev/null >/dev/null 2>&1
 while :; do
 	setsid cttyhack sh
-	echo KSTUB_SHELL_RESTARTED
+	echo KSTUB_SHELL_RESTARTED > /dev/kmsg
 done
 """
 
