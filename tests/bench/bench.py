@@ -117,18 +117,10 @@ def say(msg):
 
 # ---- the kernels: harness.Kernel, with its products kept apart from make check's ----
 
-class BenchKernel(harness.Kernel):
+def bench_kernel(kver, arch, kdir, variant=""):
     """A test kernel whose modules and initramfs go under build/bench/, so a
     bench never rewrites the files a running make check boots from."""
-
-    def __init__(self, kver, arch, kdir, variant=""):
-        super().__init__(kver, arch, kdir, variant)
-        self.out = os.path.join(OUT, "-".join(filter(None, (kver, arch, variant))))
-        self.kstub_dir = os.path.join(self.out, "kstub")
-        self.test_dir = os.path.join(self.out, "test")
-        self.kstub_ko = os.path.join(self.kstub_dir, "kstub.ko")
-        self.test_ko = os.path.join(self.test_dir, "kstub_test.ko")
-        self.initramfs = os.path.join(self.out, "initramfs.cpio.gz")
+    return harness.Kernel(kver, arch, kdir, variant, build=OUT)
 
 
 def build_kernel(kver, arch, variant=""):
@@ -138,7 +130,7 @@ def build_kernel(kver, arch, variant=""):
     r = subprocess.run([os.path.join(ROOT, "tests", "qemu", "kernel.sh"), kver, arch, variant],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     check(r.returncode == 0, "kernel build failed:\n" + r.stderr[-4000:])
-    k = BenchKernel(kver, arch, r.stdout.strip(), variant)
+    k = bench_kernel(kver, arch, r.stdout.strip(), variant)
     k.build_modules()
     k.build_initramfs()
     return k

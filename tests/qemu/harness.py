@@ -65,12 +65,13 @@ def free_port():
 class Kernel:
     """A built test kernel with kstub and the test module built against it."""
 
-    def __init__(self, kver, arch, kdir, variant=""):
+    def __init__(self, kver, arch, kdir, variant="", build=BUILD):
+        """@build: where the modules and the initramfs go, a directory per kernel."""
         self.kver, self.arch, self.kdir, self.variant = kver, arch, kdir, variant
         self.vmlinux = os.path.join(kdir, "vmlinux")
         self.facts = ARCH[arch]
         self.image = os.path.join(kdir, self.facts["image"])
-        self.out = os.path.join(BUILD, "-".join(filter(None, (kver, arch, variant))))
+        self.out = os.path.join(build, "-".join(filter(None, (kver, arch, variant))))
         self.kstub_dir = os.path.join(self.out, "kstub")
         self.test_dir = os.path.join(self.out, "test")
         self.kstub_ko = os.path.join(self.kstub_dir, "kstub.ko")
