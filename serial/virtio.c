@@ -13,6 +13,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/device.h>
+#include <linux/gfp.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
 #include <linux/virtio.h>
@@ -24,7 +25,7 @@
 enum {
 	KSTUB_VC_RX_BUFS = 4,
 	KSTUB_VC_RX_SIZE = 4096,
-	KSTUB_VC_TX_SIZE = 32768,	/* a whole reply goes out in one buffer */
+	KSTUB_VC_TX_SIZE = KSTUB_FRAME_CAP,	/* a whole reply in one buffer */
 	KSTUB_VC_RXQ = 0,
 	KSTUB_VC_TXQ = 1,
 	KSTUB_VC_NQ = 2,
@@ -176,7 +177,8 @@ static void kstub_vc_free(void)
 {
 	int i;
 
-	kfree(kstub_vc_tx);
+	if (kstub_vc_tx)
+		free_pages_exact(kstub_vc_tx, KSTUB_VC_TX_SIZE);
 	kstub_vc_tx = NULL;
 	for (i = 0; i < KSTUB_VC_RX_BUFS; i++) {
 		kfree(kstub_vc_rx[i]);
@@ -188,7 +190,8 @@ static int kstub_vc_alloc(void)
 {
 	int i;
 
-	kstub_vc_tx = kmalloc(KSTUB_VC_TX_SIZE, GFP_KERNEL);
+	/* contiguous, for the device, and not rounded up to a power of two */
+	kstub_vc_tx = alloc_pages_exact(KSTUB_VC_TX_SIZE, GFP_KERNEL);
 	for (i = 0; i < KSTUB_VC_RX_BUFS; i++)
 		kstub_vc_rx[i] = kmalloc(KSTUB_VC_RX_SIZE, GFP_KERNEL);
 	for (i = 0; i < KSTUB_VC_RX_BUFS; i++)

@@ -153,9 +153,15 @@ size_t kstub_frame(const u8 *payload, size_t len, u8 *out, size_t cap, bool rle)
 			i++;
 			continue;
 		}
-		n = rle ? kstub_run_length(payload + i, len - i) : 1;
 		out[o++] = c;
 		sum += c;
+		/* most bytes start no run: look further only when one might */
+		if (!rle || i + KSTUB_RLE_MIN > len || payload[i + 1] != c ||
+		    payload[i + 2] != c || payload[i + 3] != c) {
+			i++;
+			continue;
+		}
+		n = kstub_run_length(payload + i, len - i);
 		if (n >= KSTUB_RLE_MIN) {
 			out[o++] = '*';
 			out[o++] = n - 1 + KSTUB_RLE_BIAS;
@@ -164,6 +170,76 @@ size_t kstub_frame(const u8 *payload, size_t len, u8 *out, size_t cap, bool rle)
 			n = 1;
 		}
 		i += n;
+	}
+	out[o++] = '#';
+	out[o++] = kstub_hex_digit(sum >> 4);
+	out[o++] = kstub_hex_digit(sum);
+	return o;
+}
+
+/*
+ * @n of digit @c as RLE chunks, each "c*<count>" or, for the last few, the
+ * digits themselves. Returns the new output position, or 0 past @end.
+ */
+static size_t kstub_put_run(u8 *out, size_t o, size_t end, u8 c, size_t n,
+			    u8 *sum)
+{
+	size_t k;
+
+	while (n) {
+		k = kstub_min(n, KSTUB_RLE_MAX);
+		/* counts that would encode as '#' or '$' are cut short */
+		while (k - 1 + KSTUB_RLE_BIAS == '#' || k - 1 + KSTUB_RLE_BIAS == '$')
+			k--;
+		if (o + kstub_min(k, 3) > end)
+			return 0;
+		n -= k;
+		if (k < KSTUB_RLE_MIN) {
+			for (; k; k--) {
+				out[o++] = c;
+				*sum += c;
+			}
+			continue;
+		}
+		out[o++] = c;
+		out[o++] = '*';
+		out[o++] = k - 1 + KSTUB_RLE_BIAS;
+		*sum += c + '*' + (u8)(k - 1 + KSTUB_RLE_BIAS);
+	}
+	return o;
+}
+
+size_t kstub_frame_hex(const u8 *bin, size_t len, u8 *out, size_t cap, bool rle)
+{
+	size_t i = 0, o = 0, run;
+	u8 sum = 0, b, hi, lo;
+
+	if (cap < 4)
+		return 0;
+	out[o++] = '$';
+	while (i < len) {
+		if (o + 2 + 3 > cap)
+			return 0;
+		b = bin[i++];
+		hi = kstub_hex_digit(b >> 4);
+		lo = kstub_hex_digit(b);
+		out[o++] = hi;
+		out[o++] = lo;
+		sum += hi + lo;
+		/*
+		 * Hex digits never need escaping. Runs are looked for only
+		 * where memory has them, repeats of a byte whose two digits
+		 * match (00, ff, cc).
+		 */
+		if (!rle || hi != lo || i >= len || bin[i] != b)
+			continue;
+		for (run = 1; i < len && bin[i] == b; i++)
+			run++;
+		/* the run's first byte is sent again, as part of it */
+		sum -= hi + lo;
+		o = kstub_put_run(out, o - 2, cap - 3, lo, 2 * run, &sum);
+		if (!o)
+			return 0;
 	}
 	out[o++] = '#';
 	out[o++] = kstub_hex_digit(sum >> 4);

@@ -53,6 +53,20 @@ enum kstub_rx_event kstub_rx_feed(struct kstub_rx *rx, u8 c);
 size_t kstub_frame(const u8 *payload, size_t len, u8 *out, size_t cap, bool rle);
 
 /**
+ * kstub_frame_hex() - frame the hex digits of binary bytes as a reply
+ * @bin: the bytes (a memory read's)
+ * @len: how many
+ * @out: destination, "$<hex>#xx"
+ * @cap: size of @out
+ * @rle: run-length encode runs of digits
+ *
+ * What kstub_frame() makes of the bytes' hex digits, without spelling them
+ * out first: memory reads are the bulk of what GDB asks for.
+ * Return: number of bytes written to @out, or 0 if @out is too small.
+ */
+size_t kstub_frame_hex(const u8 *bin, size_t len, u8 *out, size_t cap, bool rle);
+
+/**
  * kstub_frame_output() - frame console text as an 'O' packet
  * @text: the text, any bytes
  * @len: its length

@@ -107,14 +107,22 @@ static void kstub_put_char(struct kstub_session *s, char ch)
 	kstub_put(s, &ch, 1);
 }
 
+/* The hot loop of every memory read: room is checked once, not per digit. */
 static void kstub_put_hexbytes(struct kstub_session *s, const u8 *b, size_t n)
 {
+	u8 *out;
 	size_t i;
 
-	for (i = 0; i < n; i++) {
-		kstub_put_char(s, kstub_hex_digit(b[i] >> 4));
-		kstub_put_char(s, kstub_hex_digit(b[i]));
+	if (s->reply_len + 2 * n > KSTUB_REPLY_CAP) {
+		s->reply_full = true;
+		return;
 	}
+	out = s->reply + s->reply_len;
+	for (i = 0; i < n; i++) {
+		*out++ = kstub_hex_digit(b[i] >> 4);
+		*out++ = kstub_hex_digit(b[i]);
+	}
+	s->reply_len += 2 * n;
 }
 
 static void kstub_put_hex(struct kstub_session *s, u64 v)
@@ -140,6 +148,7 @@ static void kstub_put_err(struct kstub_session *s, int err)
 	u8 code = err < 0 ? -err : err;
 
 	s->reply_len = 0;
+	s->reply_bin = NULL;
 	kstub_put_char(s, 'E');
 	kstub_put_hexbytes(s, &code, 1);
 }
@@ -347,7 +356,9 @@ static enum kstub_action kstub_cmd_read_mem(struct kstub_session *s,
 		kstub_put_err(s, -EFAULT);
 		return KSTUB_STAY;
 	}
-	kstub_put_hexbytes(s, s->scratch, got);
+	/* framed straight from the bytes read, the bulk of any session */
+	s->reply_bin = s->scratch;
+	s->reply_bin_len = got;
 	return KSTUB_STAY;
 }
 
@@ -953,6 +964,7 @@ void kstub_session_init(struct kstub_session *s, struct kstub_buffers *b)
 	s->frame = b->frame;
 	s->scratch = b->scratch;
 	s->reply_len = 0;
+	s->reply_bin = NULL;
 	s->frame_len = 0;
 	s->connected = false;
 	s->no_ack = false;
@@ -964,8 +976,12 @@ static void kstub_send_reply(struct kstub_session *s)
 {
 	if (s->reply_full)
 		kstub_put_err(s, -ENOSPC);
-	s->frame_len = kstub_frame(s->reply, s->reply_len, s->frame,
-				   KSTUB_FRAME_CAP, true);
+	if (s->reply_bin)
+		s->frame_len = kstub_frame_hex(s->reply_bin, s->reply_bin_len,
+					       s->frame, KSTUB_FRAME_CAP, true);
+	else
+		s->frame_len = kstub_frame(s->reply, s->reply_len, s->frame,
+					   KSTUB_FRAME_CAP, true);
 	s->write(s->io, s->frame, s->frame_len);
 }
 
@@ -973,6 +989,7 @@ static void kstub_reply_begin(struct kstub_session *s)
 {
 	s->reply_len = 0;
 	s->reply_full = false;
+	s->reply_bin = NULL;
 	s->silent = false;
 }
 

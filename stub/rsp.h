@@ -11,7 +11,7 @@
 #include "bp.h"
 
 enum {
-	KSTUB_PACKET_SIZE = 0x4000,	/* advertised PacketSize */
+	KSTUB_PACKET_SIZE = 0x10000,	/* advertised PacketSize */
 	KSTUB_RX_CAP = KSTUB_PACKET_SIZE + 1,
 	KSTUB_REPLY_CAP = KSTUB_PACKET_SIZE,
 	KSTUB_FRAME_CAP = 2 * KSTUB_PACKET_SIZE + 8,
@@ -106,6 +106,8 @@ struct kstub_session {
 	u8 *reply;
 	size_t reply_len;
 	bool reply_full;
+	const u8 *reply_bin;	/* if set, the reply is these bytes in hex */
+	size_t reply_bin_len;
 	u8 *frame;
 	size_t frame_len;
 	u8 *scratch;

@@ -162,7 +162,7 @@ done
 class Guest:
     """One QEMU boot of a test kernel."""
 
-    def __init__(self, kernel, append="", panic_on_warn=True, wait_shell=True):
+    def __init__(self, kernel, append="", panic_on_warn=True, wait_shell=True, nodelay=True):
         self.k = kernel
         self.dir = tempfile.mkdtemp(prefix="kstub-guest-")
         self.con_path = os.path.join(self.dir, "console.sock")
@@ -174,15 +174,19 @@ class Guest:
                                               "panic_on_warn=1" if panic_on_warn else "", append)
         # QEMU waits for us to connect, so the log starts at the first byte
         console = "socket,id=con,path=%s,server=on,wait=on" % self.con_path
-        gdb_port = "tcp:127.0.0.1:%d,server=on,wait=off" % self.gdb_port
+        # QEMU's UARTs hand each byte to the socket on its own: with Nagle
+        # on, every reply but its first byte waits for GDB's delayed ACK,
+        # about 40 ms (the bench measures that link too: nodelay=False)
+        nd = ",nodelay=on" if nodelay else ""
+        gdb_port = "tcp:127.0.0.1:%d,server=on,wait=off%s" % (self.gdb_port, nd)
         uart = gdb_port
         virtio = []
         if kernel.transport == "virtio":
             # a virtio console device of kstub's own: one port, no multiport
             uart = "null"
             virtio = ["-device", "virtio-serial-pci,max_ports=1",
-                      "-chardev", "socket,id=gdb,host=127.0.0.1,port=%d,server=on,wait=off"
-                      % self.gdb_port, "-device", "virtconsole,chardev=gdb"]
+                      "-chardev", "socket,id=gdb,host=127.0.0.1,port=%d,server=on,wait=off%s"
+                      % (self.gdb_port, nd), "-device", "virtconsole,chardev=gdb"]
         if self.kgdb_port:
             # the kgdb kernel: the shell on a virtio console, GDB's line on
             # the first UART (a console too, under tty=), kgdboc on another
@@ -192,8 +196,8 @@ class Guest:
                 # before the shell's: the last console= is /dev/console
                 cmdline = "console=%s " % facts["tty"] + cmdline
             cmdline += " kgdboc=%s,115200" % facts["kgdboc"]
-            kgdb = ["-chardev", "socket,id=kgdb,host=127.0.0.1,port=%d,server=on,wait=off"
-                    % self.kgdb_port]
+            kgdb = ["-chardev", "socket,id=kgdb,host=127.0.0.1,port=%d,server=on,wait=off%s"
+                    % (self.kgdb_port, nd)]
             if kernel.arch == "x86_64":
                 machine = ["qemu-system-x86_64", "-device", "virtio-serial-pci"]
                 kgdb += ["-serial", "chardev:kgdb"]
