@@ -35,15 +35,20 @@ static int kstub_pl011_get_char(void)
 	return readl(kstub_pl011_base + UART01x_DR) & 0xff;
 }
 
-/* Atomic-safe. */
+/*
+ * Atomic-safe. Waits for an empty FIFO, then fills it without looking:
+ * every PL011 revision holds at least 16, and each look is a trap to the
+ * emulator under QEMU.
+ */
 static void kstub_pl011_put_chars(const u8 *buf, size_t len)
 {
-	size_t i;
+	size_t i = 0, n;
 
-	for (i = 0; i < len; i++) {
-		while (readl(kstub_pl011_base + UART01x_FR) & UART01x_FR_TXFF)
+	while (i < len) {
+		while (!(readl(kstub_pl011_base + UART01x_FR) & UART011_FR_TXFE))
 			cpu_relax();
-		writel(buf[i], kstub_pl011_base + UART01x_DR);
+		for (n = 0; n < KSTUB_PL011_FIFO && i < len; n++)
+			writel_relaxed(buf[i++], kstub_pl011_base + UART01x_DR);
 	}
 }
 

@@ -17,13 +17,13 @@ Figures, each the median of BENCH_REPS repetitions: reading kernel text
 target remote to the first prompt (s), the stop (SysRq-g, for QEMU's stub
 GDB's Ctrl-C) to the prompt (s), and info threads with extra tasks (s).
 A table goes to stdout, with kstub's ratio to each anchor and the targets;
-the same data as JSON to build/bench/results-<arch>-<kver>[-nodelay].json.
+the same data as JSON to build/bench/results-<arch>-<kver>[-nagle].json.
 
 Environment: BENCH_ARCH (default "x86_64 arm64"), BENCH_KVER (6.1),
 BENCH_REPS (3), BENCH_QUICK=1 (tiny workloads, to check the machinery),
 BENCH_CONFIGS (a subset of "kstub-uart kstub-virtio kgdb qemu", for
-working on the bench itself), BENCH_NODELAY=1 (the guests' GDB sockets
-with nodelay=on, see NODELAY).
+working on the bench itself), BENCH_NODELAY=0 (the guests' GDB sockets
+as QEMU makes them by default, Nagle on; see NODELAY).
 Exits 0 whether or not the targets are met; non-zero when a configuration
 could not be measured.
 """
@@ -73,13 +73,14 @@ LOAD = "(while :; do echo; done) >/dev/null 2>&1 & echo $!"
 # the kernel is, and kstub's runs take the same layout
 APPEND = "nokaslr"
 
-# QEMU's UART models hand the socket one byte at a time. On its default
-# link (Nagle on) each reply's first byte goes out at once and the rest
-# waits for the ACK that GDB's side delays, about 40 ms: one such wait per
-# reply, whoever sends it, which is the link the issue's kgdb figures come
-# from. nodelay=on takes that wait away (for kgdb as much as for kstub).
-NODELAY = os.environ.get("BENCH_NODELAY", "") not in ("", "0")
-LINK = ("GDB sockets nodelay=on" if NODELAY else
+# QEMU's UART models hand the socket one byte at a time. With Nagle on,
+# QEMU's default for a socket chardev, each reply's first byte goes out at
+# once and the rest waits for the ACK that GDB's side delays, about 40 ms:
+# one such wait per reply, whoever sends it (the issue's kgdb figures come
+# from that link). QEMU forces nodelay=on on its own gdbstub's socket, so
+# every configuration gets it too, unless BENCH_NODELAY=0.
+NODELAY = os.environ.get("BENCH_NODELAY", "1") not in ("", "0")
+LINK = ("GDB sockets nodelay=on, as QEMU sets for its gdbstub" if NODELAY else
         "GDB sockets as QEMU makes them (Nagle on: ~40 ms a UART reply)")
 
 ALL_CONFIGS = ["kstub-uart", "kstub-virtio", "kgdb", "qemu"]
@@ -556,7 +557,7 @@ def bench_arch(arch):
     text, ratios, targets = report(arch, configs)
     print(text + "\n", flush=True)
     os.makedirs(OUT, exist_ok=True)
-    path = os.path.join(OUT, "results-%s-%s%s.json" % (arch, KVER, "-nodelay" if NODELAY else ""))
+    path = os.path.join(OUT, "results-%s-%s%s.json" % (arch, KVER, "" if NODELAY else "-nagle"))
     data = dict(arch=arch, kver=KVER, reps=REPS, quick=QUICK, sizes=SIZE, nodelay=NODELAY,
                 hot_function=HOT_FUNCTION, cmdline_append=APPEND,
                 figures=[dict(name=f, unit=u, higher_is_better=h, label=l)
