@@ -499,8 +499,8 @@ class RawRsp:
             if time.time() > deadline:
                 raise TestFailure("raw rsp: timed out, have %r" % self.buf[-200:])
 
-    def read_ack(self):
-        self.read_until(lambda b: len(b) >= 1)
+    def read_ack(self, timeout=20):
+        self.read_until(lambda b: len(b) >= 1, timeout)
         c, self.buf = self.buf[:1], self.buf[1:]
         return c
 
@@ -525,9 +525,10 @@ class RawRsp:
                 i += 1
         return bytes(out)
 
-    def request(self, payload):
+    def request(self, payload, timeout=20):
+        """@timeout: for the ack, which comes once the stub has read it all."""
         self.write(self.frame(payload))
-        ack = self.read_ack()
+        ack = self.read_ack(timeout)
         check(ack == b"+", "expected ack for %r, got %r" % (payload[:40], ack))
         reply = self.read_packet()
         self.write(b"+")
