@@ -524,6 +524,17 @@ static void test_big_read_and_rle(void)
 	CHECK(!strcmp(exchange(cmd), "E16"), "read over PacketSize: %s", reply);
 }
 
+/* Whether a frame's body has a '#' or '$' of its own (it must not). */
+static bool raw_delimiter(const u8 *wire, size_t w)
+{
+	size_t i;
+
+	for (i = 1; i + 3 < w; i++)
+		if (wire[i] == '#' || wire[i] == '$')
+			return true;
+	return false;
+}
+
 static void test_frame_differential(void)
 {
 	static u8 payload[3000];
@@ -548,11 +559,10 @@ static void test_frame_differential(void)
 			CHECK(0, "frame round %d len %zu decoded %d", round, len, n);
 			return;
 		}
-		for (i = 1; i + 3 < w; i++)
-			if (wire[i] == '#' || wire[i] == '$') {
-				CHECK(0, "raw %c in frame", wire[i]);
-				return;
-			}
+		if (raw_delimiter(wire, w)) {
+			CHECK(0, "raw '#' or '$' in frame, round %d", round);
+			return;
+		}
 	}
 	CHECK(1, "differential");
 	CHECK(kstub_frame(payload, 100, wire, 50, false) == 0, "small buffer refused");
@@ -586,11 +596,10 @@ static void test_frame_hex_differential(void)
 			CHECK(0, "hex frame round %d len %zu decoded %d", round, len, n);
 			return;
 		}
-		for (i = 1; i + 3 < w; i++)
-			if (wire[i] == '#' || wire[i] == '$') {
-				CHECK(0, "raw %c in hex frame", wire[i]);
-				return;
-			}
+		if (raw_delimiter(wire, w)) {
+			CHECK(0, "raw '#' or '$' in hex frame, round %d", round);
+			return;
+		}
 		pw = kstub_frame(hex, 2 * len, plain, sizeof(plain), round & 1);
 		/*
 		 * Never longer than the plain digits; with RLE, close to what
