@@ -3,7 +3,9 @@
 #   make [KDIR=...]   build kstub.ko against a kernel build tree
 #   make run          boot the demo VM with kstub and attach GDB
 #   make demo         the same, non-interactively, with a short GDB script
-#   make check        every test (ARCH=, KVER=, TESTS=<pattern> narrow it)
+#   make check        every test (ARCH=, KVER=, TESTS=<pattern> narrow it;
+#                     FULL=1 every scenario over every transport; COLD=1 from
+#                     a clean clone with an empty kernel cache)
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 PWD := $(shell pwd)

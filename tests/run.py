@@ -4,7 +4,15 @@
 
 Environment: KVER (6.1, 6.12; default both), ARCH (x86_64; default all
 supported), TESTS (a regular expression matched against test names such
-as 6.12/x86_64/test_oops_entry or host/rsp). Ends with 'N passed, N failed'.
+as 6.12/x86_64/test_oops_entry or host/rsp), FULL=1 (every scenario over
+every transport; by default a scenario in which the transport plays no
+part runs over one of them per kernel). Ends with 'N passed, N failed'.
+
+Kernel builds are not tests: a builder thread builds the kernels in the
+order the tests need them, niced, while the tests of the kernels already
+built run; each build has its own time limit (KSTUB_BUILD_TIMEOUT seconds)
+and is killed with its whole process group when it runs out or the runner
+stops. A build that fails fails every test of its kernel.
 """
 import glob
 import os
@@ -13,6 +21,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import traceback
 
@@ -26,9 +35,17 @@ import test_stock  # noqa: E402
 
 KVERS = ["6.1", "6.12"]
 ARCHES = ["x86_64", "arm64"]
-# every scenario over kstub's UART, and again over its virtio console
+# every transport-dependent scenario over kstub's UART and its virtio console
 TRANSPORTS = {"x86_64": ["uart", "virtio"], "arm64": ["uart", "virtio"]}
+# where the transport plays no part, one per kernel, so both are exercised
+ONE_TRANSPORT = {"6.1": "virtio", "6.12": "uart"}
 TEST_TIMEOUT = 420
+BUILD_TIMEOUT = int(os.environ.get("KSTUB_BUILD_TIMEOUT", "3600"))
+FULL = os.environ.get("FULL", "") not in ("", "0")
+
+
+def mmss(seconds):
+    return "%dm%02ds" % (seconds // 60, seconds % 60)
 
 
 class Timeout(Exception):
@@ -48,8 +65,13 @@ class Runner:
     def wanted(self, name):
         return bool(self.pattern.search(name))
 
-    def run(self, name, fn, *args, force=False):
-        if not force and not self.wanted(name):
+    def fail(self, name, why):
+        self.failed += 1
+        self.failures.append(name)
+        print("FAIL %s\n    %s" % (name, why.replace("\n", "\n    ")), flush=True)
+
+    def run(self, name, fn, *args):
+        if not self.wanted(name):
             return None
         t0 = time.time()
         signal.signal(signal.SIGALRM, on_alarm)
@@ -68,9 +90,7 @@ class Runner:
             self.passed += 1
             print("PASS %s (%.0fs)" % (name, dt), flush=True)
         else:
-            self.failed += 1
-            self.failures.append(name)
-            print("FAIL %s (%.0fs)\n    %s" % (name, dt, why.replace("\n", "\n    ")), flush=True)
+            self.fail("%s (%.0fs)" % (name, dt), why)
         return result if ok else False
 
 
@@ -104,54 +124,185 @@ def docs_tests():
     harness.check(not bad, "\n".join(bad))
 
 
-def build_kernel(kver, arch, variant=""):
-    r = subprocess.run([os.path.join(HERE, "qemu", "kernel.sh"), kver, arch, variant],
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    harness.check(r.returncode == 0, "kernel build failed:\n" + r.stderr[-4000:])
-    k = harness.Kernel(kver, arch, r.stdout.strip(), variant)
-    k.build_modules()
-    k.build_initramfs()
-    return k
+class Plan:
+    """One test kernel: what to build, the tests to run on it, and the times."""
+
+    def __init__(self, kver, arch, variant, runs):
+        self.kver, self.arch, self.variant, self.runs = kver, arch, variant, runs
+        self.name = "/".join(filter(None, (kver, arch, variant)))
+        self.kernel = None
+        self.error = None
+        self.done = threading.Event()
+        self.build_start = self.build_end = None
+        self.waited = 0.0
+        self.test_time = 0.0
 
 
-def run_kernel(r, prefix, runs, kver, arch, variant=""):
-    if not any(r.wanted(n) for n in [n for n, _, _ in runs] + [prefix + "build"]):
-        return
-    # the build is a test of its own, and runs whenever its kernel's tests do
-    k = r.run(prefix + "build", build_kernel, kver, arch, variant, force=True)
-    for name, tr, t in runs:
-        if not k:
-            if r.wanted(name):
-                r.failed += 1
-                print("FAIL %s (kernel did not build)" % name)
-            continue
-        r.run(name, t, k.over(tr), name.replace("/", "_"))
+class Builder(threading.Thread):
+    """Builds the plans' kernels one after another, niced, so that the tests
+    of a kernel already built run at full speed beside the next build."""
+
+    def __init__(self, plans):
+        threading.Thread.__init__(self, daemon=True)
+        self.plans = plans
+        self.lock = threading.Lock()
+        self.proc = None
+        self.stopping = False
+
+    def stop(self):
+        """Kill the build that runs now, with everything it started."""
+        with self.lock:
+            self.stopping = True
+            proc = self.proc
+        if proc and proc.poll() is None:
+            for sig in (signal.SIGTERM, signal.SIGKILL):
+                try:
+                    os.killpg(proc.pid, sig)
+                except ProcessLookupError:
+                    break
+                try:
+                    proc.wait(timeout=10)
+                    break
+                except subprocess.TimeoutExpired:
+                    pass
+
+    def run(self):
+        for p in self.plans:
+            p.build_start = time.time()
+            try:
+                if self.stopping:
+                    raise harness.TestFailure("the runner stopped first")
+                kdir = self.build_kernel(p)
+                k = harness.Kernel(p.kver, p.arch, kdir, p.variant)
+                k.build_modules()
+                k.build_initramfs()
+                p.kernel = k
+            except Exception as e:
+                p.error = (str(e) if isinstance(e, harness.TestFailure)
+                           else traceback.format_exc())
+            p.build_end = time.time()
+            p.done.set()
+
+    def build_kernel(self, p):
+        logs = os.path.join(harness.BUILD, "logs")
+        os.makedirs(logs, exist_ok=True)
+        log_path = os.path.join(logs, "kernel-%s.log" % p.name.replace("/", "-"))
+        t0 = time.time()
+        with open(log_path, "w") as log, self.lock:
+            if self.stopping:
+                raise harness.TestFailure("the runner stopped first")
+            # a session of its own: a stop takes make and every compiler with it
+            self.proc = subprocess.Popen(
+                ["nice", "-n", "19", os.path.join(HERE, "qemu", "kernel.sh"),
+                 p.kver, p.arch, p.variant],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                start_new_session=True)
+        proc = self.proc
+        timer = threading.Timer(BUILD_TIMEOUT, self.stop)
+        timer.start()
+        try:
+            with open(log_path, "a") as log:
+                for line in proc.stderr:
+                    log.write(line)
+                    log.flush()
+                    if line.startswith("kernel.sh:"):
+                        print("build %s: %s (%s)" % (p.name, line[len("kernel.sh:"):].strip(),
+                                                     mmss(time.time() - t0)), flush=True)
+            out = proc.stdout.read().strip()
+            rc = proc.wait()
+        finally:
+            timer.cancel()
+        if rc:
+            with open(log_path, errors="replace") as f:
+                tail = f.read()[-4000:]
+            why = ("killed after %ds (KSTUB_BUILD_TIMEOUT)" % BUILD_TIMEOUT
+                   if time.time() - t0 >= BUILD_TIMEOUT else "exited %d" % rc)
+            raise harness.TestFailure("kernel build %s; log %s ends:\n%s" % (why, log_path, tail))
+        print("build %s: ready (%s)" % (p.name, mmss(time.time() - t0)), flush=True)
+        return out
 
 
-def main():
-    r = Runner()
-    r.run("host/rsp", host_tests)
-    r.run("host/docs", docs_tests)
-    kvers = os.environ.get("KVER", "").split() or KVERS
-    arches = os.environ.get("ARCH", "").split() or ARCHES
-    # ours, not the kernel's: each build names its own ARCH
-    os.environ.pop("ARCH", None)
+def plan_kernels(r, kvers, arches):
+    """The kernels the selected tests need, in the order they run."""
+    plans = []
+
+    def add(kver, arch, variant, runs):
+        runs = [(n, tr, t) for n, tr, t in runs if r.wanted(n)]
+        if runs:
+            plans.append(Plan(kver, arch, variant, runs))
+
+    def over(t, arch, kver):
+        if FULL or t in test_e2e.TRANSPORT_TESTS:
+            return TRANSPORTS[arch]
+        return [ONE_TRANSPORT[kver]]
+
     for arch in arches:
         for kver in kvers:
             prefix = "%s/%s/" % (kver, arch)
             tests = test_e2e.TESTS + test_e2e.ARCH_TESTS[arch]
-            runs = [((prefix + "virtio/" if tr == "virtio" else prefix) + t.__name__, tr, t)
-                    for tr in TRANSPORTS[arch] for t in tests]
-            run_kernel(r, prefix, runs, kver, arch)
+            add(kver, arch, "", [((prefix + "virtio/" if tr == "virtio" else prefix) + t.__name__,
+                                  tr, t) for t in tests for tr in over(t, arch, kver)])
             # the same kernel with kgdb: kstub over tty=, beside kgdb
-            runs = [(prefix + "kgdb/" + t.__name__, "tty", t) for t in test_e2e.KGDB_TESTS]
-            run_kernel(r, prefix + "kgdb/", runs, kver, arch, "kgdb")
+            add(kver, arch, "kgdb", [(prefix + "kgdb/" + t.__name__, "tty", t)
+                                     for t in test_e2e.KGDB_TESTS])
             # the same kernel with kstub built in
-            runs = [((prefix + "builtin/virtio/" if tr == "virtio" else prefix + "builtin/")
-                     + t.__name__, tr, t) for tr in TRANSPORTS[arch] for t in test_e2e.BUILTIN_TESTS]
-            run_kernel(r, prefix + "builtin/", runs, kver, arch, "builtin")
+            add(kver, arch, "builtin",
+                [((prefix + "builtin/virtio/" if tr == "virtio" else prefix + "builtin/")
+                  + t.__name__, tr, t)
+                 for t in test_e2e.BUILTIN_TESTS for tr in over(t, arch, kver)])
+    return plans
+
+
+def main():
+    t_start = time.time()
+    r = Runner()
+    kvers = os.environ.get("KVER", "").split() or KVERS
+    arches = os.environ.get("ARCH", "").split() or ARCHES
+    # ours, not the kernel's: each build names its own ARCH
+    os.environ.pop("ARCH", None)
+    plans = plan_kernels(r, kvers, arches)
+    builder = Builder(plans)
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(sig, lambda s, f: (builder.stop(), sys.exit(128 + s)))
+    # builds first: they are the long pole, and run beside the tests
+    builder.start()
+    phases = []
+    if os.environ.get("KSTUB_DEPS_SECONDS"):
+        phases.append(("deps (tests/deps.sh)", float(os.environ["KSTUB_DEPS_SECONDS"])))
+    t0 = time.time()
+    r.run("host/rsp", host_tests)
+    r.run("host/docs", docs_tests)
+    phases.append(("host tests", time.time() - t0))
+    try:
+        for p in plans:
+            t0 = time.time()
+            p.done.wait()
+            p.waited = time.time() - t0
+            if p.error:
+                r.fail(p.name + "/build", p.error)
+                for name, _, _ in p.runs:
+                    r.fail(name, "kernel did not build")
+                continue
+            t0 = time.time()
+            for name, tr, t in p.runs:
+                r.run(name, t, p.kernel.over(tr), name.replace("/", "_"))
+            p.test_time = time.time() - t0
+    finally:
+        builder.stop()
+    t0 = time.time()
     for t in test_stock.TESTS:
         r.run("stock/" + t.__name__, t)
+    phases.append(("stock kernel tests", time.time() - t0))
+
+    print("\nphases (wall clock; builds run beside the tests of the kernels before them):")
+    for what, dt in phases[:-1]:
+        print("  %-34s %s" % (what, mmss(dt)))
+    for p in plans:
+        built = (p.build_end or time.time()) - (p.build_start or time.time())
+        print("  %-34s build %s (tests waited %s), tests %s (%d)" % (
+            p.name, mmss(built), mmss(p.waited), mmss(p.test_time), len(p.runs)))
+    print("  %-34s %s" % (phases[-1][0], mmss(phases[-1][1])))
+    print("  %-34s %s" % ("total (runner)", mmss(time.time() - t_start)))
     if r.failures:
         print("failed: " + " ".join(r.failures))
     print("%d passed, %d failed" % (r.passed, r.failed))

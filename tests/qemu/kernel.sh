@@ -39,29 +39,42 @@ if [ -f "$out/.kstub-done" ] && [ "$variant" != builtin ]; then
 	exit 0
 fi
 
-mkdir -p "$cache/src" "$out"
-exec 9>"$out/.lock"
+# A build that is stopped at any point (the runner kills its process group)
+# leaves nothing that passes for usable: .kstub-done is written last; a
+# variant's copy of the plain build is made aside and renamed into place;
+# the source is unpacked under its own lock and marked when complete; and
+# make redoes any target whose command line kbuild has not recorded (it
+# records it only once the target is written).
+mkdir -p "$cache/src" "$cache/build"
+exec 9>"$out.lock"
 flock 9
 if [ -f "$out/.kstub-done" ] && [ "$variant" != builtin ]; then echo "$out"; exit 0; fi
 
-if [ ! -f "$src/.kstub-unpacked" ]; then
-	echo "kernel.sh: unpacking $tarball" >&2
-	rm -rf "$src"
-	tar -xf "$tarball" -C "$cache/src"
-	touch "$src/.kstub-unpacked"
-fi
+(
+	flock 8
+	if [ ! -f "$src/.kstub-unpacked" ]; then
+		echo "kernel.sh: unpacking $tarball" >&2
+		rm -rf "$src"
+		tar -xf "$tarball" -C "$cache/src"
+		touch "$src/.kstub-unpacked"
+	fi
+	# every variant: the tree's Kconfig reads kstub's through the link,
+	# which must point at this checkout
+	"$here/../../tools/kstub-intree" "$src" >&2
+) 8>"$src.lock"
 
-if [ -n "$variant" ] && [ ! -f "$out/.config" ]; then
+if [ -n "$variant" ] && [ ! -f "$out/.kstub-copied" ]; then
 	base=$("$0" "$kver" "$arch")
 	echo "kernel.sh: starting $variant from $base" >&2
-	cp -a "$base/." "$out/"
-	rm -f "$out/.kstub-done"
+	rm -rf "$out" "$out.tmp"
+	cp -a "$base/." "$out.tmp/"
+	rm -f "$out.tmp/.kstub-done"
+	touch "$out.tmp/.kstub-copied"
+	mv "$out.tmp" "$out"
 fi
+mkdir -p "$out"
 
 m() { make -s -C "$src" O="$out" ARCH=$karch CROSS_COMPILE=$cross "$@"; }
-# every variant: the tree's Kconfig reads kstub's through the link, which
-# must point at this checkout
-"$here/../../tools/kstub-intree" "$src" >&2
 if [ "$variant" = builtin ]; then
 	# make goes by dates: objects from another checkout may look newer
 	if [ "$(cat "$out/.kstub-checkout" 2>/dev/null)" != "$here" ]; then
@@ -92,8 +105,9 @@ if [ -z "$variant" ] && grep -q '^CONFIG_KGDB=y' "$out/.config"; then
 	exit 1
 fi
 
-echo "kernel.sh: building $kver $arch (a few minutes)" >&2
+echo "kernel.sh: building ${image##*/} (minutes)" >&2
 m -j"$(($(nproc) + 1))" "${image##*/}" modules_prepare >&2
+echo "kernel.sh: building modules and GDB scripts" >&2
 m -j"$(($(nproc) + 1))" modules >&2
 m scripts_gdb >&2 || true
 touch "$out/.kstub-done"
