@@ -36,6 +36,9 @@ enum {
 	KSTUB_ARM64_INSN_SIZE = 4,
 	KSTUB_ARM64_BRK_BASE = 0xd4200000,	/* BRK #imm: imm in bits 5-20 */
 	KSTUB_ARM64_NOP = 0xd503201f,
+	/* BTI, BTI c, BTI j, BTI jc: HINT #32/34/36/38 */
+	KSTUB_ARM64_BTI_MASK = 0xffffff3f,
+	KSTUB_ARM64_BTI = 0xd503241f,
 	KSTUB_ARM64_DIE_PRIORITY = INT_MAX - 1,
 };
 
@@ -57,6 +60,8 @@ static const u32 kstub_arm64_brk_insn = KSTUB_ARM64_BRK_BASE | (KSTUB_ARM64_BRK 
 static struct kstub_arm64_fpsimd kstub_arm64_fp[NR_CPUS];
 
 static unsigned long kstub_arm64_patch_text;
+static unsigned long kstub_arm64_jump_label_reserved;
+static unsigned long kstub_arm64_size_offset;
 static unsigned long kstub_arm64_enable_step;
 static unsigned long kstub_arm64_disable_step;
 static unsigned long kstub_arm64_kernel_text_address;
@@ -69,6 +74,8 @@ static unsigned long kstub_arm64_irq_preempt_key;
 
 static const struct kstub_sym kstub_arm64_syms[] = {
 	{ "aarch64_insn_patch_text_nosync", &kstub_arm64_patch_text },
+	{ "jump_label_text_reserved", &kstub_arm64_jump_label_reserved },
+	{ "kallsyms_lookup_size_offset", &kstub_arm64_size_offset },
 	{ "kernel_enable_single_step", &kstub_arm64_enable_step },
 	{ "kernel_disable_single_step", &kstub_arm64_disable_step },
 	{ "kernel_text_address", &kstub_arm64_kernel_text_address },
@@ -298,6 +305,50 @@ static void kstub_arm64_roundup(const struct cpumask *mask)
 
 /* ---- breakpoints and patching ---- */
 
+/*
+ * What kstub_arm64_patch() runs besides the kernel's __kprobes patching
+ * code (which kprobes' blacklist covers): a breakpoint there would be hit
+ * while kstub writes the others in or out, with patch_lock held, where
+ * it cannot be taken out. Functions a kernel does not have are skipped.
+ */
+static const char * const kstub_arm64_patch_path[] = {
+	"vmalloc_to_page", "__set_fixmap", "copy_to_kernel_nofault",
+	"_raw_spin_lock_irqsave", "_raw_spin_unlock_irqrestore",
+	"caches_clean_inval_pou", "__flush_icache_range", "flush_icache_range",
+	"__memcpy", "memcpy",
+};
+
+static struct {
+	unsigned long start, end;
+} kstub_arm64_patch_fns[ARRAY_SIZE(kstub_arm64_patch_path)];
+
+static void kstub_arm64_patch_path_init(void)
+{
+	unsigned long size, off;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(kstub_arm64_patch_path); i++) {
+		unsigned long fn = kstub_lookup(kstub_arm64_patch_path[i]);
+
+		if (!fn || !kstub_call(kstub_arm64_size_offset, fn, (unsigned long)&size,
+				       (unsigned long)&off))
+			continue;
+		kstub_arm64_patch_fns[i].start = fn - off;
+		kstub_arm64_patch_fns[i].end = fn - off + size;
+	}
+}
+
+static bool kstub_arm64_in_patch_path(unsigned long addr)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(kstub_arm64_patch_fns); i++)
+		if (addr >= kstub_arm64_patch_fns[i].start &&
+		    addr < kstub_arm64_patch_fns[i].end)
+			return true;
+	return false;
+}
+
 static int kstub_arm64_bp_valid(unsigned long addr)
 {
 	unsigned long site;
@@ -309,19 +360,30 @@ static int kstub_arm64_bp_valid(unsigned long addr)
 		return -EFAULT;
 	if (kstub_call(kstub_arm64_within_kprobe_blacklist, addr, 0, 0) & 0xff)
 		return -EPERM;
+	if (kstub_arm64_in_patch_path(addr))
+		return -EPERM;
+	/* a static branch: the kernel rewrites it expecting its own instruction */
+	if (kstub_call(kstub_arm64_jump_label_reserved, addr, addr, 0) & 0xff)
+		return -EBUSY;
+	if (copy_from_kernel_nofault(&insn, (void *)addr, sizeof(insn)))
+		return -EFAULT;
 	/* a call site ftrace is using is rewritten under us at any time */
 	site = kstub_arm64_ftrace_location ?
 	       kstub_call(kstub_arm64_ftrace_location, addr, addr, 0) : 0;
-	if (site && (copy_from_kernel_nofault(&insn, (void *)addr, sizeof(insn)) ||
-		     insn != KSTUB_ARM64_NOP))
+	if (site && insn != KSTUB_ARM64_NOP)
 		return -EBUSY;
+	/* a BTI landing pad must stay one where BTI is enforced */
+	if ((insn & KSTUB_ARM64_BTI_MASK) == KSTUB_ARM64_BTI)
+		return -EINVAL;
 	return 0;
 }
 
 /*
- * Context: every other CPU parked. The _nosync variant cleans and
- * invalidates to the point of unification itself and sends no IPI; the
- * parked CPUs synchronise on their exception return.
+ * Context: every other CPU parked, or, to take a breakpoint out at the
+ * start of a stop, running. The _nosync variant cleans and invalidates to
+ * the point of unification itself and sends no IPI; the parked CPUs
+ * synchronise on their exception return. One aligned word changes: a CPU
+ * that runs into it meanwhile executes the BRK or the instruction.
  */
 static int kstub_arm64_patch(unsigned long addr, const void *buf, size_t len)
 {
@@ -646,6 +708,7 @@ static int kstub_arm64_init(void)
 	ret = kstub_syms_resolve(kstub_arm64_syms, ARRAY_SIZE(kstub_arm64_syms));
 	if (ret)
 		return ret;
+	kstub_arm64_patch_path_init();
 	if (!kstub_tdesc_build(kstub_arm64_xml, sizeof(kstub_arm64_xml), "aarch64",
 			       kstub_arm64_regs, ARRAY_SIZE(kstub_arm64_regs)))
 		return -ENOSPC;
@@ -699,4 +762,13 @@ unsigned long kstub_call(unsigned long fn, unsigned long a0, unsigned long a1,
 	unsigned long (*f)(unsigned long, unsigned long, unsigned long) = (void *)fn;
 
 	return f(a0, a1, a2);
+}
+
+unsigned long kstub_call4(unsigned long fn, unsigned long a0, unsigned long a1,
+			  unsigned long a2, unsigned long a3)
+{
+	unsigned long (*f)(unsigned long, unsigned long, unsigned long,
+			   unsigned long) = (void *)fn;
+
+	return f(a0, a1, a2, a3);
 }

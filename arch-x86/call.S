@@ -7,7 +7,7 @@
  * nothing takes the address of have their ENDBR sealed at boot on IBT
  * kernels, so an indirect call to them takes a #CP. This reaches @fn with
  * a return instead of an indirect branch, which IBT does not check, and
- * @fn returns straight to our caller.
+ * @fn returns straight to our caller. kstub_call4() passes one more.
  */
 #include <linux/linkage.h>
 #include <asm/nospec-branch.h>
@@ -25,3 +25,16 @@ SYM_FUNC_START(kstub_call)
 	ret
 	int3
 SYM_FUNC_END(kstub_call)
+
+SYM_FUNC_START(kstub_call4)
+	mov	%rdi, %rax
+	mov	%rsi, %rdi
+	mov	%rdx, %rsi
+	mov	%rcx, %rdx
+	mov	%r8, %rcx
+	push	%rax
+	UNWIND_HINT_FUNC
+	ANNOTATE_UNRET_SAFE
+	ret
+	int3
+SYM_FUNC_END(kstub_call4)

@@ -13,6 +13,7 @@
 #include <asm/apic.h>
 #include <asm/debugreg.h>
 #include <asm/ftrace.h>
+#include <asm/insn.h>
 #include <asm/nops.h>
 #include <asm/nmi.h>
 #include <asm/processor-flags.h>
@@ -20,6 +21,7 @@
 #include <asm/segment.h>
 #include <asm/traps.h>
 #include <asm/switch_to.h>
+#include <asm/sync_core.h>
 #include "kstub.h"
 #include "tdesc.h"
 
@@ -38,8 +40,14 @@ enum {
 
 static const u8 kstub_x86_int3[] = { KSTUB_X86_INT3 };
 static const u8 kstub_x86_nop5[] = { BYTES_NOP5 };	/* an idle ftrace site */
+static const u8 kstub_x86_endbr64[] = { 0xf3, 0x0f, 0x1e, 0xfa };
 
-static unsigned long kstub_x86_text_poke_kgdb;
+static unsigned long kstub_x86_insn_decode;
+static unsigned long kstub_x86_size_offset;
+static unsigned long kstub_x86_jump_label_reserved;
+static unsigned long kstub_x86_static_call_reserved;
+static unsigned long kstub_x86_sct_start;
+static unsigned long kstub_x86_sct_end;
 static unsigned long kstub_x86_kernel_text_address;
 static unsigned long kstub_x86_within_kprobe_blacklist;
 static unsigned long kstub_x86_ftrace_location;
@@ -47,7 +55,13 @@ static unsigned long kstub_x86_stext;
 static unsigned long kstub_x86_search_extable;
 
 static const struct kstub_sym kstub_x86_syms[] = {
-	{ "text_poke_kgdb", &kstub_x86_text_poke_kgdb },
+	{ "insn_decode", &kstub_x86_insn_decode },
+	{ "kallsyms_lookup_size_offset", &kstub_x86_size_offset },
+	{ "jump_label_text_reserved", &kstub_x86_jump_label_reserved },
+	/* static calls patched in place, and their trampolines */
+	{ "static_call_text_reserved", &kstub_x86_static_call_reserved, true },
+	{ "__static_call_text_start", &kstub_x86_sct_start, true },
+	{ "__static_call_text_end", &kstub_x86_sct_end, true },
 	{ "kernel_text_address", &kstub_x86_kernel_text_address },
 	{ "within_kprobe_blacklist", &kstub_x86_within_kprobe_blacklist },
 	{ "_text", &kstub_x86_stext },
@@ -275,6 +289,30 @@ static void kstub_x86_roundup(const struct cpumask *mask)
 
 /* ---- breakpoints and patching ---- */
 
+/*
+ * Whether @addr starts an instruction, decoding from the start of its
+ * function as kprobes does; an int3 in the middle of one would change
+ * what the instructions around it are.
+ */
+static bool kstub_x86_insn_boundary(unsigned long addr)
+{
+	unsigned long size, off, at;
+	u8 buf[MAX_INSN_SIZE];
+	struct insn insn;
+
+	if (!kstub_call(kstub_x86_size_offset, addr, (unsigned long)&size,
+			(unsigned long)&off))
+		return false;
+	for (at = addr - off; at < addr; at += insn.length) {
+		if (copy_from_kernel_nofault(buf, (void *)at, sizeof(buf)) ||
+		    kstub_call4(kstub_x86_insn_decode, (unsigned long)&insn,
+				(unsigned long)buf, sizeof(buf), INSN_MODE_KERN) ||
+		    !insn.length)
+			return false;
+	}
+	return at == addr;
+}
+
 static int kstub_x86_bp_valid(unsigned long addr)
 {
 	u8 insn[sizeof(kstub_x86_nop5)];
@@ -285,20 +323,82 @@ static int kstub_x86_bp_valid(unsigned long addr)
 	/* entry, noinstr and NOKPROBE code run where a trap is not survivable */
 	if (kstub_call(kstub_x86_within_kprobe_blacklist, addr, 0, 0) & 0xff)
 		return -EPERM;
+	if (!kstub_x86_insn_boundary(addr))
+		return -EINVAL;
+	/*
+	 * Code the kernel rewrites while it runs, expecting its own bytes
+	 * there: static branches (jump_label BUG()s on an int3), static
+	 * calls and their trampolines.
+	 */
+	if (kstub_call(kstub_x86_jump_label_reserved, addr, addr, 0) & 0xff)
+		return -EBUSY;
+	if (kstub_x86_static_call_reserved &&
+	    (kstub_call(kstub_x86_static_call_reserved, addr, addr, 0) & 0xff))
+		return -EBUSY;
+	if (addr >= kstub_x86_sct_start && addr < kstub_x86_sct_end)
+		return -EBUSY;
 	/* a call site ftrace is using is rewritten under us at any time */
 	site = kstub_x86_ftrace_location ?
 	       kstub_call(kstub_x86_ftrace_location, addr, addr, 0) : 0;
 	if (site && (copy_from_kernel_nofault(insn, (void *)site, sizeof(insn)) ||
 		     memcmp(insn, kstub_x86_nop5, sizeof(insn))))
 		return -EBUSY;
+	/*
+	 * Where the CPU enforces IBT an indirect call must land on an
+	 * ENDBR, not an int3. (GDB's 'break fn' often lands there: such a
+	 * CPU needs 'break *fn+4'.)
+	 */
+	if (cpu_feature_enabled(X86_FEATURE_IBT)) {
+		if (copy_from_kernel_nofault(insn, (void *)addr, sizeof(kstub_x86_endbr64)))
+			return -EFAULT;
+		if (!memcmp(insn, kstub_x86_endbr64, sizeof(kstub_x86_endbr64)))
+			return -EINVAL;
+	}
 	return 0;
 }
 
-/* Context: every other CPU parked (a stop, or stop_machine at exit). */
+static __always_inline void kstub_x86_write_cr0(unsigned long v)
+{
+	asm volatile("mov %0, %%cr0" : : "r" (v) : "memory");
+}
+
+static __always_inline void kstub_x86_write_cr4(unsigned long v)
+{
+	asm volatile("mov %0, %%cr4" : : "r" (v) : "memory");
+}
+
+/*
+ * Kernel text is written in place, with write protection lifted on this
+ * CPU for the few instructions it takes (and CET, which forbids lifting
+ * it, off with it; the kernel's own setters would refuse both). No kernel
+ * function runs, so no breakpoint can be hit while one is written, no
+ * lock is taken, and another CPU stopped in the middle of text_poke() is
+ * not in the way. A breakpoint is one byte: a CPU that runs into it as it
+ * changes sees the int3 or the instruction, as with text_poke_bp().
+ * Context: interrupts off; the other CPUs parked or running.
+ */
 static int kstub_x86_patch(unsigned long addr, const void *buf, size_t len)
 {
-	kstub_call(kstub_x86_text_poke_kgdb, addr, (unsigned long)buf, len);
-	return 0;
+	unsigned long cr0 = native_read_cr0(), cr4 = native_read_cr4();
+	const u8 *src = buf;
+	u8 *dst = (u8 *)addr;
+	int ret = 0;
+
+	if (cr4 & X86_CR4_CET)
+		kstub_x86_write_cr4(cr4 & ~X86_CR4_CET);
+	kstub_x86_write_cr0(cr0 & ~X86_CR0_WP);
+	while (len--) {
+		__put_kernel_nofault(dst + len, src + len, u8, fault);
+		continue;
+fault:
+		ret = -EFAULT;
+		break;
+	}
+	kstub_x86_write_cr0(cr0);
+	if (cr4 & X86_CR4_CET)
+		kstub_x86_write_cr4(cr4);
+	sync_core();
+	return ret;
 }
 
 static void kstub_x86_set_pc(struct pt_regs *regs, unsigned long pc)
@@ -447,10 +547,10 @@ static int kstub_x86_notify(struct notifier_block *nb, unsigned long cmd,
 		       NOTIFY_STOP : NOTIFY_DONE;
 	case DIE_DEBUG:
 		dr6 = (unsigned long *)args->err;
-		if (!(*dr6 & DR_STEP) || !kstub_is_stepping())
+		if (!(*dr6 & DR_STEP) || !kstub_is_stepping() ||
+		    !kstub_trap(regs, KSTUB_REASON_STEP, KSTUB_SIGTRAP))
 			return NOTIFY_DONE;
 		*dr6 &= ~DR_STEP;
-		kstub_trap(regs, KSTUB_REASON_STEP, KSTUB_SIGTRAP);
 		return NOTIFY_STOP;
 	case DIE_GPF:
 		/* reached only after exception fixups declined it: fatal */
@@ -555,6 +655,7 @@ const struct kstub_arch_ops kstub_arch = {
 	.bp_len = sizeof(kstub_x86_int3),
 	.bp_valid = kstub_x86_bp_valid,
 	.patch = kstub_x86_patch,
+	.patch_unlocked = true,
 	.set_pc = kstub_x86_set_pc,
 	.step_arm = kstub_x86_step_arm,
 	.step_done = kstub_x86_step_done,

@@ -23,7 +23,8 @@ static struct kstub_bp *kstub_bp_find(const struct kstub_bp_table *t,
 		bp = &t->slot[i];
 		if (bp->addr != addr || bp->state == KSTUB_BP_FREE)
 			continue;
-		if (bp->state == KSTUB_BP_GONE && !gone_too)
+		if ((bp->state == KSTUB_BP_GONE || bp->state == KSTUB_BP_REFUSED) &&
+		    !gone_too)
 			continue;
 		return (struct kstub_bp *)bp;
 	}
@@ -59,11 +60,13 @@ int kstub_bp_set(struct kstub_bp_table *t, u64 addr)
 	/* GDB still has symbols there and inserts it at every resume */
 	if (kstub_bp_text_gone(t, addr))
 		return 0;
+	bp = kstub_bp_find(t, addr, true);
+	if (bp && bp->state == KSTUB_BP_REFUSED)
+		return -EPERM;
 	ret = t->ops->valid(t->ctx, addr);
 	if (ret)
 		return ret;
 	/* the original bytes must be readable now, or patching will fail */
-	bp = kstub_bp_find(t, addr, true);
 	if (!bp)
 		bp = kstub_bp_alloc(t);
 	if (!bp)
@@ -80,12 +83,34 @@ int kstub_bp_clear(struct kstub_bp_table *t, u64 addr)
 {
 	struct kstub_bp *bp = kstub_bp_find(t, addr, false);
 
-	if (!bp)
+	if (!bp) {
+		bp = kstub_bp_find(t, addr, true);
+		if (bp && bp->state == KSTUB_BP_REFUSED)
+			return 0;
 		return kstub_bp_text_gone(t, addr) ? 0 : -ENOENT;
+	}
 	if (bp->state == KSTUB_BP_ACTIVE &&
 	    t->ops->patch(t->ctx, addr, bp->saved, t->ops->insn_len))
 		return -EIO;
 	bp->state = KSTUB_BP_GONE;
+	return 0;
+}
+
+/*
+ * Take the breakpoint at @addr out for good: its bytes back now, and any
+ * later kstub_bp_set() there refused. Return: 0, or -errno if its bytes
+ * could not be put back (it stays as it was).
+ */
+int kstub_bp_refuse(struct kstub_bp_table *t, u64 addr)
+{
+	struct kstub_bp *bp = kstub_bp_find(t, addr, false);
+
+	if (!bp)
+		return -ENOENT;
+	if (bp->state == KSTUB_BP_ACTIVE &&
+	    t->ops->patch(t->ctx, addr, bp->saved, t->ops->insn_len))
+		return -EIO;
+	bp->state = KSTUB_BP_REFUSED;
 	return 0;
 }
 
@@ -179,9 +204,9 @@ int kstub_bp_deactivate(struct kstub_bp_table *t)
 
 enum kstub_bp_state kstub_bp_state_at(const struct kstub_bp_table *t, u64 addr)
 {
-	const struct kstub_bp *bp = kstub_bp_find(t, addr, false);
+	const struct kstub_bp *bp = kstub_bp_find(t, addr, true);
 
-	return bp ? bp->state : KSTUB_BP_FREE;
+	return bp && bp->state != KSTUB_BP_GONE ? bp->state : KSTUB_BP_FREE;
 }
 
 bool kstub_bp_known(const struct kstub_bp_table *t, u64 addr)

@@ -15,6 +15,7 @@ enum kstub_bp_state {
 	KSTUB_BP_SET,		/* wanted, text untouched (target stopped) */
 	KSTUB_BP_ACTIVE,	/* breakpoint instruction in text (running) */
 	KSTUB_BP_GONE,		/* removed; address kept to recognise late traps */
+	KSTUB_BP_REFUSED,	/* taken out by kstub for good; never written again */
 };
 
 enum {
@@ -60,6 +61,7 @@ void kstub_bp_init(struct kstub_bp_table *t, const struct kstub_bp_ops *ops,
 		   void *ctx);
 int kstub_bp_set(struct kstub_bp_table *t, u64 addr);
 int kstub_bp_clear(struct kstub_bp_table *t, u64 addr);
+int kstub_bp_refuse(struct kstub_bp_table *t, u64 addr);
 void kstub_bp_clear_all(struct kstub_bp_table *t);
 int kstub_bp_activate(struct kstub_bp_table *t);
 int kstub_bp_deactivate(struct kstub_bp_table *t);

@@ -27,6 +27,7 @@
 
 enum {
 	KSTUB_ROUNDUP_WAIT_US = 1000000,
+	KSTUB_RELEASE_SPINS = 100000000,	/* cpu_relax()es, ~1 s and more */
 	KSTUB_TOUCH_EVERY = 4096,	/* polls between watchdog touches */
 	KSTUB_NO_CPU = -1,
 	KSTUB_OUTPUT_CHUNK = 64,	/* console text per 'O' packet */
@@ -46,6 +47,10 @@ static atomic_t kstub_master = ATOMIC_INIT(KSTUB_NO_CPU);
 static atomic_t kstub_nparked = ATOMIC_INIT(0);
 static int kstub_step_cpu = KSTUB_NO_CPU;
 static bool kstub_ready;
+/* rmmod has begun: no breakpoint is written in again (process context sets it) */
+static bool kstub_closing;
+/* a breakpoint kstub_reentered() took out, not told yet (the master's) */
+static unsigned long kstub_refused_news;
 static struct cpumask kstub_roundup_mask;
 
 /*
@@ -433,6 +438,8 @@ static struct kstub_target_ops kstub_target = {
 
 static int kstub_bp_valid(void *ctx, u64 addr)
 {
+	if (READ_ONCE(kstub_closing))
+		return -ESHUTDOWN;
 	if (kstub_owns(addr))
 		return -EPERM;
 	return kstub_arch.bp_valid(addr);
@@ -448,8 +455,11 @@ static int kstub_bp_patch(void *ctx, u64 addr, const u8 *buf, size_t len)
 	/* the bytes there may not be the kernel's any more */
 	if (kstub_kernel_init_gone(addr))
 		return -EFAULT;
-	/* text_mutex held means a patch is half done on a stopped CPU */
-	if (!kstub_patch_under_stop_machine &&
+	/*
+	 * text_mutex held means a patch is half done on a stopped CPU, in
+	 * the way of an arch that patches through the kernel's own helpers
+	 */
+	if (!kstub_arch.patch_unlocked && !kstub_patch_under_stop_machine &&
 	    mutex_is_locked((struct mutex *)kstub_text_mutex))
 		return -EBUSY;
 	return kstub_arch.patch(addr, buf, len);
@@ -543,17 +553,23 @@ static void kstub_roundup(int self)
 	/* a CPU that did not answer is listed, with no registers */
 }
 
+/*
+ * The breakpoints are in: from here to the end of the stop the master
+ * calls no kernel function, any of which may hold one (udelay(), the
+ * cpumask helpers of a kernel with many CPUs): only inline code.
+ */
 static void kstub_release_cpus(void)
 {
 	unsigned int cpu;
-	int us;
+	unsigned long n;
 
-	for_each_online_cpu(cpu)
-		WRITE_ONCE(kstub_cpus[cpu].hold, false);
+	for (cpu = 0; cpu < nr_cpu_ids; cpu++)
+		if (cpu_online(cpu))
+			WRITE_ONCE(kstub_cpus[cpu].hold, false);
 	/* GDB's register writes to parked CPUs are in place before they leave */
 	smp_mb();
-	for (us = 0; us < KSTUB_ROUNDUP_WAIT_US && atomic_read(&kstub_nparked); us++)
-		udelay(1);
+	for (n = 0; n < KSTUB_RELEASE_SPINS && atomic_read(&kstub_nparked); n++)
+		cpu_relax();
 }
 
 static void kstub_acquire(int cpu)
@@ -562,6 +578,10 @@ static void kstub_acquire(int cpu)
 	while (atomic_cmpxchg(&kstub_master, KSTUB_NO_CPU, cpu) != KSTUB_NO_CPU)
 		cpu_relax();
 }
+
+static void kstub_panic_say(struct pt_regs *regs);
+static void kstub_output(const char *s, size_t n);
+static void kstub_tell_refused(void);
 
 /* ---- talking to GDB ---- */
 
@@ -601,17 +621,16 @@ static void kstub_stopped(int cpu, struct pt_regs *regs,
 	enum kstub_action act;
 	unsigned int flags = 0;
 	unsigned long libs;
-	int failed;
-
 	bool packet = kstub_breakin_packet;
 
 	kstub_record_cpu(cpu, regs);
-	failed = kstub_bp_deactivate(&kstub_bps);
-	failed += kstub_bp_deactivate(&kstub_hooks);
 	kstub_bp_forget_gone(&kstub_bps);
+	kstub_tell_refused();
 	/* a kernel panics once: the hook has done its work */
-	if (why == KSTUB_REASON_PANIC)
+	if (why == KSTUB_REASON_PANIC) {
 		kstub_bp_clear(&kstub_hooks, instruction_pointer(regs));
+		kstub_panic_say(regs);
+	}
 	if (why == KSTUB_REASON_BREAK && kstub_breakin_signal)
 		signal = kstub_breakin_signal;
 	kstub_breakin_signal = 0;
@@ -640,11 +659,87 @@ static void kstub_stopped(int cpu, struct pt_regs *regs,
 	}
 	WRITE_ONCE(kstub_cpus[cpu].regs, NULL);
 	kstub_touch_watchdogs();
-	/* last: code the master runs from here on must not hit a breakpoint */
-	failed = kstub_bp_activate(&kstub_hooks);
-	failed += kstub_bp_activate(&kstub_bps);
+	/* last, then only inline code: see kstub_release_cpus() */
+	if (!READ_ONCE(kstub_closing)) {
+		kstub_bp_activate(&kstub_hooks);
+		kstub_bp_activate(&kstub_bps);
+	}
 	kstub_release_cpus();
 	atomic_set(&kstub_master, KSTUB_NO_CPU);
+}
+
+/*
+ * Whether the breakpoint instruction is at @addr. Inline, with no call
+ * out of kstub: a CPU that may run into breakpoints uses it.
+ */
+static bool kstub_text_is_bp(unsigned long addr)
+{
+	size_t i;
+	u8 b;
+
+	for (i = 0; i < kstub_arch.bp_len; i++) {
+		__get_kernel_nofault(&b, (u8 *)addr + i, u8, fault);
+		if (b != kstub_arch.bp_insn[i])
+			return false;
+	}
+	return true;
+fault:
+	return false;
+}
+
+/*
+ * A fault on the CPU that owns the stop, while it serves GDB: kstub itself
+ * went wrong. It cannot stop in itself; it lets the other CPUs go and the
+ * kernel handle the fault (an oops), rather than hang every CPU.
+ * Context: the master, in a trap; the breakpoints are out.
+ */
+static void kstub_abandon(struct pt_regs *regs)
+{
+	kstub_step_cpu = KSTUB_NO_CPU;
+	kstub_release_cpus();
+	atomic_set(&kstub_master, KSTUB_NO_CPU);
+	pr_emerg("fault at %pS inside kstub's stop; the kernel handles it\n",
+		 (void *)instruction_pointer(regs));
+}
+
+/*
+ * The CPU that owns the stop ran into one of kstub's breakpoints outside
+ * a step: it was writing the breakpoints in, and the code that writes
+ * one holds another (only where the arch patches through kernel code).
+ * It cannot stop in itself. The breakpoint goes, for good: GDB's next
+ * attempt to insert it is refused, and GDB is told why now.
+ * Context: the master, in a trap.
+ * Return: true if the breakpoint was kstub's and is out.
+ */
+static bool kstub_reentered(struct pt_regs *regs, unsigned long addr)
+{
+	struct kstub_bp_table *t = &kstub_bps;
+
+	if (kstub_bp_state_at(t, addr) != KSTUB_BP_ACTIVE)
+		t = &kstub_hooks;
+	if (kstub_bp_state_at(t, addr) != KSTUB_BP_ACTIVE || kstub_bp_refuse(t, addr))
+		return false;
+	kstub_arch.set_pc(regs, addr);
+	/* told at the next stop: other breakpoints may still be in */
+	if (!kstub_refused_news)
+		kstub_refused_news = addr;
+	return true;
+}
+
+/* Say which breakpoint kstub_reentered() took out. Context: the master, stopped. */
+static void kstub_tell_refused(void)
+{
+	char msg[KSYM_SYMBOL_LEN + 80];
+
+	if (!kstub_refused_news)
+		return;
+	snprintf(msg, sizeof(msg),
+		 "kstub: breakpoint at %pS taken out: kstub runs that code itself\n",
+		 (void *)kstub_refused_news);
+	kstub_refused_news = 0;
+	pr_warn("%s", msg + strlen("kstub: "));
+	if (kstub_gdb_attached())
+		kstub_output(msg, strlen(msg));
 }
 
 /*
@@ -656,6 +751,15 @@ static void kstub_enter(int cpu, struct pt_regs *regs, enum kstub_reason why,
 {
 	struct pt_regs *breakin = kstub_breakin_regs;
 
+	/*
+	 * First, before the master runs any kernel code (the roundup's
+	 * IPIs and delays, the panic message): every breakpoint out, so that
+	 * none is hit by the CPU that owns the stop. The other CPUs may
+	 * still run; the arch writes one breakpoint's bytes in a way a CPU
+	 * running into them survives (kstub_trap_swbreak() finds it gone).
+	 */
+	kstub_bp_deactivate(&kstub_bps);
+	kstub_bp_deactivate(&kstub_hooks);
 	if (!stepping) {
 		kstub_roundup(cpu);
 	} else if (!breakin) {
@@ -696,6 +800,10 @@ bool kstub_trap(struct pt_regs *regs, enum kstub_reason why, int signal)
 		return false;
 	if (why == KSTUB_REASON_STEP && !stepping)
 		return false;
+	if (!stepping && atomic_read(&kstub_master) == cpu) {
+		kstub_abandon(regs);
+		return false;
+	}
 	if (!stepping)
 		kstub_acquire(cpu);
 	kstub_enter(cpu, regs, why, signal, stepping);
@@ -752,7 +860,8 @@ static void kstub_console_say(const char *a, const char *b, const char *c)
  * A panic stops before the kernel stops the other CPUs, at panic()'s
  * entry, where the message is not made yet: make it from the arguments,
  * for the log (monitor dmesg) and the console, and for a GDB that waits.
- * Context: trap, with kstub_master held; the other CPUs still run.
+ * Context: the master, every breakpoint out (so vsnprintf() and the
+ * consoles may hold one), the other CPUs parked by kstub.
  */
 static void kstub_panic_say(struct pt_regs *regs)
 {
@@ -782,10 +891,11 @@ bool kstub_trap_swbreak(struct pt_regs *regs, unsigned long addr)
 {
 	int cpu = raw_smp_processor_id();
 	bool stepping = READ_ONCE(kstub_step_cpu) == cpu;
-	u8 now[KSTUB_BP_INSN_MAX];
 
 	if (!READ_ONCE(kstub_ready))
 		return false;
+	if (!stepping && atomic_read(&kstub_master) == cpu)
+		return kstub_reentered(regs, addr);
 	if (!stepping)
 		kstub_acquire(cpu);
 	if (kstub_bp_state_at(&kstub_bps, addr) == KSTUB_BP_ACTIVE) {
@@ -795,14 +905,12 @@ bool kstub_trap_swbreak(struct pt_regs *regs, unsigned long addr)
 	}
 	if (kstub_bp_state_at(&kstub_hooks, addr) == KSTUB_BP_ACTIVE) {
 		kstub_arch.set_pc(regs, addr);
-		kstub_panic_say(regs);
 		kstub_enter(cpu, regs, KSTUB_REASON_PANIC, KSTUB_SIGABRT, stepping);
 		return true;
 	}
 	/* removed while this CPU was on its way in: run the real instruction */
 	if ((kstub_bp_known(&kstub_bps, addr) || kstub_bp_known(&kstub_hooks, addr)) &&
-	    !copy_from_kernel_nofault(now, (void *)addr, kstub_arch.bp_len) &&
-	    memcmp(now, kstub_arch.bp_insn, kstub_arch.bp_len)) {
+	    !kstub_text_is_bp(addr)) {
 		kstub_arch.set_pc(regs, addr);
 		if (!stepping)
 			atomic_set(&kstub_master, KSTUB_NO_CPU);
@@ -830,14 +938,20 @@ void kstub_rx_irq(void)
 	int cpu = smp_processor_id();
 	int c;
 
-	/* while stopped or stepping, the master reads the bytes */
-	if (!READ_ONCE(kstub_ready) || atomic_read(&kstub_master) != KSTUB_NO_CPU)
+	/*
+	 * While stopped or stepping, the master reads the bytes: own the
+	 * stop before reading, so that two CPUs never drive the transport.
+	 */
+	if (!READ_ONCE(kstub_ready) ||
+	    atomic_cmpxchg(&kstub_master, KSTUB_NO_CPU, cpu) != KSTUB_NO_CPU)
 		return;
 	do {
 		c = kstub_io->get_char();
 	} while (c >= 0 && c != KSTUB_CTRL_C && c != '$');
-	if (c < 0 || atomic_cmpxchg(&kstub_master, KSTUB_NO_CPU, cpu) != KSTUB_NO_CPU)
+	if (c < 0) {
+		atomic_set(&kstub_master, KSTUB_NO_CPU);
 		return;
+	}
 	kstub_breakin_packet = c == '$';
 	kstub_breakin_signal = c == '$' ? KSTUB_SIGTRAP : KSTUB_SIGINT;
 	kstub_breakin_tries = 0;
@@ -974,10 +1088,16 @@ int kstub_core_init(const struct kstub_io_ops *io)
 	return 0;
 }
 
-/* GDB may still have breakpoints in the running kernel: take them out. */
+/*
+ * GDB may still have breakpoints in the running kernel: take them out
+ * while kstub still takes their traps (a CPU may be about to hit one), and
+ * write none in again (a stop may come before they are out: GDB's resume
+ * then leaves them out). Only then stop taking traps.
+ */
 void kstub_core_exit(void)
 {
+	WRITE_ONCE(kstub_closing, true);
+	kstub_patch_running(kstub_unpatch_all);
 	WRITE_ONCE(kstub_ready, false);
 	irq_work_sync(&kstub_breakin_work);
-	kstub_patch_running(kstub_unpatch_all);
 }

@@ -44,7 +44,13 @@ enum kstub_reason {
  * @bp_insn: the software breakpoint instruction.
  * @bp_len: its length.
  * @bp_valid: 0 if a software breakpoint may go at @addr, or -errno.
- * @patch: write kernel text with the other CPUs parked; 0 or -errno.
+ * @patch: write kernel text; 0 or -errno. Called with the other CPUs
+ *	parked, and also while they run, to take a breakpoint out at the
+ *	start of a stop: a CPU that runs into it then must see the old or
+ *	the new instruction.
+ * @patch_unlocked: @patch calls no kernel code and takes no lock: it works
+ *	whatever lock a parked CPU holds, and a breakpoint cannot be hit
+ *	while it runs.
  * @set_pc: move a trapped CPU's program counter (to re-execute an
  *	instruction whose breakpoint has gone).
  * @step_arm: make @regs execute one instruction, interrupts masked,
@@ -86,6 +92,7 @@ struct kstub_arch_ops {
 	size_t bp_len;
 	int (*bp_valid)(unsigned long addr);
 	int (*patch)(unsigned long addr, const void *buf, size_t len);
+	bool patch_unlocked;
 	void (*set_pc)(struct pt_regs *regs, unsigned long pc);
 	void (*step_arm)(struct pt_regs *regs);
 	void (*step_done)(struct pt_regs *regs);
@@ -134,6 +141,8 @@ int kstub_syms_resolve(const struct kstub_sym *syms, size_t n);
 unsigned long kstub_lookup(const char *name);
 unsigned long kstub_call(unsigned long fn, unsigned long a0, unsigned long a1,
 			 unsigned long a2);
+unsigned long kstub_call4(unsigned long fn, unsigned long a0, unsigned long a1,
+			  unsigned long a2, unsigned long a3);
 
 int kstub_gdb_signal(int linux_signal);
 

@@ -1060,8 +1060,15 @@ enum kstub_action kstub_session_feed(struct kstub_session *s, u8 c)
 {
 	switch (kstub_rx_feed(&s->rx, c)) {
 	case KSTUB_RX_PACKET:
-		if (kstub_new_gdb(&s->rx))
+		/*
+		 * A new GDB knows nothing of the last one's breakpoints (that
+		 * one may have died without detaching): they go, as kgdb's go
+		 * at a new session. GDB inserts its own before it resumes.
+		 */
+		if (kstub_new_gdb(&s->rx)) {
 			s->no_ack = false;
+			kstub_bp_clear_all(s->bps);
+		}
 		if (!s->no_ack)
 			s->write(s->io, &kstub_ack, 1);
 		return kstub_session_handle(s, s->rx.buf, s->rx.len);

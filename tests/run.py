@@ -31,6 +31,7 @@ sys.path.insert(0, os.path.join(HERE, "qemu"))
 
 import harness  # noqa: E402
 import test_e2e  # noqa: E402
+import test_safety  # noqa: E402
 import test_stock  # noqa: E402
 
 KVERS = ["6.1", "6.12"]
@@ -239,7 +240,7 @@ def plan_kernels(r, kvers, arches):
     for arch in arches:
         for kver in kvers:
             prefix = "%s/%s/" % (kver, arch)
-            tests = test_e2e.TESTS + test_e2e.ARCH_TESTS[arch]
+            tests = test_e2e.TESTS + test_e2e.ARCH_TESTS[arch] + test_safety.TESTS
             add(kver, arch, "", [((prefix + "virtio/" if tr == "virtio" else prefix) + t.__name__,
                                   tr, t) for t in tests for tr in over(t, arch, kver)])
             # the same kernel with kgdb: kstub over tty=, beside kgdb

@@ -44,6 +44,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "qemu"))
 
 import harness  # noqa: E402
+import test_e2e  # noqa: E402
 from harness import TestFailure, check  # noqa: E402
 
 OUT = os.path.join(harness.BUILD, "bench")
@@ -302,10 +303,8 @@ class Config:
     def hot_address(self):
         """The first line of HOT_FUNCTION, as the tests' break_at() takes it
         (on arm64 'break fn' would also land on the ftrace NOPs before it)."""
-        out = self.gdb.cmd("info line " + HOT_FUNCTION)
-        m = re.search(r"starts at address (0x[0-9a-f]+)", out)
-        check(m, "no line for %s: %s" % (HOT_FUNCTION, out))
-        return m.group(1)
+        return "%#x" % test_e2e.first_patchable(self.gdb, self.arch, HOT_FUNCTION)
+
 
     # -- the workload --
 

@@ -866,6 +866,51 @@ static void test_breakpoints(void)
 	CHECK(kstub_bp_state_at(&bps, 0x10020) == KSTUB_BP_FREE, "D clears breakpoints");
 }
 
+/* A breakpoint kstub had to take out (it ran into it itself) stays out. */
+static void test_breakpoint_refused(void)
+{
+	u8 orig;
+
+	reset(false);
+	orig = mem[0x30];
+	CHECK(!strcmp(exchange("Z0,10030,1"), "OK"), "set");
+	CHECK(kstub_bp_refuse(&bps, 0x10030) == 0 && mem[0x30] == orig, "refuse while set");
+	CHECK(!strcmp(exchange("Z0,10031,1"), "OK"), "another one");
+	kstub_bp_activate(&bps);
+	CHECK(kstub_bp_refuse(&bps, 0x10031) == 0 && mem[0x31] != 0xcc,
+	      "refusing a written one puts its byte back");
+	CHECK(kstub_bp_known(&bps, 0x10031), "a refused one is known for late traps");
+	CHECK(kstub_bp_state_at(&bps, 0x10031) == KSTUB_BP_REFUSED, "and refused");
+	CHECK(!strcmp(exchange("z0,10031,1"), "OK"), "GDB may remove it");
+	CHECK(!strncmp(exchange("Z0,10031,1"), "E", 1), "but never insert it again");
+	CHECK(kstub_bp_activate(&bps) == 0 && mem[0x31] != 0xcc, "and it is never written");
+	CHECK(kstub_bp_refuse(&bps, 0x10040) == -ENOENT, "refusing nothing");
+	/* its bytes cannot go back: it stays in, as it was */
+	exchange("Z0,17100,1");
+	kstub_bp_activate(&bps);
+	gone_from = 0x17000;
+	CHECK(kstub_bp_refuse(&bps, 0x17100) == -EIO &&
+	      kstub_bp_state_at(&bps, 0x17100) == KSTUB_BP_ACTIVE, "a refusal that cannot patch");
+	gone_from = ~0ULL;
+}
+
+/*
+ * A GDB that died left its breakpoints in; the next one knows nothing of
+ * them: they go at its first qSupported, before it resumes the kernel.
+ */
+static void test_new_gdb_drops_breakpoints(void)
+{
+	reset(false);
+	exchange("Z0,10050,1");
+	CHECK(kstub_bp_state_at(&bps, 0x10050) == KSTUB_BP_SET, "GDB #1's breakpoint");
+	kstub_session_new_client(&sess);
+	exchange("qSupported:multiprocess+;swbreak+");
+	CHECK(kstub_bp_state_at(&bps, 0x10050) == KSTUB_BP_FREE, "gone for GDB #2");
+	exchange("?");
+	exchange("vCont;c");
+	CHECK(kstub_bp_activate(&bps) == 0 && mem[0x50] != 0xcc, "and not written at its resume");
+}
+
 static void test_tdesc(void)
 {
 	static const struct kstub_flag_desc fl[] = { { "IF", 9 }, { NULL, 0 } };
@@ -910,6 +955,8 @@ int main(void)
 	test_no_ack();
 	test_stop_reply();
 	test_breakpoints();
+	test_breakpoint_refused();
+	test_new_gdb_drops_breakpoints();
 	printf("host: %d checks passed, %d failed\n", passes, failures);
 	return failures ? 1 : 0;
 }

@@ -5,7 +5,10 @@
  *   oops    write anything: NULL dereference in kstub_test_oops()
  *   bug     write anything: BUG() in kstub_test_bug()
  *   global  read/write kstub_test_global
- *   busy    write 1/0: start/stop one counting kthread per CPU
+ *   busy    write 1/0: start/stop one kthread per CPU calling kstub_test_hot()
+ *   udelay  write N: udelay(N)
+ *   key     write 1/0: enable/disable kstub_test_key and run kstub_test_branchy();
+ *           read: the address of the static branch on it in kstub_test_branchy()
  *   timer   write N: an hrtimer firing every N microseconds (0 stops it);
  *           read: how often it fired
  *   steps   write anything: runs kstub_test_straight(), straight-line code to step through
@@ -15,10 +18,14 @@
  *           values in v7 and v30 and calls kstub_test_fp_probe()
  *   text    read: the first bytes of kstub_test_func, in hex, as the CPU sees them
  *           (its address is in /proc/kallsyms)
+ *   hottext read: the same of kstub_test_hot
+ *   timertext read: the same of kstub_test_timer_fn
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/delay.h>
 #include <linux/hrtimer.h>
+#include <linux/jump_label.h>
 #include <linux/kthread.h>
 #include <linux/module.h>
 #include <linux/proc_fs.h>
@@ -56,6 +63,22 @@ noinline int kstub_test_func(int a, int b)
 		sum += i * b;
 	kstub_test_result = sum;
 	return sum;
+}
+
+/* what the busy kthreads run, on every CPU: a function that is always hot */
+noinline void kstub_test_hot(unsigned long cpu)
+{
+	WRITE_ONCE(kstub_test_counters[cpu], kstub_test_counters[cpu] + 1);
+}
+
+/* a static branch, like a tracepoint's, which the kernel rewrites when the key flips */
+DEFINE_STATIC_KEY_FALSE(kstub_test_key);
+int kstub_test_branch_taken;
+
+noinline void kstub_test_branchy(void)
+{
+	if (static_branch_unlikely(&kstub_test_key))
+		WRITE_ONCE(kstub_test_branch_taken, kstub_test_branch_taken + 1);
 }
 
 noinline void kstub_test_oops(void)
@@ -126,7 +149,7 @@ static struct hrtimer kstub_test_timer;
 static ktime_t kstub_test_timer_period;
 unsigned long kstub_test_timer_count;
 
-static enum hrtimer_restart kstub_test_timer_fn(struct hrtimer *t)
+noinline enum hrtimer_restart kstub_test_timer_fn(struct hrtimer *t)
 {
 	WRITE_ONCE(kstub_test_timer_count, kstub_test_timer_count + 1);
 	hrtimer_forward_now(t, kstub_test_timer_period);
@@ -138,7 +161,7 @@ static int kstub_test_busy_fn(void *data)
 	unsigned long cpu = (unsigned long)data;
 
 	while (!kthread_should_stop()) {
-		WRITE_ONCE(kstub_test_counters[cpu], kstub_test_counters[cpu] + 1);
+		kstub_test_hot(cpu);
 		cond_resched();
 	}
 	return 0;
@@ -312,17 +335,72 @@ static int kstub_test_mask_show(struct seq_file *m, void *v)
 	return 0;
 }
 
-static int kstub_test_text_show(struct seq_file *m, void *v)
+static ssize_t kstub_test_udelay_write(struct file *f, const char __user *buf,
+				       size_t len, loff_t *off)
+{
+	int n;
+
+	if (kstub_test_get_int(buf, len, &n) || n < 0 || n > 1000)
+		return -EINVAL;
+	udelay(n);
+	return len;
+}
+
+static ssize_t kstub_test_key_write(struct file *f, const char __user *buf,
+				    size_t len, loff_t *off)
+{
+	int on;
+
+	if (kstub_test_get_int(buf, len, &on))
+		return -EINVAL;
+	if (on)
+		static_branch_enable(&kstub_test_key);
+	else
+		static_branch_disable(&kstub_test_key);
+	kstub_test_branchy();
+	return len;
+}
+
+static int kstub_test_key_show(struct seq_file *m, void *v)
+{
+	struct jump_entry *e = THIS_MODULE->jump_entries;
+	unsigned int i;
+
+	for (i = 0; i < THIS_MODULE->num_jump_entries; i++, e++) {
+		if (jump_entry_key(e) != &kstub_test_key.key)
+			continue;
+		seq_printf(m, "%lx\n", jump_entry_code(e));
+		return 0;
+	}
+	return -ENOENT;
+}
+
+static int kstub_test_dump(struct seq_file *m, const void *fn)
 {
 	u8 bytes[KSTUB_TEST_TEXT_BYTES];
 	int i;
 
-	if (copy_from_kernel_nofault(bytes, kstub_test_func, sizeof(bytes)))
+	if (copy_from_kernel_nofault(bytes, fn, sizeof(bytes)))
 		return -EFAULT;
 	for (i = 0; i < sizeof(bytes); i++)
 		seq_printf(m, "%02x", bytes[i]);
 	seq_putc(m, '\n');
 	return 0;
+}
+
+static int kstub_test_text_show(struct seq_file *m, void *v)
+{
+	return kstub_test_dump(m, kstub_test_func);
+}
+
+static int kstub_test_hottext_show(struct seq_file *m, void *v)
+{
+	return kstub_test_dump(m, kstub_test_hot);
+}
+
+static int kstub_test_timertext_show(struct seq_file *m, void *v)
+{
+	return kstub_test_dump(m, kstub_test_timer_fn);
 }
 
 static int kstub_test_empty_show(struct seq_file *m, void *v)
@@ -350,10 +428,14 @@ KSTUB_TEST_FILE(panic, kstub_test_empty_show, kstub_test_panic_write);
 KSTUB_TEST_FILE(global, kstub_test_global_show, kstub_test_global_write);
 KSTUB_TEST_FILE(busy, kstub_test_busy_show, kstub_test_busy_write);
 KSTUB_TEST_FILE(text, kstub_test_text_show, NULL);
+KSTUB_TEST_FILE(hottext, kstub_test_hottext_show, NULL);
+KSTUB_TEST_FILE(timertext, kstub_test_timertext_show, NULL);
 KSTUB_TEST_FILE(timer, kstub_test_timer_show, kstub_test_timer_write);
 KSTUB_TEST_FILE(steps, kstub_test_empty_show, kstub_test_steps_write);
 KSTUB_TEST_FILE(mask, kstub_test_mask_show, kstub_test_mask_write);
 KSTUB_TEST_FILE(fp, kstub_test_empty_show, kstub_test_fp_write);
+KSTUB_TEST_FILE(udelay, kstub_test_empty_show, kstub_test_udelay_write);
+KSTUB_TEST_FILE(key, kstub_test_key_show, kstub_test_key_write);
 
 static int __init kstub_test_init(void)
 {
@@ -369,10 +451,14 @@ static int __init kstub_test_init(void)
 	proc_create("global", 0600, kstub_test_dir, &kstub_test_global_ops);
 	proc_create("busy", 0600, kstub_test_dir, &kstub_test_busy_ops);
 	proc_create("text", 0400, kstub_test_dir, &kstub_test_text_ops);
+	proc_create("hottext", 0400, kstub_test_dir, &kstub_test_hottext_ops);
+	proc_create("timertext", 0400, kstub_test_dir, &kstub_test_timertext_ops);
 	proc_create("timer", 0600, kstub_test_dir, &kstub_test_timer_ops);
 	proc_create("steps", 0200, kstub_test_dir, &kstub_test_steps_ops);
 	proc_create("mask", 0600, kstub_test_dir, &kstub_test_mask_ops);
 	proc_create("fp", 0200, kstub_test_dir, &kstub_test_fp_ops);
+	proc_create("udelay", 0200, kstub_test_dir, &kstub_test_udelay_ops);
+	proc_create("key", 0600, kstub_test_dir, &kstub_test_key_ops);
 	return 0;
 }
 

@@ -74,6 +74,25 @@ def regs_of(out):
     return regs
 
 
+def first_patchable(gdb, arch, fn):
+    """The start of @fn's first line, past what kstub refuses to patch
+    there on x86: the ENDBR an indirect call must land on, and ftrace's
+    call site (a 5-byte NOP or a call)."""
+    out = gdb.cmd("info line %s" % fn)
+    m = re.search(r"starts at address (0x[0-9a-f]+)", out)
+    check(m, "no line for %s: %s" % (fn, out))
+    addr = int(m.group(1), 16)
+    if arch != "x86_64":
+        return addr
+    out = gdb.cmd("x/3i %#x" % addr)
+    for m in re.finditer(r"^\s*(?:=> )?(0x[0-9a-f]+)[^:]*:\s+(\S+)(.*)$", out, re.M):
+        if m.group(2) == "endbr64" or m.group(2).startswith("nop") or "fentry" in m.group(3) \
+                or "ftrace" in m.group(3):
+            continue
+        return int(m.group(1), 16)
+    raise TestFailure("no instruction past the ENDBR and ftrace's site in %s:\n%s" % (fn, out))
+
+
 class Session:
     """A booted guest with kstub (and the test module) loaded."""
 
@@ -166,12 +185,10 @@ class Session:
         """A breakpoint on @fn's first line. (GDB's 'break fn' on arm64 also
         lands on the ftrace NOPs before it, which the line table gives to the
         previous function.)"""
-        out = self.gdb.cmd("info line %s" % fn)
-        m = re.search(r"starts at address (0x[0-9a-f]+)", out)
-        check(m, "no line for %s: %s" % (fn, out))
-        out = self.gdb.cmd("break *%s" % m.group(1))
+        addr = first_patchable(self.gdb, self.k.arch, fn)
+        out = self.gdb.cmd("break *%#x" % addr)
         check(re.search(r"Breakpoint \d+ at", out), out)
-        return int(m.group(1), 16)
+        return addr
 
     def detach(self):
         detach(self.gdb)
@@ -676,10 +693,8 @@ def test_builtin_kstubwait(k, name):
               "do_one_initcall" in bt and "kernel_init_freeable" in bt,
               "not stopped in kstub's initcall:\n" + bt)
         # a late initcall, in the kernel's init code
-        out = gdb.cmd("info line printk_late_init")
-        m = re.search(r"starts at address (0x[0-9a-f]+)", out)
-        check(m, "no line for printk_late_init: " + out)
-        check(re.search(r"Breakpoint 1 at", gdb.cmd("break *" + m.group(1))), "break failed")
+        addr = first_patchable(gdb, k.arch, "printk_late_init")
+        check(re.search(r"Breakpoint 1 at", gdb.cmd("break *%#x" % addr)), "break failed")
         c = gdb.begin("continue")
         gdb.wait_printed("Continuing.")
         out = gdb.end(c, 120)
