@@ -73,10 +73,14 @@ noinline void kstub_test_hot(unsigned long cpu)
 
 /* a static branch, like a tracepoint's, which the kernel rewrites when the key flips */
 DEFINE_STATIC_KEY_FALSE(kstub_test_key);
+int kstub_test_branchy_calls;
 int kstub_test_branch_taken;
 
 noinline void kstub_test_branchy(void)
 {
+	/* the line before the branch, run whichever way the key is */
+	WRITE_ONCE(kstub_test_branchy_calls, kstub_test_branchy_calls + 1); /* KSTUB_TEST_BRANCHY */
+	barrier();
 	if (static_branch_unlikely(&kstub_test_key))
 		WRITE_ONCE(kstub_test_branch_taken, kstub_test_branch_taken + 1);
 }

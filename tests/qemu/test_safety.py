@@ -6,7 +6,7 @@ import threading
 import time
 
 from harness import RawRsp, check
-from test_e2e import PANIC_LINES, PANIC_MSG, Session, guest_alive
+from test_e2e import PANIC_LINES, PANIC_MSG, Session, guest_alive, source_line
 
 # GDB's words when a breakpoint cannot be inserted at a resume
 NOT_INSERTED = r"Cannot insert breakpoint (\d+)"
@@ -110,8 +110,9 @@ def test_refused_sites(k, name):
         z0_refused(s, site)
         # off an instruction boundary: inside vfs_read's first instruction
         refused(s, "vfs_read+%d" % (1 if k.arch == "x86_64" else 2))
-        # a breakpoint on the function the branch is in
-        s.break_at("kstub_test_branchy")
+        # a breakpoint on the line before the branch
+        out = s.gdb.cmd("break kstub_test.c:%d" % source_line("KSTUB_TEST_BRANCHY"))
+        check(re.search(r"Breakpoint \d+ at", out), out)
         for on in (1, 0):
             out, call = s.cont_then("echo %d > /proc/kstub_test/key" % on, pending=seq)
             check(re.search(r"Breakpoint \d+, .*kstub_test_branchy", out),
