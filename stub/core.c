@@ -13,13 +13,16 @@
 #include <linux/delay.h>
 #include <linux/irq_work.h>
 #include <linux/kallsyms.h>
+#include <linux/kexec.h>
 #include <linux/kernel.h>
 #include <linux/mutex.h>
 #include <linux/nmi.h>
+#include <linux/panic.h>
 #include <linux/sched.h>
 #include <linux/signal.h>
 #include <linux/smp.h>
 #include <linux/stop_machine.h>
+#include <linux/timekeeping.h>
 #include <linux/uaccess.h>
 #include <asm/irq_regs.h>
 #include "kstub.h"
@@ -72,6 +75,15 @@ static struct kstub_bp_table kstub_hooks;
 static char kstub_panic_msg[KSTUB_PANIC_MSG_MAX];
 static const char kstub_panic_says[] = "Kernel panic - not syncing: ";
 static unsigned long kstub_libs_told;	/* the module list GDB knows of */
+
+/*
+ * How long a panic or an oops holds the kernel for a GDB that is not
+ * attached, in seconds (kstub.crash_wait): 0 not at all, -1 with no limit
+ * unless the kernel would reboot (panic=N) or boot a crash kernel, and
+ * then not at all. A GDB that is attached always gets the stop.
+ * Context: the user sets it through sysfs; the master reads it once a stop.
+ */
+int kstub_crash_wait = -1;
 
 static unsigned long kstub_copy_to_kernel_nofault;
 static unsigned long kstub_touch_softlockup_sync;
@@ -128,16 +140,32 @@ bool kstub_owns(unsigned long addr)
 
 /* ---- the target as the session sees it ---- */
 
-static int kstub_t_read_mem(void *ctx, u64 addr, u8 *buf, size_t len)
+/*
+ * What kernel lockdown lets GDB do at this stop (KSTUB_MAY_*), asked again
+ * at every stop. Context: the master's.
+ */
+static unsigned int kstub_may = KSTUB_MAY_READ | KSTUB_MAY_WRITE;
+
+static int kstub_read_kernel(u64 addr, u8 *buf, size_t len)
 {
 	return copy_from_kernel_nofault(buf, (void *)(unsigned long)addr, len) ?
 	       -EFAULT : 0;
 }
 
+static int kstub_t_read_mem(void *ctx, u64 addr, u8 *buf, size_t len)
+{
+	if (!(kstub_may & KSTUB_MAY_READ))
+		return -EPERM;
+	return kstub_read_kernel(addr, buf, len);
+}
+
 static int kstub_t_write_mem(void *ctx, u64 addr, const u8 *buf, size_t len)
 {
-	long ret = kstub_call(kstub_copy_to_kernel_nofault, addr,
-			      (unsigned long)buf, len);
+	long ret;
+
+	if (!(kstub_may & KSTUB_MAY_WRITE))
+		return -EPERM;
+	ret = kstub_call(kstub_copy_to_kernel_nofault, addr, (unsigned long)buf, len);
 
 	return ret ? -EFAULT : 0;
 }
@@ -299,14 +327,21 @@ static struct task_struct *kstub_tid_task(int tid)
 static int kstub_t_reg_get(void *ctx, int tid, int regno, u8 *val, bool *avail)
 {
 	struct task_struct *t = kstub_tid_task(tid);
-	int cpu;
+	int cpu, n;
 
 	if (!t)
 		return -ESRCH;
 	cpu = kstub_task_running(t);
 	if (cpu >= 0)
-		return kstub_arch.reg_get(kstub_cpus[cpu].regs, cpu, regno, val, avail);
-	return kstub_arch.task_reg_get(t, regno, val, avail);
+		n = kstub_arch.reg_get(kstub_cpus[cpu].regs, cpu, regno, val, avail);
+	else
+		n = kstub_arch.task_reg_get(t, regno, val, avail);
+	/* the register exists; under lockdown its value is not GDB's to see */
+	if (n > 0 && !(kstub_may & KSTUB_MAY_READ)) {
+		memset(val, 0, n);
+		*avail = false;
+	}
+	return n;
 }
 
 static int kstub_t_reg_set(void *ctx, int tid, int regno, const u8 *val)
@@ -316,6 +351,8 @@ static int kstub_t_reg_set(void *ctx, int tid, int regno, const u8 *val)
 
 	if (!t)
 		return -ESRCH;
+	if (!(kstub_may & KSTUB_MAY_WRITE))
+		return -EPERM;
 	cpu = kstub_task_running(t);
 	/* a switched-out task resumes from what __schedule() saved */
 	if (cpu < 0)
@@ -419,6 +456,22 @@ static u64 kstub_t_image_base(void *ctx)
 	return kstub_arch.image_base();
 }
 
+static int kstub_t_monitor(void *ctx, const char *cmd, struct kstub_session *s)
+{
+	/* what the monitor shows is read from the kernel's memory */
+	if (!(kstub_may & KSTUB_MAY_READ))
+		return -EPERM;
+	return kstub_monitor(ctx, cmd, s);
+}
+
+static int kstub_t_library(void *ctx, unsigned int i, const char **name,
+			   const u64 **bases)
+{
+	if (!(kstub_may & KSTUB_MAY_READ))
+		return -ENOENT;
+	return kstub_library(ctx, i, name, bases);
+}
+
 static struct kstub_target_ops kstub_target = {
 	.read_mem = kstub_t_read_mem,
 	.write_mem = kstub_t_write_mem,
@@ -430,8 +483,8 @@ static struct kstub_target_ops kstub_target = {
 	.thread_name = kstub_t_thread_name,
 	.thread_core = kstub_t_thread_core,
 	.image_base = kstub_t_image_base,
-	.monitor = kstub_monitor,
-	.library = kstub_library,
+	.monitor = kstub_t_monitor,
+	.library = kstub_t_library,
 };
 
 /* ---- breakpoint text access ---- */
@@ -440,6 +493,8 @@ static int kstub_bp_valid(void *ctx, u64 addr)
 {
 	if (READ_ONCE(kstub_closing))
 		return -ESHUTDOWN;
+	if (!(kstub_may & KSTUB_MAY_WRITE))
+		return -EPERM;
 	if (kstub_owns(addr))
 		return -EPERM;
 	return kstub_arch.bp_valid(addr);
@@ -447,7 +502,7 @@ static int kstub_bp_valid(void *ctx, u64 addr)
 
 static int kstub_bp_read(void *ctx, u64 addr, u8 *buf, size_t len)
 {
-	return kstub_t_read_mem(ctx, addr, buf, len);
+	return kstub_read_kernel(addr, buf, len);
 }
 
 static int kstub_bp_patch(void *ctx, u64 addr, const u8 *buf, size_t len)
@@ -579,7 +634,8 @@ static void kstub_acquire(int cpu)
 		cpu_relax();
 }
 
-static void kstub_panic_say(struct pt_regs *regs);
+static void kstub_panic_say(struct pt_regs *regs, const char *waits);
+static void kstub_console_say(const char *a, const char *b, const char *c);
 static void kstub_output(const char *s, size_t n);
 static void kstub_tell_refused(void);
 
@@ -590,12 +646,19 @@ static void kstub_io_write(void *io, const u8 *buf, size_t len)
 	kstub_io->put_chars(buf, len);
 }
 
-static enum kstub_action kstub_serve(void)
+/*
+ * Serve GDB until it resumes the kernel. @wait_ns: how long to wait for
+ * a first byte (U64_MAX: no limit); with none by then, the kernel goes on.
+ */
+static enum kstub_action kstub_serve(u64 wait_ns)
 {
+	u64 deadline = U64_MAX;
 	enum kstub_action act;
 	unsigned long n = 0;
 	int c;
 
+	if (wait_ns != U64_MAX)
+		deadline = ktime_get_mono_fast_ns() + wait_ns;
 	for (;;) {
 		c = kstub_io->get_char();
 		if (c < 0) {
@@ -606,12 +669,73 @@ static enum kstub_action kstub_serve(void)
 			udelay(2);
 			if (!(++n % KSTUB_TOUCH_EVERY))
 				touch_nmi_watchdog();
+			if (deadline != U64_MAX && ktime_get_mono_fast_ns() > deadline)
+				return KSTUB_CONTINUE;
 			continue;
 		}
+		/* a GDB is talking: no limit */
+		deadline = U64_MAX;
 		act = kstub_session_feed(&kstub_sess, c);
 		if (act != KSTUB_STAY)
 			return act;
 	}
+}
+
+/*
+ * How long a panic or an oops holds the kernel for GDB (see
+ * kstub_crash_wait), in ns: U64_MAX for no limit, 0 for not at all; and
+ * the console's words for it in @says. A kernel that would reboot or dump
+ * is not made one that hangs because kstub is loaded.
+ * Context: the master, stopped.
+ */
+static u64 kstub_crash_wait_ns(char *says, size_t len)
+{
+	int wait = READ_ONCE(kstub_crash_wait);
+
+	if (!(kstub_may & KSTUB_MAY_READ)) {
+		snprintf(says, len, "; the kernel is locked down, going on\n");
+		return 0;
+	}
+	if (kstub_gdb_attached() || (wait < 0 && !panic_timeout && !kexec_crash_loaded()))
+		return U64_MAX;
+	if (wait < 0) {
+		snprintf(says, len, "; no GDB attached, going on (%s)\n",
+			 kexec_crash_loaded() ? "crash kernel loaded" : "panic= set");
+		return 0;
+	}
+	if (!wait) {
+		snprintf(says, len, "; no GDB attached, going on (kstub.crash_wait=0)\n");
+		return 0;
+	}
+	snprintf(says, len, "; waiting %d s for GDB\n", wait);
+	return (u64)wait * NSEC_PER_SEC;
+}
+
+/*
+ * Lockdown raised since the last stop takes effect now: with writes
+ * locked down, GDB's breakpoints come out of the text for good (GDB is
+ * told, and its next attempt is refused); with reads locked down too,
+ * kstub's own hook on panic() goes as well, as kprobes would, and no stop
+ * is served (every stop says so).
+ * Context: the master, stopped, every breakpoint out.
+ */
+static void kstub_lockdown_stop(void)
+{
+	unsigned int was = kstub_may;
+	const char *msg = "kstub: the kernel is locked down: GDB may read, not write\n";
+
+	kstub_may = kstub_lockdown_allows();
+	if (!(kstub_may & KSTUB_MAY_WRITE))
+		kstub_bp_clear_all(&kstub_bps);
+	if (!(kstub_may & KSTUB_MAY_READ)) {
+		kstub_bp_clear_all(&kstub_hooks);
+		msg = "kstub: the kernel is locked down for confidentiality: no stop for GDB\n";
+	} else if (kstub_may == was) {
+		return;
+	}
+	pr_notice("%s", msg + strlen("kstub: "));
+	if (kstub_gdb_attached())
+		kstub_output(msg, strlen(msg));
 }
 
 /* The master's side of a stop, from entry to resume. */
@@ -622,14 +746,27 @@ static void kstub_stopped(int cpu, struct pt_regs *regs,
 	unsigned int flags = 0;
 	unsigned long libs;
 	bool packet = kstub_breakin_packet;
+	u64 wait = U64_MAX;
+	char waits[64] = "; waiting for GDB\n";
 
 	kstub_record_cpu(cpu, regs);
 	kstub_bp_forget_gone(&kstub_bps);
 	kstub_tell_refused();
+	kstub_lockdown_stop();
+	if (!(kstub_may & KSTUB_MAY_READ)) {
+		/* nothing to show GDB: it goes, and the kernel goes on */
+		kstub_session_end(&kstub_sess);
+		wait = 0;
+	}
+	if (why == KSTUB_REASON_PANIC || why == KSTUB_REASON_OOPS)
+		wait = kstub_crash_wait_ns(waits, sizeof(waits));
 	/* a kernel panics once: the hook has done its work */
 	if (why == KSTUB_REASON_PANIC) {
 		kstub_bp_clear(&kstub_hooks, instruction_pointer(regs));
-		kstub_panic_say(regs);
+		kstub_panic_say(regs, waits);
+	} else if (why == KSTUB_REASON_OOPS && !kstub_gdb_attached()) {
+		/* the oops says what it is; the console says what kstub does */
+		kstub_console_say("kstub: oops", "", waits);
 	}
 	if (why == KSTUB_REASON_BREAK && kstub_breakin_signal)
 		signal = kstub_breakin_signal;
@@ -649,7 +786,7 @@ static void kstub_stopped(int cpu, struct pt_regs *regs,
 	kstub_session_stop(&kstub_sess, kstub_task_tid(current), signal, flags);
 	if (packet)
 		kstub_session_feed(&kstub_sess, '$');
-	act = kstub_serve();
+	act = wait ? kstub_serve(wait) : KSTUB_CONTINUE;
 
 	if (act == KSTUB_STEP) {
 		/* the other CPUs stay parked: a step is one instruction */
@@ -863,7 +1000,7 @@ static void kstub_console_say(const char *a, const char *b, const char *c)
  * Context: the master, every breakpoint out (so vsnprintf() and the
  * consoles may hold one), the other CPUs parked by kstub.
  */
-static void kstub_panic_say(struct pt_regs *regs)
+static void kstub_panic_say(struct pt_regs *regs, const char *waits)
 {
 	size_t n;
 
@@ -872,7 +1009,7 @@ static void kstub_panic_say(struct pt_regs *regs)
 	if (n && kstub_panic_msg[n - 1] == '\n')
 		kstub_panic_msg[--n] = '\0';
 	pr_emerg("panic: %s\n", kstub_panic_msg);
-	kstub_console_say("kstub: panic: ", kstub_panic_msg, "; waiting for GDB\n");
+	kstub_console_say("kstub: panic: ", kstub_panic_msg, waits);
 	if (!kstub_gdb_attached())
 		return;
 	kstub_output(kstub_panic_says, sizeof(kstub_panic_says) - 1);

@@ -153,6 +153,16 @@ bool kstub_park(struct pt_regs *regs);
 bool kstub_is_stepping(void);
 void kstub_rx_irq(void);
 bool kstub_gdb_attached(void);
+/* what kernel lockdown leaves to GDB (lockdown.c) */
+enum {
+	KSTUB_MAY_READ = 1,
+	KSTUB_MAY_WRITE = 2,
+};
+
+unsigned int kstub_lockdown_allows(void);
+int kstub_lockdown_check(void);
+/* seconds a panic or an oops waits for a GDB that is not attached; see core.c */
+extern int kstub_crash_wait;
 bool kstub_gdb_console(const char *s, unsigned int n);
 bool kstub_owns(unsigned long addr);
 

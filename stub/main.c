@@ -41,6 +41,10 @@ static bool kstub_wait;
 module_param_named(kstubwait, kstub_wait, bool, 0444);
 MODULE_PARM_DESC(kstubwait, "Stop and wait for GDB as soon as kstub is loaded");
 
+module_param_named(crash_wait, kstub_crash_wait, int, 0644);
+MODULE_PARM_DESC(crash_wait,
+		 "Seconds a panic or oops waits for a GDB not attached: 0 none, -1 (default) no limit unless the kernel reboots (panic=N) or has a crash kernel, then none");
+
 #ifndef MODULE
 /* built in, kgdbwait's spelling works too: a bare kstubwait on the command line */
 static int __init kstub_wait_setup(char *arg)
@@ -161,6 +165,9 @@ static int __init kstub_init(void)
 {
 	int ret;
 
+	ret = kstub_lockdown_check();
+	if (ret)
+		return ret;
 	ret = kstub_pick_io();
 	if (ret)
 		return ret;

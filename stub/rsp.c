@@ -1056,6 +1056,16 @@ void kstub_session_new_client(struct kstub_session *s)
 	s->no_ack = false;
 }
 
+void kstub_session_end(struct kstub_session *s)
+{
+	if (s->connected) {
+		kstub_reply_begin(s);
+		kstub_put_str(s, "W00");
+		kstub_send_reply(s);
+	}
+	kstub_session_new_client(s);
+}
+
 enum kstub_action kstub_session_feed(struct kstub_session *s, u8 c)
 {
 	switch (kstub_rx_feed(&s->rx, c)) {

@@ -148,6 +148,11 @@ void kstub_session_output(struct kstub_session *s, const char *text,
 			  size_t len);
 /* the bytes that follow come from a GDB that has just connected */
 void kstub_session_new_client(struct kstub_session *s);
+/*
+ * kstub will not serve this GDB (the kernel is locked down): tell it the
+ * target exited, which ends its session, and forget it
+ */
+void kstub_session_end(struct kstub_session *s);
 enum kstub_action kstub_session_handle(struct kstub_session *s,
 				       const u8 *pkt, size_t len);
 

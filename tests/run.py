@@ -250,7 +250,8 @@ def plan_kernels(r, kvers, arches):
             add(kver, arch, "builtin",
                 [((prefix + "builtin/virtio/" if tr == "virtio" else prefix + "builtin/")
                   + t.__name__, tr, t)
-                 for t in test_e2e.BUILTIN_TESTS for tr in over(t, arch, kver)])
+                 for t in test_e2e.BUILTIN_TESTS + test_safety.BUILTIN_TESTS
+                 for tr in over(t, arch, kver)])
     return plans
 
 

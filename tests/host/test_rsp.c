@@ -911,6 +911,19 @@ static void test_new_gdb_drops_breakpoints(void)
 	CHECK(kstub_bp_activate(&bps) == 0 && mem[0x50] != 0xcc, "and not written at its resume");
 }
 
+static void test_session_end(void)
+{
+	reset(false);
+	out_len = 0;
+	kstub_session_end(&sess);
+	CHECK(!out_len, "nothing for a GDB that never talked");
+	exchange("?");
+	out_len = 0;
+	kstub_session_end(&sess);
+	CHECK(!strcmp(last_reply(), "W00"), "GDB is told the target exited: %s", last_reply());
+	CHECK(!sess.connected && !sess.no_ack, "and forgotten");
+}
+
 static void test_tdesc(void)
 {
 	static const struct kstub_flag_desc fl[] = { { "IF", 9 }, { NULL, 0 } };
@@ -957,6 +970,7 @@ int main(void)
 	test_breakpoints();
 	test_breakpoint_refused();
 	test_new_gdb_drops_breakpoints();
+	test_session_end();
 	printf("host: %d checks passed, %d failed\n", passes, failures);
 	return failures ? 1 : 0;
 }

@@ -17,7 +17,6 @@ case $variant in
 '') ;;
 kgdb)
 	frags+=("$here/configs/kgdb.config")
-	[ ! -f "$here/configs/$arch-kgdb.config" ] || frags+=("$here/configs/$arch-kgdb.config")
 	;;
 builtin) frags+=("$here/configs/builtin.config") ;;
 *) echo "kernel.sh: unknown variant $variant" >&2; exit 2 ;;

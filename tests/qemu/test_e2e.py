@@ -572,9 +572,11 @@ def panic_stopped(s, g, out):
 def test_panic_entry(k, name):
     """panic() stops in GDB before the kernel stops the other CPUs, with its
     message; continue lets the panic proceed. Once with no GDB attached (the
-    panic waits for one), once with GDB attached and the kernel running."""
+    panic waits for one, as kstub.crash_wait asks, on a kernel set to reboot),
+    once with GDB attached and the kernel running."""
     for attached in (False, True):
-        s = Session(k, "%s_%s" % (name, "attached" if attached else "waiting"))
+        s = Session(k, "%s_%s" % (name, "attached" if attached else "waiting"),
+                    kstub_args="" if attached else "crash_wait=600")
         try:
             s.g.sh("echo 1 > /proc/kstub_test/busy")
             time.sleep(0.5)
@@ -586,7 +588,7 @@ def test_panic_entry(k, name):
                       "GDB did not print the panic message:\n" + out)
             else:
                 s.g.start("echo 7 > /proc/kstub_test/panic")
-                s.g.wait_for("kstub: panic: %s; waiting for GDB" % PANIC_MSG)
+                s.g.wait_for("kstub: panic: %s; waiting 600 s for GDB" % PANIC_MSG)
                 g = s.new_gdb()
                 out = g.attach(s.g)
             panic_stopped(s, g, out)

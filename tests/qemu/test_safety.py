@@ -5,19 +5,21 @@ import re
 import threading
 import time
 
-from harness import RawRsp, check
-from test_e2e import PANIC_LINES, PANIC_MSG, Session, guest_alive, source_line
+from harness import RawRsp, TestFailure, check
+from test_e2e import (ARCH, PANIC_LINES, PANIC_MSG, Session, builtin_args, detach,
+                      first_patchable, guest_alive, guest_with_gdb, kstubwait_attached,
+                      source_line)
 
 # GDB's words when a breakpoint cannot be inserted at a resume
 NOT_INSERTED = r"Cannot insert breakpoint (\d+)"
 
 
-def z0_refused(s, addr):
+def z0_refused(gdb, arch, addr):
     """kstub answers a Z0 at @addr with an error. (GDB itself, for an
     address in a module, takes that error as the module having gone and
     disables the breakpoint without a word.)"""
-    kind = 1 if s.k.arch == "x86_64" else 4
-    out = s.gdb.cmd("maint packet Z0,%x,%d" % (addr, kind))
+    kind = 1 if arch == "x86_64" else 4
+    out = gdb.cmd("maint packet Z0,%x,%d" % (addr, kind))
     check(re.search(r'received: "E[0-9a-f]{2}"', out), "Z0 at %#x not refused: %s" % (addr, out))
 
 
@@ -107,7 +109,7 @@ def test_refused_sites(k, name):
         seq = s.attach()
         s.load_test_symbols()
         before = s.gdb.cmd("x/24xb kstub_test_branchy")
-        z0_refused(s, site)
+        z0_refused(s.gdb, s.k.arch, site)
         # off an instruction boundary: inside vfs_read's first instruction
         refused(s, "vfs_read+%d" % (1 if k.arch == "x86_64" else 2))
         # a breakpoint on the line before the branch
@@ -245,11 +247,179 @@ def test_rmmod_while_hit(k, name):
         s.close()
 
 
+def wait_reboot(s, what, timeout=60):
+    """The guest reboots (QEMU runs with -no-reboot: it exits)."""
+    deadline = time.time() + timeout
+    while s.g.qemu.poll() is None and time.time() < deadline:
+        time.sleep(0.2)
+    check(s.g.qemu.poll() is not None, what)
+
+
+def test_crash_policy(k, name):
+    """kstub does not turn a kernel that would reboot into one that hangs:
+    with no GDB attached, a panic or an oops on a kernel set to reboot
+    (panic=-1) goes on at once; kstub.crash_wait=N waits N seconds, then
+    goes on; a kernel that would not reboot (panic=0) waits for GDB."""
+    said = "kstub: panic: %s; no GDB attached, going on (panic= set)" % PANIC_MSG
+    s = Session(k, name + "_reboots")
+    try:
+        s.g.start("echo 7 > /proc/kstub_test/panic")
+        s.g.wait_for(re.escape(said))
+        s.g.wait_for("Kernel panic - not syncing: " + PANIC_MSG)
+        wait_reboot(s, "the panic did not go on to the reboot")
+        check("waiting" not in s.g.console().split(said)[1], "the panic waited")
+    finally:
+        s.close(expected=PANIC_LINES)
+
+    s = Session(k, name + "_waits_2s", kstub_args="crash_wait=2")
+    try:
+        s.g.start("echo 7 > /proc/kstub_test/panic")
+        s.g.wait_for("kstub: panic: %s; waiting 2 s for GDB" % PANIC_MSG)
+        began = time.time()
+        s.g.wait_for("Kernel panic - not syncing: " + PANIC_MSG, 60)
+        check(time.time() - began > 1.5, "the panic did not wait its 2 s")
+        wait_reboot(s, "the panic did not go on to the reboot after its wait")
+    finally:
+        s.close(expected=PANIC_LINES)
+
+    # an oops on a kernel set to reboot on panic: the kernel goes on
+    s = Session(k, name + "_oops")
+    try:
+        rc, _ = s.g.finish(s.g.start("sh -c 'echo 1 > /proc/kstub_test/oops'"), 60)
+        check(rc != 0, "the oopsing process should have been killed")
+        check("kstub: oops; no GDB attached, going on (panic= set)" in s.g.console(),
+              "kstub did not say it let the oops go on")
+        guest_alive(s)
+    finally:
+        s.close(expected=ARCH[k.arch]["oops_lines"])
+
+    # a kernel that would not reboot: the panic waits for GDB, with no limit
+    s = Session(k, name + "_holds", append="panic=0")
+    try:
+        s.g.start("echo 7 > /proc/kstub_test/panic")
+        s.g.wait_for("kstub: panic: %s; waiting for GDB" % PANIC_MSG)
+        time.sleep(5)
+        check("Kernel panic - not syncing" not in s.g.console(), "the panic did not wait")
+        g = s.new_gdb()
+        out = g.attach(s.g)
+        check("SIGABRT" in out + g.cmd("info program"), "no SIGABRT stop:\n" + out)
+        check(re.search(r"\bpanic \(fmt=.*\) at \S*kernel/panic\.c:\d+", out),
+              "not stopped in panic():\n" + out)
+    finally:
+        s.close(expected=PANIC_LINES)
+
+
+LOCKED_WRITE = "kstub: the kernel is locked down: GDB may read, not write"
+LOCKED_READ = "kstub: the kernel is locked down for confidentiality: no stop for GDB"
+
+
+def check_read_only(gdb, arch):
+    """GDB reads the stopped kernel and can write nothing into it: no
+    memory, no register, no breakpoint (each write puts back what is
+    there, so that one kstub wrongly let through changes nothing)."""
+    out = gdb.cmd("print panic_timeout")
+    check(re.search(r"= -?\d+", out), "memory reads refused:\n" + out)
+    out = gdb.cmd("print panic_timeout = panic_timeout")
+    check("Cannot access memory" in out, "a memory write went through:\n" + out)
+    # (GDB does not write a register its own value)
+    out = gdb.cmd("print $sp = (char *)$sp + 8")
+    if "Could not write register" not in out:
+        gdb.cmd("print $sp = (char *)$sp - 8")
+        raise TestFailure("a register write went through:\n" + out)
+    z0_refused(gdb, arch, first_patchable(gdb, arch, "vfs_read"))
+
+
+def test_lockdown_raised(k, name):
+    """Lockdown raised while kstub is loaded takes effect at the next stop:
+    under integrity GDB reads but writes nothing, and the breakpoint it had
+    put in is out of the text for good; under confidentiality GDB is let go
+    (the target exited), no stop is served, and a panic no longer waits."""
+    s = Session(k, name)
+    try:
+        orig = s.g.sh("cat /proc/kstub_test/text").strip()
+        seq = s.attach()
+        s.load_test_symbols()
+        check("Breakpoint 1 at" in s.gdb.cmd("break kstub_test_func"), "break failed")
+        c = s.gdb.begin("continue")
+        s.gdb.wait_printed("Continuing.")
+        s.g.finish(seq)
+        check(s.g.sh("cat /proc/kstub_test/text").strip() != orig, "the breakpoint is not in")
+        s.g.sh("mount -t securityfs none /sys/kernel/security && "
+               "echo integrity > /sys/kernel/security/lockdown")
+        seq = s.g.start("echo g > /proc/sysrq-trigger")
+        out = s.gdb.end(c, 120)
+        check("SIGTRAP" in out and LOCKED_WRITE in out, "GDB was not told:\n" + out)
+        check_read_only(s.gdb, k.arch)
+        # (GDB would try breakpoint 1 again at the resume, be refused, and
+        # disable it without a word, as it does in a library)
+        s.gdb.cmd("delete")
+        c = s.gdb.begin("continue")
+        s.gdb.wait_printed("Continuing.")
+        s.g.finish(seq)
+        check(s.g.sh("cat /proc/kstub_test/text").strip() == orig, "the breakpoint is still in")
+        s.g.sh("echo 3 > /proc/kstub_test/call")
+        check("kstub_test_func(3, 6) = " in s.g.console(), "the call did not run")
+
+        s.g.sh("echo confidentiality > /sys/kernel/security/lockdown")
+        seq = s.g.start("echo g > /proc/sysrq-trigger")
+        out = s.gdb.end(c, 120)
+        check(LOCKED_READ in out and "exited normally" in out,
+              "GDB was not let go:\n" + out)
+        check(s.g.finish(seq)[0] == 0, "SysRq-g held the kernel")
+        guest_alive(s)
+        # kstub's hook on panic() is out: the panic goes on to the reboot
+        s.g.start("echo 7 > /proc/kstub_test/panic")
+        s.g.wait_for("Kernel panic - not syncing: " + PANIC_MSG)
+        wait_reboot(s, "the panic did not go on to the reboot")
+        check("kstub: panic:" not in s.g.console(), "the panic stopped in kstub")
+    finally:
+        s.close(expected=PANIC_LINES)
+
+
+def test_builtin_lockdown(k, name):
+    """A kernel booted locked down: for integrity, kstub says GDB may only
+    read, kstubwait waits, GDB reads and can write nothing; for
+    confidentiality, kstub does not load, and the kernel boots on."""
+    append = "lockdown=integrity kstubwait " + builtin_args(k)
+    with guest_with_gdb(k, name + "_integrity", append=append, wait_shell=False) as (g, gdb):
+        try:
+            g.wait_for("kstubwait: waiting for GDB", 20)
+        except TestFailure:
+            # 6.1 arm64's virtio console is not up yet: GDB's look tells
+            check(not g.console().strip(), "no kstubwait stop:\n" + g.log_tail())
+        kstubwait_attached(g, gdb)
+        dmesg = gdb.cmd("monitor dmesg 20")
+        check("kstub: the kernel is locked down for integrity: GDB may read, not write" in dmesg,
+              "kstub did not say so at load:\n" + dmesg)
+        check_read_only(gdb, k.arch)
+        c = gdb.begin("continue")
+        gdb.wait_printed("Continuing.")
+        g.wait_shell()
+        seq = g.start("echo g > /proc/sysrq-trigger")
+        check("SIGTRAP" in gdb.end(c, 120), "SysRq-g did not stop")
+        detach(gdb)
+        check(g.finish(seq)[0] == 0, "sysrq write failed")
+
+    append = "lockdown=confidentiality kstubwait " + builtin_args(k)
+    with guest_with_gdb(k, name + "_confidentiality", append=append, wait_shell=False) as (g, gdb):
+        g.wait_shell()
+        check("kstub: the kernel is locked down for confidentiality: kstub does not load"
+              in g.sh("dmesg"), "kstub did not say why it did not load")
+        check("alive-42" in g.sh("echo alive-$((40+2))"), "guest dead")
+
+
 TESTS = [
     test_breakpoint_in_stop_path,
     test_breakpoint_in_panic_path,
     test_refused_sites,
     test_new_gdb_after_kill,
+    test_crash_policy,
+    test_lockdown_raised,
+]
+
+# on the kernel with kstub built in
+BUILTIN_TESTS = [
+    test_builtin_lockdown,
 ]
 
 # Not in make check yet: its 50 rounds ran without an oops on 6.1 x86_64
