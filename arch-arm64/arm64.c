@@ -24,6 +24,7 @@
 #include <linux/percpu.h>
 #include <linux/smp.h>
 #include <linux/uaccess.h>
+#include <linux/kprobes.h>
 #include <asm/debug-monitors.h>
 #include <asm/esr.h>
 #include <asm/ptrace.h>
@@ -272,6 +273,8 @@ static void kstub_arm64_save_cpu(int cpu)
 	kstub_arm64_save_fpsimd(&kstub_arm64_fp[cpu]);
 }
 
+NOKPROBE_SYMBOL(kstub_arm64_save_cpu);
+
 /* ---- stopping the other CPUs: an IPI (arm64 has no NMI a module can send) ---- */
 
 static DEFINE_PER_CPU(call_single_data_t, kstub_arm64_csd);
@@ -285,6 +288,8 @@ static void kstub_arm64_ipi(void *unused)
 	kstub_park(*irq_regs);
 	this_cpu_write(kstub_arm64_csd_busy, false);
 }
+
+NOKPROBE_SYMBOL(kstub_arm64_ipi);
 
 static void kstub_arm64_roundup(const struct cpumask *mask)
 {
@@ -302,6 +307,8 @@ static void kstub_arm64_roundup(const struct cpumask *mask)
 			per_cpu(kstub_arm64_csd_busy, cpu) = false;
 	}
 }
+
+NOKPROBE_SYMBOL(kstub_arm64_roundup);
 
 /* ---- breakpoints and patching ---- */
 
@@ -396,10 +403,14 @@ static int kstub_arm64_patch(unsigned long addr, const void *buf, size_t len)
 	return kstub_call(kstub_arm64_patch_text, addr, insn, 0) ? -EIO : 0;
 }
 
+NOKPROBE_SYMBOL(kstub_arm64_patch);
+
 static void kstub_arm64_set_pc(struct pt_regs *regs, unsigned long pc)
 {
 	regs->pc = pc;
 }
+
+NOKPROBE_SYMBOL(kstub_arm64_set_pc);
 
 /* ---- single-step with interrupts masked ---- */
 
@@ -415,6 +426,8 @@ static void kstub_arm64_step_arm(struct pt_regs *regs)
 	regs->pstate |= KSTUB_ARM64_IF;
 	kstub_call(kstub_arm64_enable_step, (unsigned long)regs, 0, 0);
 }
+
+NOKPROBE_SYMBOL(kstub_arm64_step_arm);
 
 /*
  * The step ran with I and F set, so no interrupt was taken into it. Put
@@ -446,6 +459,8 @@ static void kstub_arm64_step_done(struct pt_regs *regs)
 	regs->pstate = (regs->pstate & ~KSTUB_ARM64_IF) | mask;
 }
 
+NOKPROBE_SYMBOL(kstub_arm64_step_done);
+
 /*
  * Between an interrupt handler and its eret, arm64 may preempt the
  * interrupted task (the frame's mask is not asked) and runs softirqs with
@@ -460,6 +475,8 @@ static bool kstub_arm64_irq_exit_preempts(void)
 		return static_key_enabled((struct static_key *)kstub_arm64_irq_preempt_key);
 	return true;
 }
+
+NOKPROBE_SYMBOL(kstub_arm64_irq_exit_preempts);
 
 /*
  * A handler's caller may restore DAIF from flags it saved before the
@@ -484,12 +501,16 @@ static int kstub_arm64_step_irq(struct pt_regs *regs, bool own_irq)
 	return 0;
 }
 
+NOKPROBE_SYMBOL(kstub_arm64_step_irq);
+
 static void kstub_arm64_step_cancel(struct pt_regs *regs)
 {
 	kstub_call(kstub_arm64_disable_step, 0, 0, 0);
 	regs->pstate &= ~(DBG_SPSR_SS | KSTUB_ARM64_IF);
 	regs->pstate |= kstub_arm64_step_if;
 }
+
+NOKPROBE_SYMBOL(kstub_arm64_step_cancel);
 
 /* ---- traps ---- */
 
@@ -512,10 +533,14 @@ static bool kstub_arm64_brk(struct pt_regs *regs, unsigned long esr)
 	}
 }
 
+NOKPROBE_SYMBOL(kstub_arm64_brk);
+
 static bool kstub_arm64_step(struct pt_regs *regs)
 {
 	return kstub_is_stepping() && kstub_trap(regs, KSTUB_REASON_STEP, KSTUB_SIGTRAP);
 }
+
+NOKPROBE_SYMBOL(kstub_arm64_step);
 
 #ifdef KSTUB_ARM64_HOOKS
 
@@ -535,10 +560,14 @@ static int kstub_arm64_break_fn(struct pt_regs *regs, unsigned long esr)
 	return kstub_arm64_brk(regs, esr) ? DBG_HOOK_HANDLED : DBG_HOOK_ERROR;
 }
 
+NOKPROBE_SYMBOL(kstub_arm64_break_fn);
+
 static int kstub_arm64_step_fn(struct pt_regs *regs, unsigned long esr)
 {
 	return kstub_arm64_step(regs) ? DBG_HOOK_HANDLED : DBG_HOOK_ERROR;
 }
+
+NOKPROBE_SYMBOL(kstub_arm64_step_fn);
 
 static struct break_hook kstub_arm64_break_hook = {
 	.fn = kstub_arm64_break_fn,
@@ -581,6 +610,8 @@ static void kstub_arm64_skip(void)
 {
 }
 
+NOKPROBE_SYMBOL(kstub_arm64_skip);
+
 static void kstub_arm64_ftrace_brk(unsigned long ip, unsigned long parent_ip,
 				   struct ftrace_ops *op, struct ftrace_regs *fregs)
 {
@@ -591,6 +622,8 @@ static void kstub_arm64_ftrace_brk(unsigned long ip, unsigned long parent_ip,
 		ftrace_regs_set_instruction_pointer(fregs, (unsigned long)kstub_arm64_skip);
 }
 
+NOKPROBE_SYMBOL(kstub_arm64_ftrace_brk);
+
 static void kstub_arm64_ftrace_step(unsigned long ip, unsigned long parent_ip,
 				    struct ftrace_ops *op, struct ftrace_regs *fregs)
 {
@@ -599,6 +632,8 @@ static void kstub_arm64_ftrace_step(unsigned long ip, unsigned long parent_ip,
 	if (kstub_arm64_step(regs))
 		ftrace_regs_set_instruction_pointer(fregs, (unsigned long)kstub_arm64_skip);
 }
+
+NOKPROBE_SYMBOL(kstub_arm64_ftrace_step);
 
 static struct ftrace_ops kstub_arm64_brk_ops = { .func = kstub_arm64_ftrace_brk };
 static struct ftrace_ops kstub_arm64_step_ops = { .func = kstub_arm64_ftrace_step };
@@ -661,6 +696,8 @@ static int kstub_arm64_notify(struct notifier_block *nb, unsigned long cmd,
 		return NOTIFY_DONE;
 	return regs->pc != pc ? NOTIFY_STOP : NOTIFY_DONE;
 }
+
+NOKPROBE_SYMBOL(kstub_arm64_notify);
 
 static struct notifier_block kstub_arm64_die_nb = {
 	.notifier_call = kstub_arm64_notify,
@@ -763,6 +800,8 @@ unsigned long kstub_call(unsigned long fn, unsigned long a0, unsigned long a1,
 
 	return f(a0, a1, a2);
 }
+
+NOKPROBE_SYMBOL(kstub_call);
 
 unsigned long kstub_call4(unsigned long fn, unsigned long a0, unsigned long a1,
 			  unsigned long a2, unsigned long a3)

@@ -12,6 +12,7 @@
 #include <linux/linkage.h>
 #include <asm/nospec-branch.h>
 #include <asm/unwind_hints.h>
+#include <asm/asm.h>
 
 	.text
 SYM_FUNC_START(kstub_call)
@@ -25,6 +26,7 @@ SYM_FUNC_START(kstub_call)
 	ret
 	int3
 SYM_FUNC_END(kstub_call)
+_ASM_NOKPROBE(kstub_call)
 
 SYM_FUNC_START(kstub_call4)
 	mov	%rdi, %rax
@@ -38,3 +40,4 @@ SYM_FUNC_START(kstub_call4)
 	ret
 	int3
 SYM_FUNC_END(kstub_call4)
+_ASM_NOKPROBE(kstub_call4)

@@ -10,6 +10,7 @@
 #include <linux/stdarg.h>
 #include <linux/notifier.h>
 #include <linux/uaccess.h>
+#include <linux/kprobes.h>
 #include <asm/apic.h>
 #include <asm/debugreg.h>
 #include <asm/ftrace.h>
@@ -264,12 +265,16 @@ static void kstub_x86_save_cpu(int cpu)
 	rdmsrl(MSR_GS_BASE, xc->base[1]);
 }
 
+NOKPROBE_SYMBOL(kstub_x86_save_cpu);
+
 /* ---- stopping the other CPUs ---- */
 
 static int kstub_x86_nmi(unsigned int cmd, struct pt_regs *regs)
 {
 	return kstub_park(regs) ? NMI_HANDLED : NMI_DONE;
 }
+
+NOKPROBE_SYMBOL(kstub_x86_nmi);
 
 /*
  * A parked CPU stays in this handler for as long as GDB keeps the kernel
@@ -286,6 +291,8 @@ static void kstub_x86_roundup(const struct cpumask *mask)
 {
 	apic->send_IPI_mask(mask, NMI_VECTOR);
 }
+
+NOKPROBE_SYMBOL(kstub_x86_roundup);
 
 /* ---- breakpoints and patching ---- */
 
@@ -401,10 +408,14 @@ fault:
 	return ret;
 }
 
+NOKPROBE_SYMBOL(kstub_x86_patch);
+
 static void kstub_x86_set_pc(struct pt_regs *regs, unsigned long pc)
 {
 	regs->ip = pc;
 }
+
+NOKPROBE_SYMBOL(kstub_x86_set_pc);
 
 /* ---- single-step ---- */
 
@@ -418,6 +429,8 @@ static bool kstub_x86_is_prefix(u8 b)
 		return (b & 0xf0) == 0x40;	/* REX */
 	}
 }
+
+NOKPROBE_SYMBOL(kstub_x86_is_prefix);
 
 static u8 kstub_x86_opcode(unsigned long ip)
 {
@@ -433,6 +446,8 @@ static u8 kstub_x86_opcode(unsigned long ip)
 	return b;
 }
 
+NOKPROBE_SYMBOL(kstub_x86_opcode);
+
 static void kstub_x86_step_arm(struct pt_regs *regs)
 {
 	kstub_x86_step_if = regs->flags & X86_EFLAGS_IF;
@@ -443,6 +458,8 @@ static void kstub_x86_step_arm(struct pt_regs *regs)
 		regs->flags &= ~X86_EFLAGS_IF;
 	regs->flags |= X86_EFLAGS_TF;
 }
+
+NOKPROBE_SYMBOL(kstub_x86_step_arm);
 
 /* Give a pushf that ran during the step the flags it would have seen. */
 static void kstub_x86_fix_pushf(struct pt_regs *regs, unsigned long if_flag)
@@ -457,6 +474,8 @@ static void kstub_x86_fix_pushf(struct pt_regs *regs, unsigned long if_flag)
 out:
 	pagefault_enable();
 }
+
+NOKPROBE_SYMBOL(kstub_x86_fix_pushf);
 
 /*
  * The step ran with IF clear so no interrupt handler was entered. Put IF
@@ -488,6 +507,8 @@ static void kstub_x86_step_done(struct pt_regs *regs)
 	regs->flags |= kstub_x86_step_if;
 }
 
+NOKPROBE_SYMBOL(kstub_x86_step_done);
+
 /*
  * The interrupt exit path leaves the frame alone once IF is clear in it:
  * no preemption, so the step is taken by the interrupted code itself.
@@ -500,10 +521,14 @@ static int kstub_x86_step_irq(struct pt_regs *regs, bool own_irq)
 	return 0;
 }
 
+NOKPROBE_SYMBOL(kstub_x86_step_irq);
+
 static void kstub_x86_step_cancel(struct pt_regs *regs)
 {
 	regs->flags = (regs->flags & ~X86_EFLAGS_TF) | kstub_x86_step_if;
 }
+
+NOKPROBE_SYMBOL(kstub_x86_step_cancel);
 
 /* ---- traps ---- */
 
@@ -527,6 +552,8 @@ static int kstub_x86_oops(struct pt_regs *regs, bool early, int signal)
 	kstub_x86_oops_regs[cpu] = early ? regs : NULL;
 	return NOTIFY_DONE;
 }
+
+NOKPROBE_SYMBOL(kstub_x86_oops);
 
 static int kstub_x86_notify(struct notifier_block *nb, unsigned long cmd,
 			    void *data)
@@ -567,6 +594,8 @@ static int kstub_x86_notify(struct notifier_block *nb, unsigned long cmd,
 		return NOTIFY_DONE;
 	}
 }
+
+NOKPROBE_SYMBOL(kstub_x86_notify);
 
 static struct notifier_block kstub_x86_die_nb = {
 	.notifier_call = kstub_x86_notify,

@@ -16,6 +16,7 @@
 #include <linux/ioport.h>
 #include <linux/of.h>
 #include <linux/of_address.h>
+#include <linux/kprobes.h>
 #include "kstub.h"
 
 enum {
@@ -35,6 +36,8 @@ static int kstub_pl011_get_char(void)
 	return readl(kstub_pl011_base + UART01x_DR) & 0xff;
 }
 
+NOKPROBE_SYMBOL(kstub_pl011_get_char);
+
 /*
  * Atomic-safe. Waits for an empty FIFO, then fills it without looking:
  * every PL011 revision holds at least 16, and each look is a trap to the
@@ -51,6 +54,8 @@ static void kstub_pl011_put_chars(const u8 *buf, size_t len)
 			writel_relaxed(buf[i++], kstub_pl011_base + UART01x_DR);
 	}
 }
+
+NOKPROBE_SYMBOL(kstub_pl011_put_chars);
 
 static irqreturn_t kstub_pl011_interrupt(int irq, void *unused)
 {

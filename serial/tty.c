@@ -27,6 +27,7 @@
 #include <linux/tty_driver.h>
 #include <linux/tty_flip.h>
 #include <linux/tty_port.h>
+#include <linux/kprobes.h>
 #include "kstub.h"
 
 enum {
@@ -77,12 +78,16 @@ static int kstub_tty_get_char(void)
 	return c == NO_POLL_CHAR ? -1 : c;
 }
 
+NOKPROBE_SYMBOL(kstub_tty_get_char);
+
 /* Atomic-safe. */
 static void kstub_tty_put_chars(const u8 *buf, size_t len)
 {
 	while (len--)
 		kstub_tty_drv->ops->poll_put_char(kstub_tty_drv, kstub_tty_line, *buf++);
 }
+
+NOKPROBE_SYMBOL(kstub_tty_put_chars);
 
 /* Kbuild probes the return type, which 6.6 changed from int */
 #ifdef KSTUB_TTY_RECEIVE_SIZE_T

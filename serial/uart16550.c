@@ -15,6 +15,7 @@
 #include <linux/serial_core.h>
 #include <linux/serial_reg.h>
 #include <linux/tty.h>
+#include <linux/kprobes.h>
 #include "kstub.h"
 
 enum {
@@ -51,6 +52,8 @@ static int kstub_uart_get_char(void)
 	return kstub_uart_in(UART_RX);
 }
 
+NOKPROBE_SYMBOL(kstub_uart_get_char);
+
 /* Atomic-safe: fills the FIFO whenever it drains. */
 static void kstub_uart_put_chars(const u8 *buf, size_t len)
 {
@@ -63,6 +66,8 @@ static void kstub_uart_put_chars(const u8 *buf, size_t len)
 			kstub_uart_out(UART_TX, buf[i++]);
 	}
 }
+
+NOKPROBE_SYMBOL(kstub_uart_put_chars);
 
 static int kstub_uart_parse(const char *arg, unsigned long *base, int *line)
 {

@@ -20,6 +20,7 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_console.h>
 #include <linux/virtio_ids.h>
+#include <linux/kprobes.h>
 #include "kstub.h"
 
 enum {
@@ -72,6 +73,8 @@ static int kstub_vc_get_char(void)
 	return kstub_vc_cur[kstub_vc_cur_pos++];
 }
 
+NOKPROBE_SYMBOL(kstub_vc_get_char);
+
 /* Atomic-safe: waits until the device has taken each buffer. */
 static void kstub_vc_put_chars(const u8 *buf, size_t len)
 {
@@ -92,6 +95,8 @@ static void kstub_vc_put_chars(const u8 *buf, size_t len)
 		len -= n;
 	}
 }
+
+NOKPROBE_SYMBOL(kstub_vc_put_chars);
 
 static void kstub_vc_rx_done(struct virtqueue *vq)
 {

@@ -13,23 +13,33 @@ void kstub_bp_init(struct kstub_bp_table *t, const struct kstub_bp_ops *ops,
 	t->ctx = ctx;
 }
 
+/*
+ * The slot for @addr: one wanted (SET, ACTIVE), or with @gone_too one
+ * kstub still remembers (REFUSED, STALE; GONE last, as there may be an
+ * older memory of the same address).
+ */
 static struct kstub_bp *kstub_bp_find(const struct kstub_bp_table *t,
 				      u64 addr, bool gone_too)
 {
-	const struct kstub_bp *bp;
+	const struct kstub_bp *bp, *gone = NULL;
 	size_t i;
 
 	for (i = 0; i < KSTUB_BP_MAX; i++) {
 		bp = &t->slot[i];
 		if (bp->addr != addr || bp->state == KSTUB_BP_FREE)
 			continue;
-		if ((bp->state == KSTUB_BP_GONE || bp->state == KSTUB_BP_REFUSED) &&
-		    !gone_too)
+		if (bp->state == KSTUB_BP_SET || bp->state == KSTUB_BP_ACTIVE)
+			return (struct kstub_bp *)bp;
+		if (!gone_too)
 			continue;
-		return (struct kstub_bp *)bp;
+		if (bp->state != KSTUB_BP_GONE)
+			return (struct kstub_bp *)bp;
+		gone = bp;
 	}
-	return NULL;
+	return (struct kstub_bp *)gone;
 }
+
+NOKPROBE_SYMBOL(kstub_bp_find);
 
 static bool kstub_bp_text_gone(const struct kstub_bp_table *t, u64 addr)
 {
@@ -66,6 +76,11 @@ int kstub_bp_set(struct kstub_bp_table *t, u64 addr)
 	ret = t->ops->valid(t->ctx, addr);
 	if (ret)
 		return ret;
+	/* wanted again while still in the text: its saved bytes hold */
+	if (bp && bp->state == KSTUB_BP_STALE) {
+		bp->state = KSTUB_BP_ACTIVE;
+		return 0;
+	}
 	/* the original bytes must be readable now, or patching will fail */
 	if (!bp)
 		bp = kstub_bp_alloc(t);
@@ -89,9 +104,12 @@ int kstub_bp_clear(struct kstub_bp_table *t, u64 addr)
 			return 0;
 		return kstub_bp_text_gone(t, addr) ? 0 : -ENOENT;
 	}
+	/* its bytes cannot go back now: GDB is done with it, kstub is not */
 	if (bp->state == KSTUB_BP_ACTIVE &&
-	    t->ops->patch(t->ctx, addr, bp->saved, t->ops->insn_len))
-		return -EIO;
+	    t->ops->patch(t->ctx, addr, bp->saved, t->ops->insn_len)) {
+		bp->state = KSTUB_BP_STALE;
+		return 0;
+	}
 	bp->state = KSTUB_BP_GONE;
 	return 0;
 }
@@ -114,14 +132,19 @@ int kstub_bp_refuse(struct kstub_bp_table *t, u64 addr)
 	return 0;
 }
 
+NOKPROBE_SYMBOL(kstub_bp_refuse);
+
 void kstub_bp_clear_all(struct kstub_bp_table *t)
 {
 	size_t i;
 
 	kstub_bp_deactivate(t);
-	for (i = 0; i < KSTUB_BP_MAX; i++)
+	for (i = 0; i < KSTUB_BP_MAX; i++) {
 		if (t->slot[i].state == KSTUB_BP_SET)
 			t->slot[i].state = KSTUB_BP_GONE;
+		else if (t->slot[i].state == KSTUB_BP_ACTIVE)
+			t->slot[i].state = KSTUB_BP_STALE;
+	}
 }
 
 /*
@@ -138,16 +161,16 @@ void kstub_bp_forget_gone(struct kstub_bp_table *t)
 
 	for (i = 0; i < KSTUB_BP_MAX; i++) {
 		bp = &t->slot[i];
-		if ((bp->state == KSTUB_BP_SET || bp->state == KSTUB_BP_ACTIVE) &&
-		    kstub_bp_text_gone(t, bp->addr))
+		if ((bp->state == KSTUB_BP_SET || bp->state == KSTUB_BP_ACTIVE ||
+		     bp->state == KSTUB_BP_STALE) && kstub_bp_text_gone(t, bp->addr))
 			bp->state = KSTUB_BP_GONE;
 	}
 }
 
 /*
- * Whether a breakpoint is wanted in [@lo, @hi). Context: any; the table
- * changes only while the target is stopped, and a stale answer is safe
- * for the caller (it stops the target to make sure).
+ * Whether a breakpoint is wanted, or still written, in [@lo, @hi).
+ * Context: any; the table changes only while the target is stopped, and a
+ * stale answer is safe for the caller (it stops the target to make sure).
  */
 bool kstub_bp_in_range(const struct kstub_bp_table *t, u64 lo, u64 hi)
 {
@@ -155,7 +178,8 @@ bool kstub_bp_in_range(const struct kstub_bp_table *t, u64 lo, u64 hi)
 
 	for (i = 0; i < KSTUB_BP_MAX; i++)
 		if ((t->slot[i].state == KSTUB_BP_SET ||
-		     t->slot[i].state == KSTUB_BP_ACTIVE) &&
+		     t->slot[i].state == KSTUB_BP_ACTIVE ||
+		     t->slot[i].state == KSTUB_BP_STALE) &&
 		    t->slot[i].addr >= lo && t->slot[i].addr < hi)
 			return true;
 	return false;
@@ -182,6 +206,8 @@ int kstub_bp_activate(struct kstub_bp_table *t)
 	return failed;
 }
 
+NOKPROBE_SYMBOL(kstub_bp_activate);
+
 /* Return: the number of breakpoints whose original bytes could not be restored. */
 int kstub_bp_deactivate(struct kstub_bp_table *t)
 {
@@ -199,7 +225,70 @@ int kstub_bp_deactivate(struct kstub_bp_table *t)
 		}
 		bp->state = KSTUB_BP_SET;
 	}
-	return failed;
+	return failed + kstub_bp_restore_stale(t);
+}
+
+NOKPROBE_SYMBOL(kstub_bp_deactivate);
+
+/*
+ * Put back the bytes of breakpoints that were removed while they could
+ * not be (the patch op failed: on arm64, a stopped CPU held text_mutex).
+ * Every stop tries, and so does the core's deferred work, which takes
+ * text_mutex and stops the machine, as module unload does.
+ * Return: how many are still written in.
+ */
+int kstub_bp_restore_stale(struct kstub_bp_table *t)
+{
+	struct kstub_bp *bp;
+	int left = 0;
+	size_t i;
+
+	for (i = 0; i < KSTUB_BP_MAX; i++) {
+		bp = &t->slot[i];
+		if (bp->state != KSTUB_BP_STALE)
+			continue;
+		if (t->ops->patch(t->ctx, bp->addr, bp->saved, t->ops->insn_len)) {
+			left++;
+			continue;
+		}
+		bp->state = KSTUB_BP_GONE;
+	}
+	return left;
+}
+
+NOKPROBE_SYMBOL(kstub_bp_restore_stale);
+
+bool kstub_bp_any_stale(const struct kstub_bp_table *t)
+{
+	size_t i;
+
+	for (i = 0; i < KSTUB_BP_MAX; i++)
+		if (t->slot[i].state == KSTUB_BP_STALE)
+			return true;
+	return false;
+}
+
+NOKPROBE_SYMBOL(kstub_bp_any_stale);
+
+/*
+ * What the text at [@addr, @addr + @len) in @buf, just read, holds under
+ * any breakpoint still written there: GDB never reads a breakpoint
+ * instruction, even one whose bytes could not go back.
+ */
+void kstub_bp_shadow(const struct kstub_bp_table *t, u64 addr, u8 *buf,
+		     size_t len)
+{
+	const struct kstub_bp *bp;
+	size_t i, j;
+
+	for (i = 0; i < KSTUB_BP_MAX; i++) {
+		bp = &t->slot[i];
+		if (bp->state != KSTUB_BP_ACTIVE && bp->state != KSTUB_BP_STALE)
+			continue;
+		for (j = 0; j < t->ops->insn_len; j++)
+			if (bp->addr + j >= addr && bp->addr + j - addr < len)
+				buf[bp->addr + j - addr] = bp->saved[j];
+	}
 }
 
 enum kstub_bp_state kstub_bp_state_at(const struct kstub_bp_table *t, u64 addr)
@@ -209,7 +298,11 @@ enum kstub_bp_state kstub_bp_state_at(const struct kstub_bp_table *t, u64 addr)
 	return bp && bp->state != KSTUB_BP_GONE ? bp->state : KSTUB_BP_FREE;
 }
 
+NOKPROBE_SYMBOL(kstub_bp_state_at);
+
 bool kstub_bp_known(const struct kstub_bp_table *t, u64 addr)
 {
 	return kstub_bp_find(t, addr, true);
 }
+
+NOKPROBE_SYMBOL(kstub_bp_known);

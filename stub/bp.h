@@ -16,6 +16,7 @@ enum kstub_bp_state {
 	KSTUB_BP_ACTIVE,	/* breakpoint instruction in text (running) */
 	KSTUB_BP_GONE,		/* removed; address kept to recognise late traps */
 	KSTUB_BP_REFUSED,	/* taken out by kstub for good; never written again */
+	KSTUB_BP_STALE,		/* removed, still in text: kstub_bp_restore_stale() */
 };
 
 enum {
@@ -69,5 +70,9 @@ enum kstub_bp_state kstub_bp_state_at(const struct kstub_bp_table *t, u64 addr);
 bool kstub_bp_known(const struct kstub_bp_table *t, u64 addr);
 void kstub_bp_forget_gone(struct kstub_bp_table *t);
 bool kstub_bp_in_range(const struct kstub_bp_table *t, u64 lo, u64 hi);
+int kstub_bp_restore_stale(struct kstub_bp_table *t);
+bool kstub_bp_any_stale(const struct kstub_bp_table *t);
+void kstub_bp_shadow(const struct kstub_bp_table *t, u64 addr, u8 *buf,
+		     size_t len);
 
 #endif /* KSTUB_BP_H */

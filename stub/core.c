@@ -24,6 +24,8 @@
 #include <linux/stop_machine.h>
 #include <linux/timekeeping.h>
 #include <linux/uaccess.h>
+#include <linux/workqueue.h>
+#include <linux/kprobes.h>
 #include <asm/irq_regs.h>
 #include "kstub.h"
 #include "kstub_arch.h"
@@ -37,6 +39,7 @@ enum {
 	KSTUB_CTRL_C = 0x03,
 	KSTUB_BREAKIN_TRIES = 8,
 	KSTUB_PANIC_MSG_MAX = 512,
+	KSTUB_STALE_TRIES = 10000,
 };
 
 struct kstub_cpu {
@@ -66,6 +69,15 @@ static bool kstub_breakin_packet;	/* a new GDB's first packet has begun */
 static struct irq_work kstub_breakin_work;
 static int kstub_breakin_tries;
 
+/*
+ * Breakpoints GDB removed whose bytes could not go back at the time
+ * (stale): a stop's resume queues the irq_work, which queues the work that
+ * takes them out under text_mutex and stop_machine. The CPU that runs
+ * into one meanwhile retries it (kstub_stale_hit()).
+ */
+static struct irq_work kstub_restore_irq_work;
+static struct work_struct kstub_restore_work;
+
 static const struct kstub_io_ops *kstub_io;
 static struct kstub_buffers kstub_bufs;
 static struct kstub_session kstub_sess;
@@ -92,6 +104,8 @@ static unsigned long kstub_clocksource_touch;
 static unsigned long kstub_text_mutex;
 static unsigned long kstub_idle_task_fn;
 static bool kstub_patch_under_stop_machine;
+/* kstub_stale_hit() gave up waiting for text_mutex (that CPU's own) */
+static bool kstub_patch_forced;
 
 static const struct kstub_sym kstub_core_syms[] = {
 	{ "copy_to_kernel_nofault", &kstub_copy_to_kernel_nofault },
@@ -137,6 +151,8 @@ bool kstub_owns(unsigned long addr)
 	return !strncmp(name, "kstub_", strlen("kstub_"));
 #endif
 }
+
+NOKPROBE_SYMBOL(kstub_owns);
 
 /* ---- the target as the session sees it ---- */
 
@@ -505,20 +521,43 @@ static int kstub_bp_read(void *ctx, u64 addr, u8 *buf, size_t len)
 	return kstub_read_kernel(addr, buf, len);
 }
 
+/*
+ * Whether the task on this CPU holds text_mutex. Then no other CPU is
+ * half way through a patch (patching takes it), and this one is not
+ * either: it trapped outside the patching code, where kstub refuses
+ * breakpoints, and the arch's patch op checks its own lock besides.
+ */
+static bool kstub_text_mutex_mine(struct mutex *m)
+{
+#ifdef CONFIG_PREEMPT_RT
+	return false;
+#else
+	/* the owner field is the task, its low bits the mutex's flags */
+	return (atomic_long_read(&m->owner) & ~0x07UL) == (unsigned long)current;
+#endif
+}
+
+NOKPROBE_SYMBOL(kstub_text_mutex_mine);
+
 static int kstub_bp_patch(void *ctx, u64 addr, const u8 *buf, size_t len)
 {
+	struct mutex *m = (struct mutex *)kstub_text_mutex;
+
 	/* the bytes there may not be the kernel's any more */
 	if (kstub_kernel_init_gone(addr))
 		return -EFAULT;
 	/*
-	 * text_mutex held means a patch is half done on a stopped CPU, in
-	 * the way of an arch that patches through the kernel's own helpers
+	 * text_mutex held elsewhere may mean a patch is half done on a
+	 * stopped CPU, in the way of an arch that patches through the
+	 * kernel's own helpers
 	 */
 	if (!kstub_arch.patch_unlocked && !kstub_patch_under_stop_machine &&
-	    mutex_is_locked((struct mutex *)kstub_text_mutex))
+	    !kstub_patch_forced && mutex_is_locked(m) && !kstub_text_mutex_mine(m))
 		return -EBUSY;
 	return kstub_arch.patch(addr, buf, len);
 }
+
+NOKPROBE_SYMBOL(kstub_bp_patch);
 
 static bool kstub_bp_gone(void *ctx, u64 addr)
 {
@@ -551,6 +590,8 @@ static void kstub_touch_watchdogs(void)
 	touch_nmi_watchdog();
 }
 
+NOKPROBE_SYMBOL(kstub_touch_watchdogs);
+
 static void kstub_record_cpu(int cpu, struct pt_regs *regs)
 {
 	struct kstub_cpu *kc = &kstub_cpus[cpu];
@@ -559,6 +600,8 @@ static void kstub_record_cpu(int cpu, struct pt_regs *regs)
 	kstub_arch.save_cpu(cpu);
 	WRITE_ONCE(kc->regs, regs);
 }
+
+NOKPROBE_SYMBOL(kstub_record_cpu);
 
 /* Called by the arch roundup handler (an NMI on x86). */
 bool kstub_park(struct pt_regs *regs)
@@ -585,6 +628,8 @@ bool kstub_park(struct pt_regs *regs)
 	return true;
 }
 
+NOKPROBE_SYMBOL(kstub_park);
+
 static void kstub_roundup(int self)
 {
 	unsigned int want, cpu;
@@ -608,6 +653,8 @@ static void kstub_roundup(int self)
 	/* a CPU that did not answer is listed, with no registers */
 }
 
+NOKPROBE_SYMBOL(kstub_roundup);
+
 /*
  * The breakpoints are in: from here to the end of the stop the master
  * calls no kernel function, any of which may hold one (udelay(), the
@@ -627,12 +674,16 @@ static void kstub_release_cpus(void)
 		cpu_relax();
 }
 
+NOKPROBE_SYMBOL(kstub_release_cpus);
+
 static void kstub_acquire(int cpu)
 {
 	/* while we wait, the master's roundup parks us like any other CPU */
 	while (atomic_cmpxchg(&kstub_master, KSTUB_NO_CPU, cpu) != KSTUB_NO_CPU)
 		cpu_relax();
 }
+
+NOKPROBE_SYMBOL(kstub_acquire);
 
 static void kstub_panic_say(struct pt_regs *regs, const char *waits);
 static void kstub_console_say(const char *a, const char *b, const char *c);
@@ -681,6 +732,8 @@ static enum kstub_action kstub_serve(u64 wait_ns)
 	}
 }
 
+NOKPROBE_SYMBOL(kstub_serve);
+
 /*
  * How long a panic or an oops holds the kernel for GDB (see
  * kstub_crash_wait), in ns: U64_MAX for no limit, 0 for not at all; and
@@ -711,6 +764,8 @@ static u64 kstub_crash_wait_ns(char *says, size_t len)
 	return (u64)wait * NSEC_PER_SEC;
 }
 
+NOKPROBE_SYMBOL(kstub_crash_wait_ns);
+
 /*
  * Lockdown raised since the last stop takes effect now: with writes
  * locked down, GDB's breakpoints come out of the text for good (GDB is
@@ -737,6 +792,8 @@ static void kstub_lockdown_stop(void)
 	if (kstub_gdb_attached())
 		kstub_output(msg, strlen(msg));
 }
+
+NOKPROBE_SYMBOL(kstub_lockdown_stop);
 
 /* The master's side of a stop, from entry to resume. */
 static void kstub_stopped(int cpu, struct pt_regs *regs,
@@ -796,6 +853,8 @@ static void kstub_stopped(int cpu, struct pt_regs *regs,
 	}
 	WRITE_ONCE(kstub_cpus[cpu].regs, NULL);
 	kstub_touch_watchdogs();
+	if (kstub_bp_any_stale(&kstub_bps) && !READ_ONCE(kstub_closing))
+		irq_work_queue(&kstub_restore_irq_work);
 	/* last, then only inline code: see kstub_release_cpus() */
 	if (!READ_ONCE(kstub_closing)) {
 		kstub_bp_activate(&kstub_hooks);
@@ -804,6 +863,8 @@ static void kstub_stopped(int cpu, struct pt_regs *regs,
 	kstub_release_cpus();
 	atomic_set(&kstub_master, KSTUB_NO_CPU);
 }
+
+NOKPROBE_SYMBOL(kstub_stopped);
 
 /*
  * Whether the breakpoint instruction is at @addr. Inline, with no call
@@ -824,6 +885,8 @@ fault:
 	return false;
 }
 
+NOKPROBE_SYMBOL(kstub_text_is_bp);
+
 /*
  * A fault on the CPU that owns the stop, while it serves GDB: kstub itself
  * went wrong. It cannot stop in itself; it lets the other CPUs go and the
@@ -838,6 +901,8 @@ static void kstub_abandon(struct pt_regs *regs)
 	pr_emerg("fault at %pS inside kstub's stop; the kernel handles it\n",
 		 (void *)instruction_pointer(regs));
 }
+
+NOKPROBE_SYMBOL(kstub_abandon);
 
 /*
  * The CPU that owns the stop ran into one of kstub's breakpoints outside
@@ -862,6 +927,8 @@ static bool kstub_reentered(struct pt_regs *regs, unsigned long addr)
 		kstub_refused_news = addr;
 	return true;
 }
+
+NOKPROBE_SYMBOL(kstub_reentered);
 
 /* Say which breakpoint kstub_reentered() took out. Context: the master, stopped. */
 static void kstub_tell_refused(void)
@@ -918,6 +985,8 @@ static void kstub_enter(int cpu, struct pt_regs *regs, enum kstub_reason why,
 	kstub_stopped(cpu, regs, why, signal);
 }
 
+NOKPROBE_SYMBOL(kstub_enter);
+
 /**
  * kstub_trap() - enter the debugger from a trap handler
  * @regs: the trap frame; GDB's register changes are written back into it
@@ -946,6 +1015,8 @@ bool kstub_trap(struct pt_regs *regs, enum kstub_reason why, int signal)
 	kstub_enter(cpu, regs, why, signal, stepping);
 	return true;
 }
+
+NOKPROBE_SYMBOL(kstub_trap);
 
 /* Text for GDB to print, as 'O' packets. Context: any. */
 static void kstub_output(const char *s, size_t n)
@@ -1017,6 +1088,33 @@ static void kstub_panic_say(struct pt_regs *regs, const char *waits)
 	kstub_output("\n", 1);
 }
 
+/*
+ * A CPU ran into a breakpoint GDB removed and whose bytes kstub could not
+ * put back: put them back now if the arch can, else leave the CPU to run
+ * into it again (a retry; the CPU or another that holds text_mutex gets
+ * to run meanwhile) until the deferred work has put them back.
+ * Context: trap, with kstub_master held by this CPU; the others run.
+ */
+static void kstub_stale_hit(struct pt_regs *regs, unsigned long addr)
+{
+	static unsigned long tries;
+
+	/*
+	 * The holder of text_mutex may be waiting for this CPU (a
+	 * stop_machine() that cannot preempt it): after a while, rely on the
+	 * arch's own check alone (arm64's patch_lock)
+	 */
+	kstub_patch_forced = ++tries > KSTUB_STALE_TRIES;
+	if (!kstub_bp_restore_stale(&kstub_bps))
+		tries = 0;
+	kstub_patch_forced = false;
+	kstub_arch.set_pc(regs, addr);
+	if (kstub_bp_any_stale(&kstub_bps))
+		irq_work_queue(&kstub_restore_irq_work);
+}
+
+NOKPROBE_SYMBOL(kstub_stale_hit);
+
 /**
  * kstub_trap_swbreak() - a breakpoint instruction trapped at @addr
  *
@@ -1045,6 +1143,12 @@ bool kstub_trap_swbreak(struct pt_regs *regs, unsigned long addr)
 		kstub_enter(cpu, regs, KSTUB_REASON_PANIC, KSTUB_SIGABRT, stepping);
 		return true;
 	}
+	if (kstub_bp_state_at(&kstub_bps, addr) == KSTUB_BP_STALE) {
+		kstub_stale_hit(regs, addr);
+		if (!stepping)
+			atomic_set(&kstub_master, KSTUB_NO_CPU);
+		return true;
+	}
 	/* removed while this CPU was on its way in: run the real instruction */
 	if ((kstub_bp_known(&kstub_bps, addr) || kstub_bp_known(&kstub_hooks, addr)) &&
 	    !kstub_text_is_bp(addr)) {
@@ -1057,6 +1161,8 @@ bool kstub_trap_swbreak(struct pt_regs *regs, unsigned long addr)
 		atomic_set(&kstub_master, KSTUB_NO_CPU);
 	return false;
 }
+
+NOKPROBE_SYMBOL(kstub_trap_swbreak);
 
 static void kstub_breakin_arm(bool own_irq);
 
@@ -1095,6 +1201,8 @@ void kstub_rx_irq(void)
 	kstub_breakin_arm(false);
 }
 
+NOKPROBE_SYMBOL(kstub_rx_irq);
+
 /*
  * Context: hard interrupt, with kstub_master held by this CPU. An arch
  * that cannot step from here just now (-EAGAIN) is asked again from the
@@ -1123,6 +1231,8 @@ static void kstub_breakin_arm(bool own_irq)
 		kstub_arch_break();
 }
 
+NOKPROBE_SYMBOL(kstub_breakin_arm);
+
 static void kstub_breakin_retry(struct irq_work *work)
 {
 	kstub_breakin_arm(true);
@@ -1137,6 +1247,8 @@ bool kstub_gdb_attached(void)
 {
 	return READ_ONCE(kstub_sess.connected);
 }
+
+NOKPROBE_SYMBOL(kstub_gdb_attached);
 
 /**
  * kstub_gdb_console() - console text for the line GDB is attached to
@@ -1164,12 +1276,33 @@ bool kstub_is_stepping(void)
 	return READ_ONCE(kstub_step_cpu) == raw_smp_processor_id();
 }
 
+NOKPROBE_SYMBOL(kstub_is_stepping);
+
 /* ---- setup ---- */
 
 static int kstub_hook_all(void *unused)
 {
 	kstub_bp_activate(&kstub_hooks);
 	return 0;
+}
+
+static int kstub_restore_stale(void *unused)
+{
+	kstub_bp_restore_stale(&kstub_bps);
+	return 0;
+}
+
+static void kstub_patch_running(cpu_stop_fn_t fn);
+
+static void kstub_restore_work_fn(struct work_struct *work)
+{
+	kstub_patch_running(kstub_restore_stale);
+}
+
+/* Hard interrupt context: the work needs process context. */
+static void kstub_restore_irq_work_fn(struct irq_work *work)
+{
+	schedule_work(&kstub_restore_work);
 }
 
 static int kstub_unpatch_all(void *unused)
@@ -1215,6 +1348,8 @@ int kstub_core_init(const struct kstub_io_ops *io)
 	kstub_sess.write = kstub_io_write;
 	kstub_sess.reliable = io->reliable;
 	init_irq_work(&kstub_breakin_work, kstub_breakin_retry);
+	init_irq_work(&kstub_restore_irq_work, kstub_restore_irq_work_fn);
+	INIT_WORK(&kstub_restore_work, kstub_restore_work_fn);
 	kstub_bp_init(&kstub_hooks, &kstub_bp_text, NULL);
 	/* a debugger that cannot see panics is still a debugger */
 	ret = kstub_bp_set(&kstub_hooks, kstub_arch.hook_addr((unsigned long)panic));
@@ -1234,7 +1369,12 @@ int kstub_core_init(const struct kstub_io_ops *io)
 void kstub_core_exit(void)
 {
 	WRITE_ONCE(kstub_closing, true);
+	irq_work_sync(&kstub_restore_irq_work);
+	cancel_work_sync(&kstub_restore_work);
 	kstub_patch_running(kstub_unpatch_all);
 	WRITE_ONCE(kstub_ready, false);
 	irq_work_sync(&kstub_breakin_work);
+	/* a CPU that ran into a stale one may have queued it again */
+	irq_work_sync(&kstub_restore_irq_work);
+	cancel_work_sync(&kstub_restore_work);
 }

@@ -12,6 +12,7 @@
 #include <linux/string.h>
 #include <linux/kernel.h>
 #include <linux/errno.h>
+#include <linux/kprobes.h>
 #else
 #include <stdbool.h>
 #include <stddef.h>
@@ -24,6 +25,8 @@ typedef __UINT32_TYPE__ u32;
 typedef __UINT64_TYPE__ u64;
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+/* the trap path is not for kprobes; on the host, a declaration of nothing */
+#define NOKPROBE_SYMBOL(fname) extern int kstub_nokprobe_##fname
 #endif
 
 static inline u64 kstub_min(u64 a, u64 b)

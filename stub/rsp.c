@@ -336,6 +336,8 @@ static size_t kstub_read_prefix(struct kstub_session *s, u64 addr, size_t len)
 			break;
 		done += n;
 	}
+	if (s->bps)
+		kstub_bp_shadow(s->bps, addr, s->scratch, done);
 	return done;
 }
 

@@ -119,8 +119,13 @@ static int f_valid(void *ctx, u64 a)
 /* from here on, text goes while the target runs (see f_gone()) */
 static u64 gone_from = ~0ULL;
 
+/* set: every patch fails (on arm64, a stopped CPU holds text_mutex) */
+static bool patch_fails;
+
 static int f_patch(void *ctx, u64 a, const u8 *b, size_t n)
 {
+	if (patch_fails)
+		return -EBUSY;
 	return a >= gone_from ? -EFAULT : f_write(ctx, a, b, n);
 }
 
@@ -911,6 +916,48 @@ static void test_new_gdb_drops_breakpoints(void)
 	CHECK(kstub_bp_activate(&bps) == 0 && mem[0x50] != 0xcc, "and not written at its resume");
 }
 
+/* A breakpoint whose bytes cannot go back when GDB removes it. */
+static void test_breakpoint_stale(void)
+{
+	char want[8], around[8];
+	u8 orig;
+
+	reset(false);
+	orig = mem[0x60];
+	snprintf(want, sizeof(want), "%02x", orig);
+	exchange("Z0,10060,1");
+	kstub_bp_activate(&bps);
+	CHECK(mem[0x60] == 0xcc, "written in at the resume");
+	/* the next stop cannot take it out */
+	patch_fails = true;
+	CHECK(kstub_bp_deactivate(&bps) == 1 && mem[0x60] == 0xcc, "stays in at the stop");
+	CHECK(!strcmp(exchange("m10060,1"), want), "GDB reads the original byte: %s", reply);
+	CHECK(!strcmp(exchange("z0,10060,1"), "OK"), "GDB may remove it");
+	CHECK(kstub_bp_state_at(&bps, 0x10060) == KSTUB_BP_STALE && kstub_bp_any_stale(&bps),
+	      "kstub still owes its bytes");
+	snprintf(around, sizeof(around), "%02x%02x%02x", mem[0x5f], orig, mem[0x61]);
+	CHECK(!strcmp(exchange("m1005f,3"), around), "and around it: %s", reply);
+	CHECK(kstub_bp_activate(&bps) == 0 && mem[0x60] == 0xcc, "not written again, not lost");
+	CHECK(kstub_bp_restore_stale(&bps) == 1, "still cannot go back");
+	/* GDB wants it again while it is still there: nothing to read back */
+	CHECK(!strcmp(exchange("Z0,10060,1"), "OK") &&
+	      kstub_bp_state_at(&bps, 0x10060) == KSTUB_BP_ACTIVE, "wanted again");
+	CHECK(!strcmp(exchange("z0,10060,1"), "OK"), "and removed again");
+	/* the deferred work, or the next stop, can patch now */
+	patch_fails = false;
+	CHECK(kstub_bp_restore_stale(&bps) == 0 && mem[0x60] == orig &&
+	      kstub_bp_state_at(&bps, 0x10060) == KSTUB_BP_FREE && !kstub_bp_any_stale(&bps),
+	      "its bytes are back");
+	/* one left stale goes back at a stop */
+	exchange("Z0,10061,1");
+	kstub_bp_activate(&bps);
+	patch_fails = true;
+	kstub_bp_deactivate(&bps);
+	exchange("z0,10061,1");
+	patch_fails = false;
+	CHECK(kstub_bp_deactivate(&bps) == 0 && mem[0x61] != 0xcc, "back at the next stop");
+}
+
 static void test_session_end(void)
 {
 	reset(false);
@@ -971,6 +1018,7 @@ int main(void)
 	test_breakpoint_refused();
 	test_new_gdb_drops_breakpoints();
 	test_session_end();
+	test_breakpoint_stale();
 	printf("host: %d checks passed, %d failed\n", passes, failures);
 	return failures ? 1 : 0;
 }

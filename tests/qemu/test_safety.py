@@ -408,6 +408,24 @@ def test_builtin_lockdown(k, name):
         check("alive-42" in g.sh("echo alive-$((40+2))"), "guest dead")
 
 
+TRAP_PATH = {"x86_64": ["kstub_x86_notify", "kstub_x86_nmi", "kstub_call"],
+             "arm64": ["kstub_arm64_roundup", "kstub_arm64_patch", "kstub_call"]}
+
+
+def test_trap_path_not_kprobed(k, name):
+    """kstub's trap path is on the kprobes blacklist (NOKPROBE_SYMBOL), as
+    kgdb's is: a kprobe there would trap inside the stop."""
+    s = Session(k, name, test_module=False)
+    try:
+        s.g.sh("mount -t debugfs none /sys/kernel/debug 2>/dev/null; true")
+        listed = s.g.sh("cat /sys/kernel/debug/kprobes/blacklist | grep kstub; true")
+        for fn in ["kstub_trap", "kstub_trap_swbreak", "kstub_stopped", "kstub_park",
+                   "kstub_rx_irq", "kstub_bp_deactivate"] + TRAP_PATH[k.arch]:
+            check(re.search(r"\b%s\b" % fn, listed), "%s not on the blacklist:\n%s" % (fn, listed))
+    finally:
+        s.close()
+
+
 TESTS = [
     test_breakpoint_in_stop_path,
     test_breakpoint_in_panic_path,
@@ -415,6 +433,7 @@ TESTS = [
     test_new_gdb_after_kill,
     test_crash_policy,
     test_lockdown_raised,
+    test_trap_path_not_kprobed,
 ]
 
 # on the kernel with kstub built in
