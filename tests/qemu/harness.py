@@ -538,4 +538,9 @@ class RawRsp:
         return reply
 
     def close(self):
+        # wakes a thread blocked reading (close alone does not)
+        try:
+            self.s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self.s.close()
