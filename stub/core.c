@@ -9,112 +9,62 @@
 
 #include <linux/module.h>
 #include <linux/atomic.h>
-#include <linux/console.h>
 #include <linux/delay.h>
-#include <linux/irq_work.h>
 #include <linux/kallsyms.h>
-#include <linux/kexec.h>
 #include <linux/kernel.h>
-#include <linux/mutex.h>
+#include <linux/kprobes.h>
 #include <linux/nmi.h>
-#include <linux/panic.h>
 #include <linux/sched.h>
 #include <linux/signal.h>
 #include <linux/smp.h>
-#include <linux/stop_machine.h>
 #include <linux/timekeeping.h>
-#include <linux/uaccess.h>
-#include <linux/workqueue.h>
-#include <linux/kprobes.h>
-#include <asm/irq_regs.h>
-#include "kstub.h"
+#include "core.h"
 #include "kstub_arch.h"
 
 enum {
 	KSTUB_ROUNDUP_WAIT_US = 1000000,
 	KSTUB_RELEASE_SPINS = 100000000,	/* cpu_relax()es, ~1 s and more */
-	KSTUB_TOUCH_EVERY = 4096,	/* polls between watchdog touches */
-	KSTUB_NO_CPU = -1,
-	KSTUB_OUTPUT_CHUNK = 64,	/* console text per 'O' packet */
-	KSTUB_CTRL_C = 0x03,
-	KSTUB_BREAKIN_TRIES = 8,
-	KSTUB_PANIC_MSG_MAX = 512,
 	KSTUB_STALE_TRIES = 10000,
 };
 
-struct kstub_cpu {
-	struct pt_regs *regs;	/* trap frame while stopped, else NULL */
-	bool hold;		/* the master wants this CPU parked */
-	struct task_struct *task;	/* what it was running */
-};
-
-static struct kstub_cpu kstub_cpus[NR_CPUS];
-static atomic_t kstub_master = ATOMIC_INIT(KSTUB_NO_CPU);
+/*
+ * Each CPU writes its own slot as it stops; the master sets hold and
+ * reads the rest.
+ */
+struct kstub_cpu kstub_cpus[NR_CPUS];
+/* the CPU that owns the stop, or KSTUB_NO_CPU: taken by cmpxchg */
+atomic_t kstub_master = ATOMIC_INIT(KSTUB_NO_CPU);
 static atomic_t kstub_nparked = ATOMIC_INIT(0);
-static int kstub_step_cpu = KSTUB_NO_CPU;
-static bool kstub_ready;
+/* the CPU stepping for GDB (the master's, and read by that CPU's traps) */
+int kstub_step_cpu = KSTUB_NO_CPU;
+/* traps are kstub's: set at the end of init, cleared in exit */
+bool kstub_ready;
 /* rmmod has begun: no breakpoint is written in again (process context sets it) */
-static bool kstub_closing;
-/* a breakpoint kstub_reentered() took out, not told yet (the master's) */
+bool kstub_closing;
+
+/* The master's, from here on. */
+/* a breakpoint kstub_reentered() took out, not told yet */
 static unsigned long kstub_refused_news;
 static struct cpumask kstub_roundup_mask;
-
-/*
- * A break-in from kstub_rx_irq(): the interrupted frame carries an armed
- * step, so the stop comes one instruction into the interrupted code.
- */
-static struct pt_regs *kstub_breakin_regs;
-static int kstub_breakin_signal;	/* the stop it asked for, or 0 */
-static bool kstub_breakin_packet;	/* a new GDB's first packet has begun */
-static struct irq_work kstub_breakin_work;
-static int kstub_breakin_tries;
-
-/*
- * Breakpoints GDB removed whose bytes could not go back at the time
- * (stale): a stop's resume queues the irq_work, which queues the work that
- * takes them out under text_mutex and stop_machine. The CPU that runs
- * into one meanwhile retries it (kstub_stale_hit()).
- */
-static struct irq_work kstub_restore_irq_work;
-static struct work_struct kstub_restore_work;
-
-static const struct kstub_io_ops *kstub_io;
+const struct kstub_io_ops *kstub_io;
 static struct kstub_buffers kstub_bufs;
-static struct kstub_session kstub_sess;
-static struct kstub_bp_table kstub_bps;
+struct kstub_session kstub_sess;
+struct kstub_bp_table kstub_bps;
 /* kstub's own breakpoints (panic()'s entry), which GDB neither sees nor removes */
-static struct kstub_bp_table kstub_hooks;
-static char kstub_panic_msg[KSTUB_PANIC_MSG_MAX];
-static const char kstub_panic_says[] = "Kernel panic - not syncing: ";
+struct kstub_bp_table kstub_hooks;
 static unsigned long kstub_libs_told;	/* the module list GDB knows of */
 
-/*
- * How long a panic or an oops holds the kernel for a GDB that is not
- * attached, in seconds (kstub.crash_wait): 0 not at all, -1 with no limit
- * unless the kernel would reboot (panic=N) or boot a crash kernel, and
- * then not at all. A GDB that is attached always gets the stop.
- * Context: the user sets it through sysfs; the master reads it once a stop.
- */
-int kstub_crash_wait = -1;
-
-static unsigned long kstub_copy_to_kernel_nofault;
 static unsigned long kstub_touch_softlockup_sync;
 static unsigned long kstub_rcu_cpu_stall_reset;
 static unsigned long kstub_clocksource_touch;
-static unsigned long kstub_text_mutex;
-static unsigned long kstub_idle_task_fn;
-static bool kstub_patch_under_stop_machine;
-/* kstub_stale_hit() gave up waiting for text_mutex (that CPU's own) */
-static bool kstub_patch_forced;
 
 static const struct kstub_sym kstub_core_syms[] = {
-	{ "copy_to_kernel_nofault", &kstub_copy_to_kernel_nofault },
-	{ "text_mutex", &kstub_text_mutex },
 	{ "touch_softlockup_watchdog_sync", &kstub_touch_softlockup_sync, true },
 	{ "rcu_cpu_stall_reset", &kstub_rcu_cpu_stall_reset, true },
 	{ "clocksource_touch_watchdog", &kstub_clocksource_touch, true },
-	{ "idle_task", &kstub_idle_task_fn },
 };
+
+static void kstub_tell_refused(void);
 
 /* What a kernel trap's signal is called in a GDB stop reply. */
 int kstub_gdb_signal(int linux_signal)
@@ -153,431 +103,6 @@ bool kstub_owns(unsigned long addr)
 }
 
 NOKPROBE_SYMBOL(kstub_owns);
-
-/* ---- the target as the session sees it ---- */
-
-/*
- * What kernel lockdown lets GDB do at this stop (KSTUB_MAY_*), asked again
- * at every stop. Context: the master's.
- */
-static unsigned int kstub_may = KSTUB_MAY_READ | KSTUB_MAY_WRITE;
-
-static int kstub_read_kernel(u64 addr, u8 *buf, size_t len)
-{
-	return copy_from_kernel_nofault(buf, (void *)(unsigned long)addr, len) ?
-	       -EFAULT : 0;
-}
-
-static int kstub_t_read_mem(void *ctx, u64 addr, u8 *buf, size_t len)
-{
-	if (!(kstub_may & KSTUB_MAY_READ))
-		return -EPERM;
-	return kstub_read_kernel(addr, buf, len);
-}
-
-static int kstub_t_write_mem(void *ctx, u64 addr, const u8 *buf, size_t len)
-{
-	long ret;
-
-	if (!(kstub_may & KSTUB_MAY_WRITE))
-		return -EPERM;
-	ret = kstub_call(kstub_copy_to_kernel_nofault, addr, (unsigned long)buf, len);
-
-	return ret ? -EFAULT : 0;
-}
-
-/*
- * Threads are tasks. A task's thread id is its pid; the idle tasks (pid
- * 0, one per CPU) get ids past any pid. GDB's list starts with what each
- * CPU was running, then the idle tasks, then every other task.
- * The kernel is stopped: the task list holds still, and is read without
- * its lock, which a parked CPU may hold.
- */
-enum {
-	KSTUB_TID_IDLE = PID_MAX_LIMIT + 1,	/* + the CPU number */
-	KSTUB_WALK_CPUS = 0,
-	KSTUB_WALK_IDLE,
-	KSTUB_WALK_TASKS,
-	KSTUB_WALK_END,
-};
-
-struct kstub_walk {
-	int phase;
-	int cpu;
-	struct task_struct *p, *t;
-	int tid;		/* of the thread the walk is on */
-};
-
-/* the last walk's position, so that GDB's thread by thread list is linear */
-static struct kstub_walk kstub_walk_cache;
-
-static struct task_struct *kstub_idle(int cpu)
-{
-	return (struct task_struct *)kstub_call(kstub_idle_task_fn, cpu, 0, 0);
-}
-
-static int kstub_task_tid(struct task_struct *t)
-{
-	return t->pid ? t->pid : KSTUB_TID_IDLE + task_cpu(t);
-}
-
-/* The CPU that stopped while running @t, or -1: @t is switched out. */
-static int kstub_task_running(struct task_struct *t)
-{
-	int cpu;
-
-	for_each_online_cpu(cpu)
-		if (kstub_cpus[cpu].task == t && READ_ONCE(kstub_cpus[cpu].regs))
-			return cpu;
-	return -1;
-}
-
-static struct task_struct *kstub_walk_task(struct kstub_walk *w)
-{
-	switch (w->phase) {
-	case KSTUB_WALK_CPUS:
-		return kstub_cpus[w->cpu].task;
-	case KSTUB_WALK_IDLE:
-		return kstub_idle(w->cpu);
-	case KSTUB_WALK_TASKS:
-		return w->t;
-	default:
-		return NULL;
-	}
-}
-
-/* Step @w to the next thread; false at the end. */
-static bool kstub_walk_next(struct kstub_walk *w)
-{
-	struct task_struct *t;
-
-	for (;;) {
-		switch (w->phase) {
-		case KSTUB_WALK_CPUS:
-		case KSTUB_WALK_IDLE:
-			w->cpu = cpumask_next(w->cpu, cpu_online_mask);
-			if (w->cpu >= nr_cpu_ids) {
-				w->phase++;
-				w->cpu = -1;
-				if (w->phase == KSTUB_WALK_TASKS) {
-					w->p = next_task(&init_task);
-					w->t = w->p;
-					if (w->p == &init_task)
-						w->phase = KSTUB_WALK_END;
-				}
-				if (w->phase == KSTUB_WALK_END)
-					return false;
-				if (w->phase == KSTUB_WALK_TASKS)
-					break;
-				continue;
-			}
-			if (w->phase == KSTUB_WALK_CPUS &&
-			    (!READ_ONCE(kstub_cpus[w->cpu].regs) || !kstub_cpus[w->cpu].task))
-				continue;
-			break;
-		case KSTUB_WALK_TASKS:
-			t = next_thread(w->t);
-			if (t != w->p) {
-				w->t = t;
-			} else {
-				w->p = next_task(w->p);
-				w->t = w->p;
-				if (w->p == &init_task) {
-					w->phase = KSTUB_WALK_END;
-					return false;
-				}
-			}
-			break;
-		default:
-			return false;
-		}
-		t = kstub_walk_task(w);
-		/* each task once: a CPU's task is not listed again */
-		if (!t || (w->phase != KSTUB_WALK_CPUS && kstub_task_running(t) >= 0))
-			continue;
-		w->tid = kstub_task_tid(t);
-		return true;
-	}
-}
-
-static void kstub_walk_start(struct kstub_walk *w)
-{
-	w->phase = KSTUB_WALK_CPUS;
-	w->cpu = -1;
-	w->p = NULL;
-	w->t = NULL;
-	w->tid = 0;
-}
-
-/* Position a walk on thread @tid; false if there is no such thread. */
-static bool kstub_walk_find(struct kstub_walk *w, int tid)
-{
-	if (kstub_walk_cache.tid == tid && tid) {
-		*w = kstub_walk_cache;
-		return true;
-	}
-	kstub_walk_start(w);
-	while (kstub_walk_next(w))
-		if (w->tid == tid)
-			return true;
-	return false;
-}
-
-static struct task_struct *kstub_tid_task(int tid)
-{
-	struct kstub_walk w;
-
-	if (tid <= 0)
-		return NULL;
-	if (tid >= KSTUB_TID_IDLE && tid < KSTUB_TID_IDLE + nr_cpu_ids) {
-		if (!cpu_online(tid - KSTUB_TID_IDLE))
-			return NULL;
-		return kstub_idle(tid - KSTUB_TID_IDLE);
-	}
-	if (!kstub_walk_find(&w, tid))
-		return NULL;
-	kstub_walk_cache = w;
-	return kstub_walk_task(&w);
-}
-
-static int kstub_t_reg_get(void *ctx, int tid, int regno, u8 *val, bool *avail)
-{
-	struct task_struct *t = kstub_tid_task(tid);
-	int cpu, n;
-
-	if (!t)
-		return -ESRCH;
-	cpu = kstub_task_running(t);
-	if (cpu >= 0)
-		n = kstub_arch.reg_get(kstub_cpus[cpu].regs, cpu, regno, val, avail);
-	else
-		n = kstub_arch.task_reg_get(t, regno, val, avail);
-	/* the register exists; under lockdown its value is not GDB's to see */
-	if (n > 0 && !(kstub_may & KSTUB_MAY_READ)) {
-		memset(val, 0, n);
-		*avail = false;
-	}
-	return n;
-}
-
-static int kstub_t_reg_set(void *ctx, int tid, int regno, const u8 *val)
-{
-	struct task_struct *t = kstub_tid_task(tid);
-	int cpu;
-
-	if (!t)
-		return -ESRCH;
-	if (!(kstub_may & KSTUB_MAY_WRITE))
-		return -EPERM;
-	cpu = kstub_task_running(t);
-	/* a switched-out task resumes from what __schedule() saved */
-	if (cpu < 0)
-		return -EPERM;
-	return kstub_arch.reg_set(kstub_cpus[cpu].regs, regno, val);
-}
-
-static int kstub_t_thread_next(void *ctx, int tid)
-{
-	struct kstub_walk w;
-
-	if (!tid)
-		kstub_walk_start(&w);
-	else if (!kstub_walk_find(&w, tid))
-		return 0;
-	if (!kstub_walk_next(&w))
-		return 0;
-	kstub_walk_cache = w;
-	return w.tid;
-}
-
-static bool kstub_t_thread_alive(void *ctx, int tid)
-{
-	return kstub_tid_task(tid);
-}
-
-static const char *kstub_task_state(struct task_struct *t)
-{
-	switch (task_state_to_char(t)) {
-	case 'R':
-		return "runnable";
-	case 'S':
-		return "sleeping";
-	case 'D':
-		return "uninterruptible";
-	case 'T':
-		return "stopped";
-	case 't':
-		return "traced";
-	case 'X':
-		return "dead";
-	case 'Z':
-		return "zombie";
-	case 'P':
-		return "parked";
-	case 'I':
-		return "idle";
-	default:
-		return "?";
-	}
-}
-
-static void kstub_t_thread_extra(void *ctx, int tid, char *buf, size_t cap)
-{
-	struct task_struct *t = kstub_tid_task(tid);
-	int cpu = t ? kstub_task_running(t) : -1;
-
-	if (!t)
-		snprintf(buf, cap, "gone");
-	else if (cpu >= 0)
-		snprintf(buf, cap, "CPU %d", cpu);
-	else if (!t->pid && !READ_ONCE(kstub_cpus[task_cpu(t)].regs))
-		snprintf(buf, cap, "CPU %d idle, did not stop", task_cpu(t));
-	else
-		snprintf(buf, cap, "%s", kstub_task_state(t));
-}
-
-static void kstub_t_thread_name(void *ctx, int tid, char *buf, size_t cap)
-{
-	struct task_struct *t = kstub_tid_task(tid);
-	char comm[TASK_COMM_LEN];
-
-	if (!t) {
-		buf[0] = 0;
-		return;
-	}
-	/* comm may change under a parked CPU: copy it, terminated */
-	memcpy(comm, t->comm, sizeof(comm));
-	comm[sizeof(comm) - 1] = 0;
-	strscpy(buf, comm, cap);
-}
-
-static int kstub_t_thread_core(void *ctx, int tid)
-{
-	struct task_struct *t = kstub_tid_task(tid);
-	int cpu = t ? kstub_task_running(t) : -1;
-
-	return cpu >= 0 ? cpu : (t ? task_cpu(t) : -1);
-}
-
-/* What @cpu was running when it stopped; false if it did not stop. */
-bool kstub_cpu_stopped(int cpu, struct task_struct **task, struct pt_regs **regs)
-{
-	*regs = READ_ONCE(kstub_cpus[cpu].regs);
-	*task = kstub_cpus[cpu].task;
-	return *regs && *task;
-}
-
-static u64 kstub_t_image_base(void *ctx)
-{
-	return kstub_arch.image_base();
-}
-
-static int kstub_t_monitor(void *ctx, const char *cmd, struct kstub_session *s)
-{
-	/* what the monitor shows is read from the kernel's memory */
-	if (!(kstub_may & KSTUB_MAY_READ))
-		return -EPERM;
-	return kstub_monitor(ctx, cmd, s);
-}
-
-static int kstub_t_library(void *ctx, unsigned int i, const char **name,
-			   const u64 **bases)
-{
-	if (!(kstub_may & KSTUB_MAY_READ))
-		return -ENOENT;
-	return kstub_library(ctx, i, name, bases);
-}
-
-static struct kstub_target_ops kstub_target = {
-	.read_mem = kstub_t_read_mem,
-	.write_mem = kstub_t_write_mem,
-	.reg_get = kstub_t_reg_get,
-	.reg_set = kstub_t_reg_set,
-	.thread_next = kstub_t_thread_next,
-	.thread_alive = kstub_t_thread_alive,
-	.thread_extra = kstub_t_thread_extra,
-	.thread_name = kstub_t_thread_name,
-	.thread_core = kstub_t_thread_core,
-	.image_base = kstub_t_image_base,
-	.monitor = kstub_t_monitor,
-	.library = kstub_t_library,
-};
-
-/* ---- breakpoint text access ---- */
-
-static int kstub_bp_valid(void *ctx, u64 addr)
-{
-	if (READ_ONCE(kstub_closing))
-		return -ESHUTDOWN;
-	if (!(kstub_may & KSTUB_MAY_WRITE))
-		return -EPERM;
-	if (kstub_owns(addr))
-		return -EPERM;
-	return kstub_arch.bp_valid(addr);
-}
-
-static int kstub_bp_read(void *ctx, u64 addr, u8 *buf, size_t len)
-{
-	return kstub_read_kernel(addr, buf, len);
-}
-
-/*
- * Whether the task on this CPU holds text_mutex. Then no other CPU is
- * half way through a patch (patching takes it), and this one is not
- * either: it trapped outside the patching code, where kstub refuses
- * breakpoints, and the arch's patch op checks its own lock besides.
- */
-static bool kstub_text_mutex_mine(struct mutex *m)
-{
-#ifdef CONFIG_PREEMPT_RT
-	return false;
-#else
-	/* the owner field is the task, its low bits the mutex's flags */
-	return (atomic_long_read(&m->owner) & ~0x07UL) == (unsigned long)current;
-#endif
-}
-
-NOKPROBE_SYMBOL(kstub_text_mutex_mine);
-
-static int kstub_bp_patch(void *ctx, u64 addr, const u8 *buf, size_t len)
-{
-	struct mutex *m = (struct mutex *)kstub_text_mutex;
-
-	/* the bytes there may not be the kernel's any more */
-	if (kstub_kernel_init_gone(addr))
-		return -EFAULT;
-	/*
-	 * text_mutex held elsewhere may mean a patch is half done on a
-	 * stopped CPU, in the way of an arch that patches through the
-	 * kernel's own helpers
-	 */
-	if (!kstub_arch.patch_unlocked && !kstub_patch_under_stop_machine &&
-	    !kstub_patch_forced && mutex_is_locked(m) && !kstub_text_mutex_mine(m))
-		return -EBUSY;
-	return kstub_arch.patch(addr, buf, len);
-}
-
-NOKPROBE_SYMBOL(kstub_bp_patch);
-
-static bool kstub_bp_gone(void *ctx, u64 addr)
-{
-	return kstub_text_gone(addr);
-}
-
-static struct kstub_bp_ops kstub_bp_text = {
-	.valid = kstub_bp_valid,
-	.read = kstub_bp_read,
-	.patch = kstub_bp_patch,
-	.gone = kstub_bp_gone,
-};
-
-/* Context: any; see kstub_bp_in_range() */
-bool kstub_breakpoints_in(u64 lo, u64 hi)
-{
-	return kstub_bp_in_range(&kstub_bps, lo, hi);
-}
-
-/* ---- stopping and starting the other CPUs ---- */
 
 static void kstub_touch_watchdogs(void)
 {
@@ -685,13 +210,6 @@ static void kstub_acquire(int cpu)
 
 NOKPROBE_SYMBOL(kstub_acquire);
 
-static void kstub_panic_say(struct pt_regs *regs, const char *waits);
-static void kstub_console_say(const char *a, const char *b, const char *c);
-static void kstub_output(const char *s, size_t n);
-static void kstub_tell_refused(void);
-
-/* ---- talking to GDB ---- */
-
 static void kstub_io_write(void *io, const u8 *buf, size_t len)
 {
 	kstub_io->put_chars(buf, len);
@@ -734,67 +252,6 @@ static enum kstub_action kstub_serve(u64 wait_ns)
 
 NOKPROBE_SYMBOL(kstub_serve);
 
-/*
- * How long a panic or an oops holds the kernel for GDB (see
- * kstub_crash_wait), in ns: U64_MAX for no limit, 0 for not at all; and
- * the console's words for it in @says. A kernel that would reboot or dump
- * is not made one that hangs because kstub is loaded.
- * Context: the master, stopped.
- */
-static u64 kstub_crash_wait_ns(char *says, size_t len)
-{
-	int wait = READ_ONCE(kstub_crash_wait);
-
-	if (!(kstub_may & KSTUB_MAY_READ)) {
-		snprintf(says, len, "; the kernel is locked down, going on\n");
-		return 0;
-	}
-	if (kstub_gdb_attached() || (wait < 0 && !panic_timeout && !kexec_crash_loaded()))
-		return U64_MAX;
-	if (wait < 0) {
-		snprintf(says, len, "; no GDB attached, going on (%s)\n",
-			 kexec_crash_loaded() ? "crash kernel loaded" : "panic= set");
-		return 0;
-	}
-	if (!wait) {
-		snprintf(says, len, "; no GDB attached, going on (kstub.crash_wait=0)\n");
-		return 0;
-	}
-	snprintf(says, len, "; waiting %d s for GDB\n", wait);
-	return (u64)wait * NSEC_PER_SEC;
-}
-
-NOKPROBE_SYMBOL(kstub_crash_wait_ns);
-
-/*
- * Lockdown raised since the last stop takes effect now: with writes
- * locked down, GDB's breakpoints come out of the text for good (GDB is
- * told, and its next attempt is refused); with reads locked down too,
- * kstub's own hook on panic() goes as well, as kprobes would, and no stop
- * is served (every stop says so).
- * Context: the master, stopped, every breakpoint out.
- */
-static void kstub_lockdown_stop(void)
-{
-	unsigned int was = kstub_may;
-	const char *msg = "kstub: the kernel is locked down: GDB may read, not write\n";
-
-	kstub_may = kstub_lockdown_allows();
-	if (!(kstub_may & KSTUB_MAY_WRITE))
-		kstub_bp_clear_all(&kstub_bps);
-	if (!(kstub_may & KSTUB_MAY_READ)) {
-		kstub_bp_clear_all(&kstub_hooks);
-		msg = "kstub: the kernel is locked down for confidentiality: no stop for GDB\n";
-	} else if (kstub_may == was) {
-		return;
-	}
-	pr_notice("%s", msg + strlen("kstub: "));
-	if (kstub_gdb_attached())
-		kstub_output(msg, strlen(msg));
-}
-
-NOKPROBE_SYMBOL(kstub_lockdown_stop);
-
 /* The master's side of a stop, from entry to resume. */
 static void kstub_stopped(int cpu, struct pt_regs *regs,
 			  enum kstub_reason why, int signal)
@@ -802,7 +259,7 @@ static void kstub_stopped(int cpu, struct pt_regs *regs,
 	enum kstub_action act;
 	unsigned int flags = 0;
 	unsigned long libs;
-	bool packet = kstub_breakin_packet;
+	bool packet = kstub_breakin.packet;
 	u64 wait = U64_MAX;
 	char waits[64] = "; waiting for GDB\n";
 
@@ -825,14 +282,14 @@ static void kstub_stopped(int cpu, struct pt_regs *regs,
 		/* the oops says what it is; the console says what kstub does */
 		kstub_console_say("kstub: oops", "", waits);
 	}
-	if (why == KSTUB_REASON_BREAK && kstub_breakin_signal)
-		signal = kstub_breakin_signal;
-	kstub_breakin_signal = 0;
-	kstub_breakin_packet = false;
+	if (why == KSTUB_REASON_BREAK && kstub_breakin.signal)
+		signal = kstub_breakin.signal;
+	kstub_breakin.signal = 0;
+	kstub_breakin.packet = false;
 	/* the new GDB asks for the stop itself, after its first packet */
 	if (packet)
 		kstub_session_new_client(&kstub_sess);
-	kstub_walk_start(&kstub_walk_cache);
+	kstub_target_stopped();
 	if (why == KSTUB_REASON_SWBREAK)
 		flags |= KSTUB_STOP_SWBREAK;
 	/* a GDB that connects now reads the list anyway */
@@ -854,7 +311,7 @@ static void kstub_stopped(int cpu, struct pt_regs *regs,
 	WRITE_ONCE(kstub_cpus[cpu].regs, NULL);
 	kstub_touch_watchdogs();
 	if (kstub_bp_any_stale(&kstub_bps) && !READ_ONCE(kstub_closing))
-		irq_work_queue(&kstub_restore_irq_work);
+		kstub_text_restore_later();
 	/* last, then only inline code: see kstub_release_cpus() */
 	if (!READ_ONCE(kstub_closing)) {
 		kstub_bp_activate(&kstub_hooks);
@@ -865,27 +322,6 @@ static void kstub_stopped(int cpu, struct pt_regs *regs,
 }
 
 NOKPROBE_SYMBOL(kstub_stopped);
-
-/*
- * Whether the breakpoint instruction is at @addr. Inline, with no call
- * out of kstub: a CPU that may run into breakpoints uses it.
- */
-static bool kstub_text_is_bp(unsigned long addr)
-{
-	size_t i;
-	u8 b;
-
-	for (i = 0; i < kstub_arch.bp_len; i++) {
-		__get_kernel_nofault(&b, (u8 *)addr + i, u8, fault);
-		if (b != kstub_arch.bp_insn[i])
-			return false;
-	}
-	return true;
-fault:
-	return false;
-}
-
-NOKPROBE_SYMBOL(kstub_text_is_bp);
 
 /*
  * A fault on the CPU that owns the stop, while it serves GDB: kstub itself
@@ -953,7 +389,7 @@ static void kstub_tell_refused(void)
 static void kstub_enter(int cpu, struct pt_regs *regs, enum kstub_reason why,
 			int signal, bool stepping)
 {
-	struct pt_regs *breakin = kstub_breakin_regs;
+	struct pt_regs *breakin = kstub_breakin.regs;
 
 	/*
 	 * First, before the master runs any kernel code (the roundup's
@@ -972,7 +408,7 @@ static void kstub_enter(int cpu, struct pt_regs *regs, enum kstub_reason why,
 	} else {
 		/* a break-in: the other CPUs are still running */
 		kstub_step_cpu = KSTUB_NO_CPU;
-		kstub_breakin_regs = NULL;
+		kstub_breakin.regs = NULL;
 		if (why == KSTUB_REASON_STEP) {
 			kstub_arch.step_done(regs);
 			why = KSTUB_REASON_BREAK;
@@ -1018,76 +454,6 @@ bool kstub_trap(struct pt_regs *regs, enum kstub_reason why, int signal)
 
 NOKPROBE_SYMBOL(kstub_trap);
 
-/* Text for GDB to print, as 'O' packets. Context: any. */
-static void kstub_output(const char *s, size_t n)
-{
-	u8 frame[2 + 2 * KSTUB_OUTPUT_CHUNK + 3];
-	size_t taken, len;
-
-	while (n) {
-		len = kstub_frame_output((const u8 *)s, n, &taken, frame, sizeof(frame));
-		kstub_io->put_chars(frame, len);
-		s += taken;
-		n -= taken;
-	}
-}
-
-/*
- * A trap defers printk to an irq_work that runs only once GDB resumes the
- * kernel: say why it waits on the consoles themselves, as kdb does.
- * Context: trap; a console lock another CPU holds is only tried.
- */
-static void kstub_console_say(const char *a, const char *b, const char *c)
-{
-	struct console *con;
-#ifdef KSTUB_CONSOLE_LIST_LOCK
-	int cookie = console_srcu_read_lock();
-
-	for_each_console_srcu(con) {
-		if (!(console_srcu_read_flags(con) & CON_ENABLED))
-			continue;
-#else
-	for_each_console(con) {
-		if (!(con->flags & CON_ENABLED))
-			continue;
-#endif
-		if (!con->write)
-			continue;
-		oops_in_progress++;
-		con->write(con, a, strlen(a));
-		con->write(con, b, strlen(b));
-		con->write(con, c, strlen(c));
-		oops_in_progress--;
-	}
-#ifdef KSTUB_CONSOLE_LIST_LOCK
-	console_srcu_read_unlock(cookie);
-#endif
-}
-
-/*
- * A panic stops before the kernel stops the other CPUs, at panic()'s
- * entry, where the message is not made yet: make it from the arguments,
- * for the log (monitor dmesg) and the console, and for a GDB that waits.
- * Context: the master, every breakpoint out (so vsnprintf() and the
- * consoles may hold one), the other CPUs parked by kstub.
- */
-static void kstub_panic_say(struct pt_regs *regs, const char *waits)
-{
-	size_t n;
-
-	kstub_arch.printf_args(regs, kstub_panic_msg, sizeof(kstub_panic_msg));
-	n = strlen(kstub_panic_msg);
-	if (n && kstub_panic_msg[n - 1] == '\n')
-		kstub_panic_msg[--n] = '\0';
-	pr_emerg("panic: %s\n", kstub_panic_msg);
-	kstub_console_say("kstub: panic: ", kstub_panic_msg, waits);
-	if (!kstub_gdb_attached())
-		return;
-	kstub_output(kstub_panic_says, sizeof(kstub_panic_says) - 1);
-	kstub_output(kstub_panic_msg, n);
-	kstub_output("\n", 1);
-}
-
 /*
  * A CPU ran into a breakpoint GDB removed and whose bytes kstub could not
  * put back: put them back now if the arch can, else leave the CPU to run
@@ -1110,7 +476,7 @@ static void kstub_stale_hit(struct pt_regs *regs, unsigned long addr)
 	kstub_patch_forced = false;
 	kstub_arch.set_pc(regs, addr);
 	if (kstub_bp_any_stale(&kstub_bps))
-		irq_work_queue(&kstub_restore_irq_work);
+		kstub_text_restore_later();
 }
 
 NOKPROBE_SYMBOL(kstub_stale_hit);
@@ -1164,80 +530,6 @@ bool kstub_trap_swbreak(struct pt_regs *regs, unsigned long addr)
 
 NOKPROBE_SYMBOL(kstub_trap_swbreak);
 
-static void kstub_breakin_arm(bool own_irq);
-
-/**
- * kstub_rx_irq() - bytes came in while the kernel runs
- *
- * A transport's receive interrupt calls this. GDB's Ctrl-C (0x03), or the
- * first packet of a GDB that has just connected, stops the kernel: where
- * it can, one instruction into the code the interrupt came from, as if
- * the debugger had been there all along; otherwise right here.
- *
- * Context: hard interrupt, from the transport's handler.
- */
-void kstub_rx_irq(void)
-{
-	int cpu = smp_processor_id();
-	int c;
-
-	/*
-	 * While stopped or stepping, the master reads the bytes: own the
-	 * stop before reading, so that two CPUs never drive the transport.
-	 */
-	if (!READ_ONCE(kstub_ready) ||
-	    atomic_cmpxchg(&kstub_master, KSTUB_NO_CPU, cpu) != KSTUB_NO_CPU)
-		return;
-	do {
-		c = kstub_io->get_char();
-	} while (c >= 0 && c != KSTUB_CTRL_C && c != '$');
-	if (c < 0) {
-		atomic_set(&kstub_master, KSTUB_NO_CPU);
-		return;
-	}
-	kstub_breakin_packet = c == '$';
-	kstub_breakin_signal = c == '$' ? KSTUB_SIGTRAP : KSTUB_SIGINT;
-	kstub_breakin_tries = 0;
-	kstub_breakin_arm(false);
-}
-
-NOKPROBE_SYMBOL(kstub_rx_irq);
-
-/*
- * Context: hard interrupt, with kstub_master held by this CPU. An arch
- * that cannot step from here just now (-EAGAIN) is asked again from the
- * next interrupt, a self-IPI that comes once this one has exited.
- */
-static void kstub_breakin_arm(bool own_irq)
-{
-	struct pt_regs *regs = get_irq_regs();
-	int cpu = smp_processor_id();
-	int ret = -EPERM;
-
-	if (regs && READ_ONCE(kstub_ready) && !kstub_owns(instruction_pointer(regs)))
-		ret = kstub_arch.step_irq(regs, own_irq);
-	if (!ret) {
-		kstub_breakin_regs = regs;
-		WRITE_ONCE(kstub_step_cpu, cpu);
-		return;
-	}
-	if (ret == -EAGAIN && READ_ONCE(kstub_ready) &&
-	    ++kstub_breakin_tries < KSTUB_BREAKIN_TRIES) {
-		irq_work_queue(&kstub_breakin_work);
-		return;
-	}
-	atomic_set(&kstub_master, KSTUB_NO_CPU);
-	if (READ_ONCE(kstub_ready))
-		kstub_arch_break();
-}
-
-NOKPROBE_SYMBOL(kstub_breakin_arm);
-
-static void kstub_breakin_retry(struct irq_work *work)
-{
-	kstub_breakin_arm(true);
-}
-
 /*
  * From GDB's first packet until it detaches, the line is GDB's: a
  * transport shared with other users routes its bytes to kstub.
@@ -1250,27 +542,6 @@ bool kstub_gdb_attached(void)
 
 NOKPROBE_SYMBOL(kstub_gdb_attached);
 
-/**
- * kstub_gdb_console() - console text for the line GDB is attached to
- * @s: the text
- * @n: its length
- *
- * Raw text would break into GDB's packets. While GDB waits for the kernel
- * to stop it goes to GDB as 'O' packets, which GDB prints; while kstub
- * is stopped or stepping, nothing on the kernel side should print, and
- * it is dropped.
- * Context: a console's write method; any.
- * Return: false if no GDB is attached: the console prints @s itself.
- */
-bool kstub_gdb_console(const char *s, unsigned int n)
-{
-	if (!READ_ONCE(kstub_ready) || !kstub_gdb_attached())
-		return false;
-	if (atomic_read(&kstub_master) == KSTUB_NO_CPU)
-		kstub_output(s, n);
-	return true;
-}
-
 bool kstub_is_stepping(void)
 {
 	return READ_ONCE(kstub_step_cpu) == raw_smp_processor_id();
@@ -1280,76 +551,27 @@ NOKPROBE_SYMBOL(kstub_is_stepping);
 
 /* ---- setup ---- */
 
-static int kstub_hook_all(void *unused)
-{
-	kstub_bp_activate(&kstub_hooks);
-	return 0;
-}
-
-static int kstub_restore_stale(void *unused)
-{
-	kstub_bp_restore_stale(&kstub_bps);
-	return 0;
-}
-
-static void kstub_patch_running(cpu_stop_fn_t fn);
-
-static void kstub_restore_work_fn(struct work_struct *work)
-{
-	kstub_patch_running(kstub_restore_stale);
-}
-
-/* Hard interrupt context: the work needs process context. */
-static void kstub_restore_irq_work_fn(struct irq_work *work)
-{
-	schedule_work(&kstub_restore_work);
-}
-
-static int kstub_unpatch_all(void *unused)
-{
-	kstub_bp_clear_all(&kstub_bps);
-	kstub_bp_clear_all(&kstub_hooks);
-	return 0;
-}
-
-/*
- * Kernel text changes while the kernel runs with every CPU held in
- * stop_machine, the same guarantee a stop gives. Process context.
- */
-static void kstub_patch_running(cpu_stop_fn_t fn)
-{
-	struct mutex *text_mutex = (struct mutex *)kstub_text_mutex;
-
-	mutex_lock(text_mutex);
-	kstub_patch_under_stop_machine = true;
-	stop_machine(fn, NULL, NULL);
-	kstub_patch_under_stop_machine = false;
-	mutex_unlock(text_mutex);
-}
-
 int kstub_core_init(const struct kstub_io_ops *io)
 {
 	int ret;
 
 	ret = kstub_syms_resolve(kstub_core_syms, ARRAY_SIZE(kstub_core_syms));
 	if (!ret)
+		ret = kstub_target_init();
+	if (!ret)
+		ret = kstub_text_init();
+	if (!ret)
 		ret = kstub_monitor_init();
 	if (ret)
 		return ret;
 	kstub_io = io;
-	kstub_target.target_xml = kstub_arch.target_xml;
-	kstub_target.expedite = kstub_arch.expedite;
-	kstub_bp_text.insn = kstub_arch.bp_insn;
-	kstub_bp_text.insn_len = kstub_arch.bp_len;
 	kstub_bp_init(&kstub_bps, &kstub_bp_text, NULL);
 	kstub_session_init(&kstub_sess, &kstub_bufs);
 	kstub_sess.target = &kstub_target;
 	kstub_sess.bps = &kstub_bps;
 	kstub_sess.write = kstub_io_write;
 	kstub_sess.reliable = io->reliable;
-	init_irq_work(&kstub_breakin_work, kstub_breakin_retry);
-	init_irq_work(&kstub_restore_irq_work, kstub_restore_irq_work_fn);
-	INIT_WORK(&kstub_restore_work, kstub_restore_work_fn);
+	kstub_breakin_init();
 	kstub_bp_init(&kstub_hooks, &kstub_bp_text, NULL);
 	/* a debugger that cannot see panics is still a debugger */
 	ret = kstub_bp_set(&kstub_hooks, kstub_arch.hook_addr((unsigned long)panic));
@@ -1369,12 +591,10 @@ int kstub_core_init(const struct kstub_io_ops *io)
 void kstub_core_exit(void)
 {
 	WRITE_ONCE(kstub_closing, true);
-	irq_work_sync(&kstub_restore_irq_work);
-	cancel_work_sync(&kstub_restore_work);
+	kstub_text_exit();
 	kstub_patch_running(kstub_unpatch_all);
 	WRITE_ONCE(kstub_ready, false);
-	irq_work_sync(&kstub_breakin_work);
+	kstub_breakin_exit();
 	/* a CPU that ran into a stale one may have queued it again */
-	irq_work_sync(&kstub_restore_irq_work);
-	cancel_work_sync(&kstub_restore_work);
+	kstub_text_exit();
 }

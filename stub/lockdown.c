@@ -10,8 +10,10 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/kprobes.h>
 #include <linux/security.h>
-#include "kstub.h"
+#include <linux/string.h>
+#include "core.h"
 
 /**
  * kstub_lockdown_allows() - what lockdown leaves to GDB now
@@ -46,3 +48,32 @@ int kstub_lockdown_check(void)
 		pr_notice("the kernel is locked down for integrity: GDB may read, not write (no memory, register or breakpoint writes)\n");
 	return 0;
 }
+
+/*
+ * Lockdown raised since the last stop takes effect now: with writes
+ * locked down, GDB's breakpoints come out of the text for good (GDB is
+ * told, and its next attempt is refused); with reads locked down too,
+ * kstub's own hook on panic() goes as well, as kprobes would, and no stop
+ * is served (every stop says so).
+ * Context: the master, stopped, every breakpoint out.
+ */
+void kstub_lockdown_stop(void)
+{
+	unsigned int was = kstub_may;
+	const char *msg = "kstub: the kernel is locked down: GDB may read, not write\n";
+
+	kstub_may = kstub_lockdown_allows();
+	if (!(kstub_may & KSTUB_MAY_WRITE))
+		kstub_bp_clear_all(&kstub_bps);
+	if (!(kstub_may & KSTUB_MAY_READ)) {
+		kstub_bp_clear_all(&kstub_hooks);
+		msg = "kstub: the kernel is locked down for confidentiality: no stop for GDB\n";
+	} else if (kstub_may == was) {
+		return;
+	}
+	pr_notice("%s", msg + strlen("kstub: "));
+	if (kstub_gdb_attached())
+		kstub_output(msg, strlen(msg));
+}
+
+NOKPROBE_SYMBOL(kstub_lockdown_stop);

@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Text for people: to GDB's console as 'O' packets, and to the kernel's
+ * consoles while the kernel is stopped (printk would only print once it
+ * runs again).
+ */
+#include <linux/console.h>
+#include <linux/kprobes.h>
+#include "core.h"
+
+enum {
+	KSTUB_OUTPUT_CHUNK = 64,	/* console text per 'O' packet */
+};
+
+/* Text for GDB to print, as 'O' packets. Context: any. */
+void kstub_output(const char *s, size_t n)
+{
+	u8 frame[2 + 2 * KSTUB_OUTPUT_CHUNK + 3];
+	size_t taken, len;
+
+	while (n) {
+		len = kstub_frame_output((const u8 *)s, n, &taken, frame, sizeof(frame));
+		kstub_io->put_chars(frame, len);
+		s += taken;
+		n -= taken;
+	}
+}
+
+/*
+ * A trap defers printk to an irq_work that runs only once GDB resumes the
+ * kernel: say why it waits on the consoles themselves, as kdb does.
+ * Context: trap; a console lock another CPU holds is only tried.
+ */
+void kstub_console_say(const char *a, const char *b, const char *c)
+{
+	struct console *con;
+#ifdef KSTUB_CONSOLE_LIST_LOCK
+	int cookie = console_srcu_read_lock();
+
+	for_each_console_srcu(con) {
+		if (!(console_srcu_read_flags(con) & CON_ENABLED))
+			continue;
+#else
+	for_each_console(con) {
+		if (!(con->flags & CON_ENABLED))
+			continue;
+#endif
+		if (!con->write)
+			continue;
+		oops_in_progress++;
+		con->write(con, a, strlen(a));
+		con->write(con, b, strlen(b));
+		con->write(con, c, strlen(c));
+		oops_in_progress--;
+	}
+#ifdef KSTUB_CONSOLE_LIST_LOCK
+	console_srcu_read_unlock(cookie);
+#endif
+}
+
+/**
+ * kstub_gdb_console() - console text for the line GDB is attached to
+ * @s: the text
+ * @n: its length
+ *
+ * Raw text would break into GDB's packets. While GDB waits for the kernel
+ * to stop it goes to GDB as 'O' packets, which GDB prints; while kstub
+ * is stopped or stepping, nothing on the kernel side should print, and
+ * it is dropped.
+ * Context: a console's write method; any.
+ * Return: false if no GDB is attached: the console prints @s itself.
+ */
+bool kstub_gdb_console(const char *s, unsigned int n)
+{
+	if (!READ_ONCE(kstub_ready) || !kstub_gdb_attached())
+		return false;
+	if (atomic_read(&kstub_master) == KSTUB_NO_CPU)
+		kstub_output(s, n);
+	return true;
+}
