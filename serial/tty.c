@@ -28,6 +28,7 @@
 #include <linux/tty_flip.h>
 #include <linux/tty_port.h>
 #include <linux/kprobes.h>
+#include "compat.h"
 #include "kstub.h"
 
 enum {
@@ -89,14 +90,8 @@ static void kstub_tty_put_chars(const u8 *buf, size_t len)
 
 NOKPROBE_SYMBOL(kstub_tty_put_chars);
 
-/* Kbuild probes the return type, which 6.6 changed from int */
-#ifdef KSTUB_TTY_RECEIVE_SIZE_T
-static size_t kstub_tty_receive_buf(struct tty_port *port, const u8 *cp,
-				    const u8 *fp, size_t count)
-#else
-static int kstub_tty_receive_buf(struct tty_port *port, const u8 *cp,
-				 const u8 *fp, size_t count)
-#endif
+static KSTUB_TTY_COUNT_T kstub_tty_receive_buf(struct tty_port *port, const u8 *cp,
+					       const u8 *fp, size_t count)
 {
 	unsigned int head = kstub_tty_head;
 	size_t i;
@@ -138,32 +133,13 @@ static void kstub_tty_con_write(struct console *co, const char *s, unsigned int 
 		kstub_tty_con_write_orig(co, s, n);
 }
 
-/* Kbuild probes for the console list lock, which 6.2 added */
-static void kstub_tty_consoles_lock(void)
-{
-#ifdef KSTUB_CONSOLE_LIST_LOCK
-	console_list_lock();
-#else
-	console_lock();
-#endif
-}
-
-static void kstub_tty_consoles_unlock(void)
-{
-#ifdef KSTUB_CONSOLE_LIST_LOCK
-	console_list_unlock();
-#else
-	console_unlock();
-#endif
-}
-
 /* The console that prints on kstub's line, if any, writes through kstub. */
 static void kstub_tty_con_hook(void)
 {
 	struct console *con;
 	int index;
 
-	kstub_tty_consoles_lock();
+	kstub_consoles_lock();
 	for_each_console(con) {
 		if (!con->device || !con->write || con->device(con, &index) != kstub_tty_drv ||
 		    index != kstub_tty_line)
@@ -173,16 +149,16 @@ static void kstub_tty_con_hook(void)
 		WRITE_ONCE(con->write, kstub_tty_con_write);
 		break;
 	}
-	kstub_tty_consoles_unlock();
+	kstub_consoles_unlock();
 }
 
 static void kstub_tty_con_unhook(void)
 {
 	if (!kstub_tty_con)
 		return;
-	kstub_tty_consoles_lock();
+	kstub_consoles_lock();
 	WRITE_ONCE(kstub_tty_con->write, kstub_tty_con_write_orig);
-	kstub_tty_consoles_unlock();
+	kstub_consoles_unlock();
 	/* consoles print under the console lock: no CPU is in the hook now */
 	console_lock();
 	console_unlock();

@@ -21,6 +21,7 @@
 #include <linux/virtio_console.h>
 #include <linux/virtio_ids.h>
 #include <linux/kprobes.h>
+#include "compat.h"
 #include "kstub.h"
 
 enum {
@@ -105,19 +106,17 @@ static void kstub_vc_rx_done(struct virtqueue *vq)
 
 static int kstub_vc_find_vqs(struct virtio_device *vdev)
 {
-#ifdef KSTUB_VIRTQUEUE_INFO
-	struct virtqueue_info info[KSTUB_VC_NQ] = {
-		[KSTUB_VC_RXQ] = { "kstub-rx", kstub_vc_rx_done },
-		[KSTUB_VC_TXQ] = { "kstub-tx", NULL },
+	vq_callback_t *callbacks[KSTUB_VC_NQ] = {
+		[KSTUB_VC_RXQ] = kstub_vc_rx_done,
+		[KSTUB_VC_TXQ] = NULL,
+	};
+	const char *names[KSTUB_VC_NQ] = {
+		[KSTUB_VC_RXQ] = "kstub-rx",
+		[KSTUB_VC_TXQ] = "kstub-tx",
 	};
 
-	return virtio_find_vqs(vdev, KSTUB_VC_NQ, kstub_vc_vqs, info, NULL);
-#else
-	vq_callback_t *callbacks[KSTUB_VC_NQ] = { kstub_vc_rx_done, NULL };
-	static const char * const names[KSTUB_VC_NQ] = { "kstub-rx", "kstub-tx" };
-
-	return virtio_find_vqs(vdev, KSTUB_VC_NQ, kstub_vc_vqs, callbacks, names, NULL);
-#endif
+	BUILD_BUG_ON(KSTUB_VC_NQ != 2);
+	return kstub_find_2_vqs(vdev, kstub_vc_vqs, callbacks, names);
 }
 
 /* Only the device chosen at load; the others stay virtio_console's. */

@@ -6,6 +6,7 @@
  */
 #include <linux/console.h>
 #include <linux/kprobes.h>
+#include "compat.h"
 #include "core.h"
 
 enum {
@@ -33,19 +34,11 @@ void kstub_output(const char *s, size_t n)
  */
 void kstub_console_say(const char *a, const char *b, const char *c)
 {
+	int cookie = kstub_consoles_read_lock();
 	struct console *con;
-#ifdef KSTUB_CONSOLE_LIST_LOCK
-	int cookie = console_srcu_read_lock();
 
-	for_each_console_srcu(con) {
-		if (!(console_srcu_read_flags(con) & CON_ENABLED))
-			continue;
-#else
-	for_each_console(con) {
-		if (!(con->flags & CON_ENABLED))
-			continue;
-#endif
-		if (!con->write)
+	kstub_for_each_console(con) {
+		if (!(kstub_console_flags(con) & CON_ENABLED) || !con->write)
 			continue;
 		oops_in_progress++;
 		con->write(con, a, strlen(a));
@@ -53,9 +46,7 @@ void kstub_console_say(const char *a, const char *b, const char *c)
 		con->write(con, c, strlen(c));
 		oops_in_progress--;
 	}
-#ifdef KSTUB_CONSOLE_LIST_LOCK
-	console_srcu_read_unlock(cookie);
-#endif
+	kstub_consoles_read_unlock(cookie);
 }
 
 /**

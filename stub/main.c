@@ -8,6 +8,7 @@
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/sysrq.h>
+#include "compat.h"
 #include "kstub.h"
 #include "kstub_arch.h"
 
@@ -59,12 +60,7 @@ static int __init kstub_wait_setup(char *arg)
 __setup("kstubwait", kstub_wait_setup);
 #endif
 
-/* Kbuild probes which one this kernel has (6.7 changed it) */
-#ifdef KSTUB_SYSRQ_KEY_U8
-static void kstub_sysrq(u8 key)
-#else
-static void kstub_sysrq(int key)
-#endif
+static void kstub_sysrq(KSTUB_SYSRQ_KEY_T key)
 {
 	kstub_arch_break();
 }

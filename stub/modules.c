@@ -31,6 +31,7 @@
 #include <linux/unistd.h>
 #include <uapi/linux/module.h>
 #include <asm/syscall.h>
+#include "compat.h"
 #include "kstub.h"
 #include "kstub_arch.h"
 
@@ -119,19 +120,6 @@ static void kstub_image_close(struct kstub_image *img)
 		fput(img->file);
 }
 
-/* Kbuild probes for struct module_memory (6.4) */
-static void kstub_init_text(struct module *mod, unsigned long *base,
-			    unsigned long *size)
-{
-#ifdef KSTUB_MODULE_MEMORY
-	*base = (unsigned long)mod->mem[MOD_INIT_TEXT].base;
-	*size = mod->mem[MOD_INIT_TEXT].size;
-#else
-	*base = (unsigned long)mod->init_layout.base;
-	*size = mod->init_layout.text_size;
-#endif
-}
-
 /* The final address of each section with a section symbol, else 0. */
 static void kstub_section_addrs(struct module *mod, u64 *addr,
 				unsigned int shnum)
@@ -205,7 +193,7 @@ static struct kstub_lib *kstub_lib_build(struct module *mod,
 		}
 	}
 	lib->mod = mod;
-	kstub_init_text(mod, &lib->init_text, &lib->init_size);
+	kstub_module_text(mod, true, &lib->init_text, &lib->init_size);
 	snprintf(lib->name, sizeof(lib->name), "%s.ko", mod->name);
 	for (i = 0; i < eh.e_shnum; i++) {
 		if (!(sh[i].sh_flags & SHF_ALLOC))

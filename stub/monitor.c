@@ -9,6 +9,7 @@
 #include <linux/kmsg_dump.h>
 #include <linux/module.h>
 #include <linux/string.h>
+#include "compat.h"
 #include "kstub.h"
 
 enum {
@@ -74,35 +75,21 @@ static int kstub_mon_dmesg(struct kstub_session *s, const char *arg)
 	return 0;
 }
 
-/* Kbuild probes for struct module_memory (6.4) */
-static void kstub_mon_module_text(struct module *mod, void **base,
-				  unsigned int *size)
-{
-#ifdef KSTUB_MODULE_MEMORY
-	*base = mod->mem[MOD_TEXT].base;
-	*size = mod->mem[MOD_TEXT].size;
-#else
-	*base = mod->core_layout.base;
-	*size = mod->core_layout.text_size;
-#endif
-}
-
 /* lsmod: loaded modules with their code's address */
 static int kstub_mon_lsmod(struct kstub_session *s, const char *arg)
 {
 	static const char * const states[] = { "live", "loading", "unloading", "new" };
 	struct list_head *mods = (struct list_head *)kstub_mon_modules;
+	unsigned long base, size;
 	struct module *mod;
-	unsigned int size;
-	void *base;
 
 	if (!mods)
 		return -EOPNOTSUPP;
 	kstub_mon_printf(s, "%-24s %-18s %8s %s\n", "MODULE", "TEXT", "SIZE", "STATE");
 	list_for_each_entry_rcu(mod, mods, list, true) {
-		kstub_mon_module_text(mod, &base, &size);
+		kstub_module_text(mod, false, &base, &size);
 		/* a debugger is there to show addresses */
-		kstub_mon_printf(s, "%-24s 0x%lx %8u %s\n", mod->name, (unsigned long)base, size,
+		kstub_mon_printf(s, "%-24s 0x%lx %8lu %s\n", mod->name, base, size,
 				 mod->state < ARRAY_SIZE(states) ? states[mod->state] : "?");
 	}
 	return 0;
