@@ -164,9 +164,10 @@ static void kstub_pl011_exit(void)
 	kstub_pl011_give_back();
 }
 
-const struct kstub_io_ops kstub_io_pl011 = {
+const struct kstub_io_ops kstub_io_uart = {
 	.name = "uart",
 	.reliable = false,
+	.default_arg = "pl011",
 	.init = kstub_pl011_init,
 	.exit = kstub_pl011_exit,
 	.get_char = kstub_pl011_get_char,

@@ -256,9 +256,10 @@ static void kstub_uart_exit(void)
 	kstub_uart_give_back();
 }
 
-const struct kstub_io_ops kstub_io_uart16550 = {
+const struct kstub_io_ops kstub_io_uart = {
 	.name = "uart",
 	.reliable = false,
+	.default_arg = "ttyS1",
 	.init = kstub_uart_init,
 	.exit = kstub_uart_exit,
 	.get_char = kstub_uart_get_char,

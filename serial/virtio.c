@@ -226,7 +226,7 @@ static void kstub_vc_give_back(void)
  * Context: process.
  * Return: true if @arg names a device kstub_io_virtio.init() would take.
  */
-bool kstub_virtio_find(const char *arg)
+static bool kstub_virtio_find(const char *arg)
 {
 	struct device *dev;
 	int ret;
@@ -291,9 +291,17 @@ static void kstub_vc_exit(void)
 	kstub_vc_free();
 }
 
+/* Process context: a single-port virtio console, there to be taken. */
+static bool kstub_vc_present(void)
+{
+	return kstub_virtio_find("auto");
+}
+
 const struct kstub_io_ops kstub_io_virtio = {
 	.name = "virtio",
 	.reliable = true,
+	.probe = kstub_vc_present,
+	.default_arg = "auto",
 	.init = kstub_vc_init,
 	.exit = kstub_vc_exit,
 	.get_char = kstub_vc_get_char,

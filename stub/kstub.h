@@ -113,10 +113,16 @@ struct kstub_arch_ops {
  * @exit: release it; process context.
  * @get_char: a received byte, or -1 if none is waiting. Atomic-safe.
  * @put_chars: send bytes, waiting for room as needed. Atomic-safe.
+ * @probe: with no transport parameter given, whether the machine has a
+ *	device for this transport that kstub should take; process context.
+ *	May be NULL: only a parameter chooses it (the UART is the default).
+ * @default_arg: what @init gets when it is chosen without a parameter.
  */
 struct kstub_io_ops {
 	const char *name;
 	bool reliable;
+	bool (*probe)(void);
+	const char *default_arg;
 	int (*init)(const char *arg);
 	void (*exit)(void);
 	int (*get_char)(void);
@@ -124,11 +130,11 @@ struct kstub_io_ops {
 };
 
 extern const struct kstub_arch_ops kstub_arch;
-extern const struct kstub_io_ops kstub_io_uart16550;
-extern const struct kstub_io_ops kstub_io_pl011;
+/* the transports: the arch's UART (a 16550 or a PL011), virtio, tty */
+extern const struct kstub_io_ops kstub_io_uart;
 extern const struct kstub_io_ops kstub_io_virtio;
 extern const struct kstub_io_ops kstub_io_tty;
-bool kstub_virtio_find(const char *arg);
+int kstub_transport_pick(const struct kstub_io_ops **io, const char **arg);
 
 /* kernel symbols the core and arch code resolve at load time */
 struct kstub_sym {

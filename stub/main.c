@@ -12,31 +12,9 @@
 #include "kstub.h"
 #include "kstub_arch.h"
 
-#ifdef CONFIG_ARM64
-#define KSTUB_UART_DEFAULT "pl011"
-#define KSTUB_UART_IO kstub_io_pl011
-#define KSTUB_UART_HELP "pl011 (the first in the device tree) or mmio:<address>"
-#else
-#define KSTUB_UART_DEFAULT "ttyS1"
-#define KSTUB_UART_IO kstub_io_uart16550
-#define KSTUB_UART_HELP "ttyS<N> or an I/O port such as io:0x2f8"
-#endif
-
-static char *kstub_uart;
-module_param_named(uart, kstub_uart, charp, 0444);
-MODULE_PARM_DESC(uart, "GDB on a UART: " KSTUB_UART_HELP
-		 " (default " KSTUB_UART_DEFAULT ")");
-
-static char *kstub_virtio;
-module_param_named(virtio, kstub_virtio, charp, 0444);
-MODULE_PARM_DESC(virtio, "GDB on a virtio console device of its own: auto or virtio<N>");
-
-static char *kstub_tty;
-module_param_named(tty, kstub_tty, charp, 0444);
-MODULE_PARM_DESC(tty, "GDB on a tty it shares, as kgdboc: <tty>[,<baud>] (CONFIG_CONSOLE_POLL kernels)");
-
-static const struct kstub_io_ops *kstub_io;
-static const char *kstub_io_arg;
+/* the transport, chosen at init (serial/transport.c) */
+static const struct kstub_io_ops *kstub_main_io;
+static const char *kstub_main_io_arg;
 
 static bool kstub_wait;
 module_param_named(kstubwait, kstub_wait, bool, 0444);
@@ -73,48 +51,6 @@ static const struct sysrq_key_op kstub_sysrq_op = {
 };
 
 enum { KSTUB_SYSRQ_KEY = 'g' };
-
-/*
- * One transport: the one a parameter names, else a single-port virtio
- * console if the machine has one (that is what such a device is for),
- * else the usual UART.
- */
-static int kstub_pick_io(void)
-{
-	if (!!kstub_uart + !!kstub_virtio + !!kstub_tty > 1) {
-		pr_err("uart=%s virtio=%s tty=%s: give kstub one transport, not several\n",
-		       kstub_uart ?: "", kstub_virtio ?: "", kstub_tty ?: "");
-		return -EINVAL;
-	}
-	kstub_io = &KSTUB_UART_IO;
-	kstub_io_arg = kstub_uart ? kstub_uart : KSTUB_UART_DEFAULT;
-	if (kstub_uart)
-		return 0;
-	if (kstub_tty) {
-#ifdef KSTUB_HAVE_TTY
-		kstub_io = &kstub_io_tty;
-		kstub_io_arg = kstub_tty;
-		return 0;
-#else
-		pr_err("tty=%s: this kernel has no CONFIG_CONSOLE_POLL; use uart= (%s) or virtio=\n",
-		       kstub_tty, KSTUB_UART_HELP);
-		return -EINVAL;
-#endif
-	}
-#ifdef KSTUB_HAVE_VIRTIO
-	if (kstub_virtio || kstub_virtio_find("auto")) {
-		kstub_io = &kstub_io_virtio;
-		kstub_io_arg = kstub_virtio ? kstub_virtio : "auto";
-	}
-#else
-	if (kstub_virtio) {
-		pr_err("virtio=%s: this kernel has no built-in virtio; use uart= (%s)\n",
-		       kstub_virtio, KSTUB_UART_HELP);
-		return -EINVAL;
-	}
-#endif
-	return 0;
-}
 
 /*
  * kgdb, when kgdboc has a port, holds SysRq-g. Loading kstub is asking
@@ -164,16 +100,16 @@ static int __init kstub_init(void)
 	ret = kstub_lockdown_check();
 	if (ret)
 		return ret;
-	ret = kstub_pick_io();
+	ret = kstub_transport_pick(&kstub_main_io, &kstub_main_io_arg);
 	if (ret)
 		return ret;
-	ret = kstub_io->init(kstub_io_arg);
+	ret = kstub_main_io->init(kstub_main_io_arg);
 	if (ret)
 		return ret;
 	ret = kstub_arch.init();
 	if (ret)
 		goto err_exit_io;
-	ret = kstub_core_init(kstub_io);
+	ret = kstub_core_init(kstub_main_io);
 	if (ret)
 		goto err_exit_arch;
 	ret = kstub_sysrq_take();
@@ -183,7 +119,7 @@ static int __init kstub_init(void)
 	if (ret)
 		goto err_give_back;
 	pr_info("ready on %s %s (%s); echo g > /proc/sysrq-trigger to stop\n",
-		kstub_io->name, kstub_io_arg, kstub_arch.name);
+		kstub_main_io->name, kstub_main_io_arg, kstub_arch.name);
 	if (kstub_wait) {
 		pr_info("kstubwait: waiting for GDB\n");
 		kstub_arch_break();
@@ -197,7 +133,7 @@ err_exit_core:
 err_exit_arch:
 	kstub_arch.exit();
 err_exit_io:
-	kstub_io->exit();
+	kstub_main_io->exit();
 	return ret;
 }
 
@@ -207,7 +143,7 @@ static void __exit kstub_exit(void)
 	kstub_sysrq_give_back();
 	kstub_core_exit();
 	kstub_arch.exit();
-	kstub_io->exit();
+	kstub_main_io->exit();
 }
 
 module_init(kstub_init);

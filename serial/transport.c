@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Which transport carries GDB: the table of those kstub knows, whether
+ * this build carries each, and the parameters that name one (uart=,
+ * virtio=, tty=). With none named, the first whose probe says yes: a
+ * single-port virtio console if the machine has one (that is what such a
+ * device is for), else the architecture's UART.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kernel.h>
+#include <linux/moduleparam.h>
+#include "kstub.h"
+
+/* what uart= takes: the architecture's UART (kstub_io_uart) */
+#ifdef CONFIG_ARM64
+#define KSTUB_UART_HELP "pl011 (the first in the device tree) or mmio:<address>"
+#define KSTUB_UART_DEFAULT "pl011"
+#else
+#define KSTUB_UART_HELP "ttyS<N> or an I/O port such as io:0x2f8"
+#define KSTUB_UART_DEFAULT "ttyS1"
+#endif
+
+static char *kstub_uart;
+module_param_named(uart, kstub_uart, charp, 0444);
+MODULE_PARM_DESC(uart, "GDB on a UART: " KSTUB_UART_HELP " (default " KSTUB_UART_DEFAULT ")");
+
+static char *kstub_virtio;
+module_param_named(virtio, kstub_virtio, charp, 0444);
+MODULE_PARM_DESC(virtio, "GDB on a virtio console device of its own: auto or virtio<N>");
+
+static char *kstub_tty;
+module_param_named(tty, kstub_tty, charp, 0444);
+MODULE_PARM_DESC(tty, "GDB on a tty it shares, as kgdboc: <tty>[,<baud>] (CONFIG_CONSOLE_POLL kernels)");
+
+/**
+ * struct kstub_transport - one row of the table
+ * @param: its parameter's name, and its own name in dmesg.
+ * @arg: the parameter's value, NULL if not given.
+ * @io: its ops, NULL if this build cannot carry it.
+ * @why_not: if @io is NULL, why; said with what to use instead.
+ */
+struct kstub_transport {
+	const char *param;
+	char **arg;
+	const struct kstub_io_ops *io;
+	const char *why_not;
+};
+
+/* in the order kstub tries them when no parameter names one */
+static const struct kstub_transport kstub_transports[] = {
+	{ "virtio", &kstub_virtio, IS_ENABLED(CONFIG_KSTUB_VIRTIO) ? &kstub_io_virtio : NULL,
+	  "this kernel has no built-in virtio; use uart= (" KSTUB_UART_HELP ")" },
+	{ "tty", &kstub_tty, IS_ENABLED(CONFIG_KSTUB_TTY) ? &kstub_io_tty : NULL,
+	  "this kernel has no CONFIG_CONSOLE_POLL; use uart= (" KSTUB_UART_HELP ") or virtio=" },
+	{ "uart", &kstub_uart, &kstub_io_uart, NULL },
+};
+
+/**
+ * kstub_transport_pick() - the transport to use, and what to give its init
+ * @io: set to its ops
+ * @arg: set to its argument
+ *
+ * Context: process, module init.
+ * Return: 0, or -EINVAL with one line in dmesg that names the parameter.
+ */
+int kstub_transport_pick(const struct kstub_io_ops **io, const char **arg)
+{
+	const struct kstub_transport *t, *named = NULL;
+	int given = 0;
+
+	for (t = kstub_transports; t < kstub_transports + ARRAY_SIZE(kstub_transports); t++) {
+		if (*t->arg) {
+			named = t;
+			given++;
+		}
+	}
+	if (given > 1) {
+		pr_err("uart=%s virtio=%s tty=%s: give kstub one transport, not several\n",
+		       kstub_uart ?: "", kstub_virtio ?: "", kstub_tty ?: "");
+		return -EINVAL;
+	}
+	if (named && !named->io) {
+		pr_err("%s=%s: %s\n", named->param, *named->arg, named->why_not);
+		return -EINVAL;
+	}
+	for (t = kstub_transports; t < kstub_transports + ARRAY_SIZE(kstub_transports); t++)
+		if (!named && t->io && t->io->probe && t->io->probe())
+			named = t;
+	/* the UART needs no probe: it is the default, the table's last row */
+	if (!named)
+		named = &kstub_transports[ARRAY_SIZE(kstub_transports) - 1];
+	*io = named->io;
+	*arg = *named->arg ?: named->io->default_arg;
+	return 0;
+}
