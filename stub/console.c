@@ -13,18 +13,22 @@ enum {
 	KSTUB_OUTPUT_CHUNK = 64,	/* console text per 'O' packet */
 };
 
-/* Text for GDB to print, as 'O' packets. Context: any. */
+static void kstub_console_put(void *io, const u8 *buf, size_t len)
+{
+	kstub_io->put_chars(buf, len);
+}
+
+NOKPROBE_SYMBOL(kstub_console_put);
+
+/*
+ * Text for GDB to print, as 'O' packets. Context: any: a console prints
+ * while the kernel runs, in a frame of its own, not the session's.
+ */
 void kstub_output(const char *s, size_t n)
 {
 	u8 frame[2 + 2 * KSTUB_OUTPUT_CHUNK + 3];
-	size_t taken, len;
 
-	while (n) {
-		len = kstub_frame_output((const u8 *)s, n, &taken, frame, sizeof(frame));
-		kstub_io->put_chars(frame, len);
-		s += taken;
-		n -= taken;
-	}
+	kstub_write_output(kstub_console_put, NULL, s, n, frame, sizeof(frame));
 }
 
 /*

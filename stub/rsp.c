@@ -7,6 +7,10 @@
  */
 #include "rsp.h"
 
+enum {
+	KSTUB_NUM_MAX = 24,	/* digits of a u64, in base 10 or 16 */
+};
+
 struct kstub_cur {
 	const u8 *p;
 	const u8 *end;
@@ -125,17 +129,26 @@ static void kstub_put_hexbytes(struct kstub_session *s, const u8 *b, size_t n)
 	s->reply_len += 2 * n;
 }
 
-static void kstub_put_hex(struct kstub_session *s, u64 v)
+/* @v in @base (10 or 16) into @buf, most significant digit first; its length */
+static size_t kstub_fmt_num(char buf[KSTUB_NUM_MAX], u64 v, unsigned int base)
 {
-	char tmp[16];
-	int n = 0;
+	char tmp[KSTUB_NUM_MAX];
+	size_t n = 0, i;
 
 	do {
-		tmp[n++] = kstub_hex_digit(v);
-		v >>= 4;
+		tmp[n++] = kstub_hex_digit(v % base);
+		v /= base;
 	} while (v);
-	while (n)
-		kstub_put_char(s, tmp[--n]);
+	for (i = 0; i < n; i++)
+		buf[i] = tmp[n - 1 - i];
+	return n;
+}
+
+static void kstub_put_hex(struct kstub_session *s, u64 v)
+{
+	char buf[KSTUB_NUM_MAX];
+
+	kstub_put(s, buf, kstub_fmt_num(buf, v, 16));
 }
 
 static void kstub_put_ok(struct kstub_session *s)
@@ -151,6 +164,15 @@ static void kstub_put_err(struct kstub_session *s, int err)
 	s->reply_bin = NULL;
 	kstub_put_char(s, 'E');
 	kstub_put_hexbytes(s, &code, 1);
+}
+
+/* OK for 0; a negative errno goes back to the dispatcher, which says E */
+static int kstub_ok_or_err(struct kstub_session *s, int ret)
+{
+	if (ret)
+		return ret;
+	kstub_put_ok(s);
+	return KSTUB_STAY;
 }
 
 /* <regno>:<value>; for each register the target expedites */
@@ -202,20 +224,22 @@ static int kstub_reg_tid(struct kstub_session *s)
 
 /* ---- handlers ---- */
 
-typedef enum kstub_action (*kstub_cmd_fn)(struct kstub_session *s,
-					  struct kstub_cur *c);
+/*
+ * A handler puts its reply and returns what the session does next (an
+ * enum kstub_action), or a negative errno: the dispatcher then replies
+ * E<errno> instead.
+ */
+typedef int (*kstub_cmd_fn)(struct kstub_session *s, struct kstub_cur *c);
 
 /* ? -> T<sig>thread:<tid>;core:<n>; */
-static enum kstub_action kstub_cmd_why(struct kstub_session *s,
-				       struct kstub_cur *c)
+static int kstub_cmd_why(struct kstub_session *s, struct kstub_cur *c)
 {
 	kstub_put_stop(s);
 	return KSTUB_STAY;
 }
 
 /* g -> hex of every register, 'x' for registers with no value */
-static enum kstub_action kstub_cmd_read_regs(struct kstub_session *s,
-					     struct kstub_cur *c)
+static int kstub_cmd_read_regs(struct kstub_session *s, struct kstub_cur *c)
 {
 	u8 val[KSTUB_REG_MAX];
 	bool avail;
@@ -233,14 +257,11 @@ static enum kstub_action kstub_cmd_read_regs(struct kstub_session *s,
 		while (n--)
 			kstub_put_str(s, "xx");
 	}
-	if (n < 0)
-		kstub_put_err(s, n);
-	return KSTUB_STAY;
+	return n < 0 ? n : KSTUB_STAY;
 }
 
 /* G<hex> -> OK; registers whose value does not change are not written */
-static enum kstub_action kstub_cmd_write_regs(struct kstub_session *s,
-					      struct kstub_cur *c)
+static int kstub_cmd_write_regs(struct kstub_session *s, struct kstub_cur *c)
 {
 	u8 old[KSTUB_REG_MAX], val[KSTUB_REG_MAX];
 	struct kstub_cur one;
@@ -259,33 +280,26 @@ static enum kstub_action kstub_cmd_write_regs(struct kstub_session *s,
 		if (avail && !memcmp(old, val, n))
 			continue;
 		ret = s->target->reg_set(s->ctx, tid, regno, val);
-		if (ret) {
-			kstub_put_err(s, ret);
-			return KSTUB_STAY;
-		}
+		if (ret)
+			return ret;
 	}
 	kstub_put_ok(s);
 	return KSTUB_STAY;
 }
 
 /* p<regno> -> hex value */
-static enum kstub_action kstub_cmd_read_reg(struct kstub_session *s,
-					    struct kstub_cur *c)
+static int kstub_cmd_read_reg(struct kstub_session *s, struct kstub_cur *c)
 {
 	u8 val[KSTUB_REG_MAX];
 	bool avail = true;
 	u64 regno;
 	int n;
 
-	if (!kstub_cur_hex(c, &regno) || !kstub_cur_done(c) || regno > 0xffff) {
-		kstub_put_err(s, -EINVAL);
-		return KSTUB_STAY;
-	}
+	if (!kstub_cur_hex(c, &regno) || !kstub_cur_done(c) || regno > 0xffff)
+		return -EINVAL;
 	n = s->target->reg_get(s->ctx, kstub_reg_tid(s), regno, val, &avail);
-	if (n <= 0) {
-		kstub_put_err(s, n ? n : -EINVAL);
-		return KSTUB_STAY;
-	}
+	if (n <= 0)
+		return n ? n : -EINVAL;
 	if (avail) {
 		kstub_put_hexbytes(s, val, n);
 		return KSTUB_STAY;
@@ -296,29 +310,20 @@ static enum kstub_action kstub_cmd_read_reg(struct kstub_session *s,
 }
 
 /* P<regno>=<hex> -> OK */
-static enum kstub_action kstub_cmd_write_reg(struct kstub_session *s,
-					     struct kstub_cur *c)
+static int kstub_cmd_write_reg(struct kstub_session *s, struct kstub_cur *c)
 {
 	u8 val[KSTUB_REG_MAX];
 	bool avail;
 	u64 regno;
 	int n, ret;
 
-	if (!kstub_cur_hex(c, &regno) || !kstub_cur_char(c, '=') || regno > 0xffff) {
-		kstub_put_err(s, -EINVAL);
-		return KSTUB_STAY;
-	}
+	if (!kstub_cur_hex(c, &regno) || !kstub_cur_char(c, '=') || regno > 0xffff)
+		return -EINVAL;
 	n = s->target->reg_get(s->ctx, kstub_reg_tid(s), regno, val, &avail);
-	if (n <= 0 || !kstub_cur_hexbytes(c, val, n)) {
-		kstub_put_err(s, -EINVAL);
-		return KSTUB_STAY;
-	}
+	if (n <= 0 || !kstub_cur_hexbytes(c, val, n))
+		return -EINVAL;
 	ret = s->target->reg_set(s->ctx, kstub_reg_tid(s), regno, val);
-	if (ret)
-		kstub_put_err(s, ret);
-	else
-		kstub_put_ok(s);
-	return KSTUB_STAY;
+	return kstub_ok_or_err(s, ret);
 }
 
 /*
@@ -342,85 +347,66 @@ static size_t kstub_read_prefix(struct kstub_session *s, u64 addr, size_t len)
 }
 
 /* m<addr>,<len> -> hex bytes, or E0e if the first byte is unreadable */
-static enum kstub_action kstub_cmd_read_mem(struct kstub_session *s,
-					    struct kstub_cur *c)
+static int kstub_cmd_read_mem(struct kstub_session *s, struct kstub_cur *c)
 {
 	u64 addr, len;
 	size_t got;
 
 	if (!kstub_cur_range(c, &addr, &len, KSTUB_REPLY_CAP / 2) ||
-	    !kstub_cur_done(c) || addr + len < addr) {
-		kstub_put_err(s, -EINVAL);
-		return KSTUB_STAY;
-	}
+	    !kstub_cur_done(c) || addr + len < addr)
+		return -EINVAL;
 	got = kstub_read_prefix(s, addr, len);
-	if (!got && len) {
-		kstub_put_err(s, -EFAULT);
-		return KSTUB_STAY;
-	}
+	if (!got && len)
+		return -EFAULT;
 	/* framed straight from the bytes read, the bulk of any session */
 	s->reply_bin = s->scratch;
 	s->reply_bin_len = got;
 	return KSTUB_STAY;
 }
 
-static void kstub_write_reply(struct kstub_session *s, u64 addr,
-			      const u8 *buf, size_t len)
+static int kstub_write_reply(struct kstub_session *s, u64 addr,
+			     const u8 *buf, size_t len)
 {
 	int ret = len ? s->target->write_mem(s->ctx, addr, buf, len) : 0;
 
-	if (ret)
-		kstub_put_err(s, ret);
-	else
-		kstub_put_ok(s);
+	return kstub_ok_or_err(s, ret);
 }
 
 /* M<addr>,<len>:<hex> -> OK */
-static enum kstub_action kstub_cmd_write_mem(struct kstub_session *s,
-					     struct kstub_cur *c)
+static int kstub_cmd_write_mem(struct kstub_session *s, struct kstub_cur *c)
 {
 	u64 addr, len;
 
 	if (!kstub_cur_range(c, &addr, &len, KSTUB_SCRATCH_CAP) ||
-	    !kstub_cur_char(c, ':') || !kstub_cur_hexbytes(c, s->scratch, len)) {
-		kstub_put_err(s, -EINVAL);
-		return KSTUB_STAY;
-	}
-	kstub_write_reply(s, addr, s->scratch, len);
-	return KSTUB_STAY;
+	    !kstub_cur_char(c, ':') || !kstub_cur_hexbytes(c, s->scratch, len))
+		return -EINVAL;
+	return kstub_write_reply(s, addr, s->scratch, len);
 }
 
 /* X<addr>,<len>:<binary> -> OK; the framing already removed the escapes */
-static enum kstub_action kstub_cmd_write_bin(struct kstub_session *s,
-					     struct kstub_cur *c)
+static int kstub_cmd_write_bin(struct kstub_session *s, struct kstub_cur *c)
 {
 	u64 addr, len;
 
 	if (!kstub_cur_range(c, &addr, &len, KSTUB_PACKET_SIZE) ||
-	    !kstub_cur_char(c, ':') || (u64)(c->end - c->p) != len) {
-		kstub_put_err(s, -EINVAL);
-		return KSTUB_STAY;
-	}
-	kstub_write_reply(s, addr, c->p, len);
-	return KSTUB_STAY;
+	    !kstub_cur_char(c, ':') || (u64)(c->end - c->p) != len)
+		return -EINVAL;
+	return kstub_write_reply(s, addr, c->p, len);
 }
 
 /* c[addr], s[addr], C<sig>[;addr], S<sig>[;addr]: no reply until the stop */
-static enum kstub_action kstub_cmd_continue(struct kstub_session *s,
-					    struct kstub_cur *c)
+static int kstub_cmd_continue(struct kstub_session *s, struct kstub_cur *c)
 {
 	return KSTUB_CONTINUE;
 }
 
-static enum kstub_action kstub_cmd_step(struct kstub_session *s,
-					struct kstub_cur *c)
+static int kstub_cmd_step(struct kstub_session *s, struct kstub_cur *c)
 {
 	return KSTUB_STEP;
 }
 
 /* vCont? -> the actions we take */
-static enum kstub_action kstub_cmd_vcont_query(struct kstub_session *s,
-					       struct kstub_cur *c)
+static int kstub_cmd_vcont_query(struct kstub_session *s, struct kstub_cur *c)
 {
 	kstub_put_str(s, "vCont;c;C;s;S");
 	return KSTUB_STAY;
@@ -430,8 +416,7 @@ static enum kstub_action kstub_cmd_vcont_query(struct kstub_session *s,
  * vCont;<action>[:tid];... -> the stopped thread steps if any action
  * steps it (or steps every thread); everything else continues.
  */
-static enum kstub_action kstub_cmd_vcont(struct kstub_session *s,
-					 struct kstub_cur *c)
+static int kstub_cmd_vcont(struct kstub_session *s, struct kstub_cur *c)
 {
 	enum kstub_action act = KSTUB_CONTINUE;
 	bool step;
@@ -458,8 +443,7 @@ static enum kstub_action kstub_cmd_vcont(struct kstub_session *s,
 	if (kstub_cur_done(c))
 		return act;
 bad:
-	kstub_put_err(s, -EINVAL);
-	return KSTUB_STAY;
+	return -EINVAL;
 }
 
 /* Z0,<addr>,<kind> / z0,<addr>,<kind> -> OK */
@@ -471,59 +455,40 @@ static bool kstub_cur_bp(struct kstub_cur *c, u64 *addr)
 	       kstub_cur_hex(c, &kind);
 }
 
-static enum kstub_action kstub_cmd_bp_insert(struct kstub_session *s,
-					     struct kstub_cur *c)
+static int kstub_cmd_bp_insert(struct kstub_session *s, struct kstub_cur *c)
 {
 	u64 addr;
 	int ret;
 
-	if (!kstub_cur_bp(c, &addr)) {
-		kstub_put_err(s, -EINVAL);
-		return KSTUB_STAY;
-	}
+	if (!kstub_cur_bp(c, &addr))
+		return -EINVAL;
 	ret = kstub_bp_set(s->bps, addr);
-	if (ret)
-		kstub_put_err(s, ret);
-	else
-		kstub_put_ok(s);
-	return KSTUB_STAY;
+	return kstub_ok_or_err(s, ret);
 }
 
-static enum kstub_action kstub_cmd_bp_remove(struct kstub_session *s,
-					     struct kstub_cur *c)
+static int kstub_cmd_bp_remove(struct kstub_session *s, struct kstub_cur *c)
 {
 	u64 addr;
 	int ret;
 
-	if (!kstub_cur_bp(c, &addr)) {
-		kstub_put_err(s, -EINVAL);
-		return KSTUB_STAY;
-	}
+	if (!kstub_cur_bp(c, &addr))
+		return -EINVAL;
 	ret = kstub_bp_clear(s->bps, addr);
 	/* removing one that is not there is what GDB wanted anyway */
-	if (ret && ret != -ENOENT)
-		kstub_put_err(s, ret);
-	else
-		kstub_put_ok(s);
-	return KSTUB_STAY;
+	return kstub_ok_or_err(s, ret == -ENOENT ? 0 : ret);
 }
 
 /* Hg<tid> / Hc<tid> -> OK */
-static enum kstub_action kstub_cmd_set_thread(struct kstub_session *s,
-					      struct kstub_cur *c)
+static int kstub_cmd_set_thread(struct kstub_session *s, struct kstub_cur *c)
 {
 	bool regs = kstub_cur_char(c, 'g');
 	int tid;
 
 	if ((!regs && !kstub_cur_char(c, 'c')) || !kstub_cur_thread(c, &tid) ||
-	    !kstub_cur_done(c)) {
-		kstub_put_err(s, -EINVAL);
-		return KSTUB_STAY;
-	}
-	if (tid > 0 && !s->target->thread_alive(s->ctx, tid)) {
-		kstub_put_err(s, -ESRCH);
-		return KSTUB_STAY;
-	}
+	    !kstub_cur_done(c))
+		return -EINVAL;
+	if (tid > 0 && !s->target->thread_alive(s->ctx, tid))
+		return -ESRCH;
 	if (regs)
 		s->g_tid = tid;
 	kstub_put_ok(s);
@@ -531,22 +496,19 @@ static enum kstub_action kstub_cmd_set_thread(struct kstub_session *s,
 }
 
 /* T<tid> -> OK if alive */
-static enum kstub_action kstub_cmd_thread_alive(struct kstub_session *s,
-						struct kstub_cur *c)
+static int kstub_cmd_thread_alive(struct kstub_session *s, struct kstub_cur *c)
 {
 	int tid;
 
-	if (kstub_cur_thread(c, &tid) && kstub_cur_done(c) && tid > 0 &&
-	    s->target->thread_alive(s->ctx, tid))
-		kstub_put_ok(s);
-	else
-		kstub_put_err(s, -ESRCH);
+	if (!kstub_cur_thread(c, &tid) || !kstub_cur_done(c) || tid <= 0 ||
+	    !s->target->thread_alive(s->ctx, tid))
+		return -ESRCH;
+	kstub_put_ok(s);
 	return KSTUB_STAY;
 }
 
 /* qC -> QC<tid> */
-static enum kstub_action kstub_cmd_current_thread(struct kstub_session *s,
-						  struct kstub_cur *c)
+static int kstub_cmd_current_thread(struct kstub_session *s, struct kstub_cur *c)
 {
 	kstub_put_str(s, "QC");
 	kstub_put_hex(s, s->stop_tid);
@@ -554,8 +516,7 @@ static enum kstub_action kstub_cmd_current_thread(struct kstub_session *s,
 }
 
 /* qsThreadInfo -> m<tid>,<tid>... or l when the walk is over */
-static enum kstub_action kstub_cmd_thread_next(struct kstub_session *s,
-					       struct kstub_cur *c)
+static int kstub_cmd_thread_next(struct kstub_session *s, struct kstub_cur *c)
 {
 	const size_t room = KSTUB_REPLY_CAP - 20;	/* one more id must fit */
 	char sep = 'm';
@@ -576,25 +537,21 @@ static enum kstub_action kstub_cmd_thread_next(struct kstub_session *s,
 }
 
 /* qfThreadInfo -> the first part of the thread list */
-static enum kstub_action kstub_cmd_thread_first(struct kstub_session *s,
-						struct kstub_cur *c)
+static int kstub_cmd_thread_first(struct kstub_session *s, struct kstub_cur *c)
 {
 	s->thread_iter = 0;
 	return kstub_cmd_thread_next(s, c);
 }
 
 /* qThreadExtraInfo,<tid> -> hex of a description */
-static enum kstub_action kstub_cmd_thread_extra(struct kstub_session *s,
-						struct kstub_cur *c)
+static int kstub_cmd_thread_extra(struct kstub_session *s, struct kstub_cur *c)
 {
 	char *text = (char *)s->scratch;
 	int tid;
 
 	if (!kstub_cur_thread(c, &tid) || tid <= 0 ||
-	    !s->target->thread_alive(s->ctx, tid)) {
-		kstub_put_err(s, -ESRCH);
-		return KSTUB_STAY;
-	}
+	    !s->target->thread_alive(s->ctx, tid))
+		return -ESRCH;
 	text[0] = '\0';
 	s->target->thread_extra(s->ctx, tid, text, 256);
 	text[255] = '\0';
@@ -603,16 +560,14 @@ static enum kstub_action kstub_cmd_thread_extra(struct kstub_session *s,
 }
 
 /* qAttached -> 1: detaching must leave the kernel running */
-static enum kstub_action kstub_cmd_attached(struct kstub_session *s,
-					    struct kstub_cur *c)
+static int kstub_cmd_attached(struct kstub_session *s, struct kstub_cur *c)
 {
 	kstub_put_char(s, '1');
 	return KSTUB_STAY;
 }
 
 /* qOffsets -> TextSeg=<where the image starts> (KASLR) */
-static enum kstub_action kstub_cmd_offsets(struct kstub_session *s,
-					   struct kstub_cur *c)
+static int kstub_cmd_offsets(struct kstub_session *s, struct kstub_cur *c)
 {
 	/*
 	 * KASLR moves the whole image: GDB moves every segment with the
@@ -624,8 +579,7 @@ static enum kstub_action kstub_cmd_offsets(struct kstub_session *s,
 }
 
 /* qSupported[:features] -> what we offer */
-static enum kstub_action kstub_cmd_supported(struct kstub_session *s,
-					     struct kstub_cur *c)
+static int kstub_cmd_supported(struct kstub_session *s, struct kstub_cur *c)
 {
 	kstub_put_str(s, "PacketSize=");
 	kstub_put_hex(s, KSTUB_PACKET_SIZE);
@@ -634,36 +588,6 @@ static enum kstub_action kstub_cmd_supported(struct kstub_session *s,
 		kstub_put_str(s, ";qXfer:libraries:read+");
 	if (s->reliable)
 		kstub_put_str(s, ";QStartNoAckMode+");
-	return KSTUB_STAY;
-}
-
-/* qXfer:features:read:target.xml:<off>,<len> -> m<data> or l<data> */
-static enum kstub_action kstub_cmd_features(struct kstub_session *s,
-					    struct kstub_cur *c)
-{
-	const char *xml = s->target->target_xml;
-	const char *annex = "target.xml:";
-	size_t total = strlen(xml);
-	u64 off, len;
-
-	if ((size_t)(c->end - c->p) < strlen(annex) ||
-	    memcmp(c->p, annex, strlen(annex))) {
-		kstub_put_err(s, -ENOENT);
-		return KSTUB_STAY;
-	}
-	c->p += strlen(annex);
-	if (!kstub_cur_range(c, &off, &len, ~0ULL) || !kstub_cur_done(c)) {
-		kstub_put_err(s, -EINVAL);
-		return KSTUB_STAY;
-	}
-	if (off >= total) {
-		kstub_put_char(s, 'l');
-		return KSTUB_STAY;
-	}
-	len = kstub_min(len, KSTUB_REPLY_CAP - 1);
-	len = kstub_min(len, total - off);
-	kstub_put_char(s, off + len < total ? 'm' : 'l');
-	kstub_put(s, xml + off, len);
 	return KSTUB_STAY;
 }
 
@@ -719,35 +643,70 @@ static void kstub_win_text(struct kstub_window *w, const char *str)
 
 static void kstub_win_num(struct kstub_window *w, u64 v, unsigned int base)
 {
-	char tmp[24];
-	int n = 0;
+	char buf[KSTUB_NUM_MAX];
 
-	do {
-		tmp[n++] = kstub_hex_digit(v % base);
-		v /= base;
-	} while (v);
-	while (n)
-		kstub_win_put(w, &tmp[--n], 1);
+	kstub_win_put(w, buf, kstub_fmt_num(buf, v, base));
+}
+
+/*
+ * <off>,<len> of a qXfer read: what the window lets through. The reply
+ * starts 'l' (the last part); kstub_win_end() makes it 'm' if more follows.
+ */
+static int kstub_win_begin(struct kstub_window *w, struct kstub_session *s,
+			   struct kstub_cur *c)
+{
+	u64 off, len;
+
+	if (!kstub_cur_range(c, &off, &len, ~0ULL) || !kstub_cur_done(c))
+		return -EINVAL;
+	w->s = s;
+	w->pos = 0;
+	w->off = off;
+	w->end = off + kstub_min(len, KSTUB_REPLY_CAP - 1);
+	if (w->end < off)
+		w->end = ~0ULL;
+	kstub_put_char(s, 'l');
+	return 0;
+}
+
+static int kstub_win_end(struct kstub_window *w)
+{
+	if (w->pos > w->end)
+		w->s->reply[0] = 'm';
+	return KSTUB_STAY;
+}
+
+/* qXfer:features:read:target.xml:<off>,<len> -> m<data> or l<data> */
+static int kstub_cmd_features(struct kstub_session *s, struct kstub_cur *c)
+{
+	const char *xml = s->target->target_xml;
+	const char *annex = "target.xml:";
+	struct kstub_window w;
+	int ret;
+
+	if ((size_t)(c->end - c->p) < strlen(annex) ||
+	    memcmp(c->p, annex, strlen(annex)))
+		return -ENOENT;
+	c->p += strlen(annex);
+	ret = kstub_win_begin(&w, s, c);
+	if (ret)
+		return ret;
+	kstub_win_put(&w, xml, strlen(xml));
+	return kstub_win_end(&w);
 }
 
 /* qXfer:threads:read::<off>,<len> -> m<xml> or l<xml> */
-static enum kstub_action kstub_cmd_threads(struct kstub_session *s,
-					   struct kstub_cur *c)
+static int kstub_cmd_threads(struct kstub_session *s, struct kstub_cur *c)
 {
-	struct kstub_window w = { .s = s };
 	char *text = (char *)s->scratch;
-	u64 off, len;
-	int tid, core;
+	struct kstub_window w;
+	int tid, core, ret;
 
-	if (!kstub_cur_char(c, ':') || !kstub_cur_range(c, &off, &len, ~0ULL) ||
-	    !kstub_cur_done(c)) {
-		kstub_put_err(s, -EINVAL);
-		return KSTUB_STAY;
-	}
-	w.off = off;
-	w.end = off + kstub_min(len, KSTUB_REPLY_CAP - 1);
-	w.pos = 0;
-	kstub_put_char(s, 'l');
+	if (!kstub_cur_char(c, ':'))
+		return -EINVAL;
+	ret = kstub_win_begin(&w, s, c);
+	if (ret)
+		return ret;
 	/*
 	 * No newline, and no '*' (escaped, it becomes one): serial core's
 	 * polling hooks, under tty=, send '\n' as "\r\n".
@@ -774,9 +733,7 @@ static enum kstub_action kstub_cmd_threads(struct kstub_session *s,
 		kstub_win_str(&w, "</thread>");
 	}
 	kstub_win_str(&w, "</threads>");
-	if (w.pos > w.end)
-		s->reply[0] = 'm';
-	return KSTUB_STAY;
+	return kstub_win_end(&w);
 }
 
 /*
@@ -784,26 +741,21 @@ static enum kstub_action kstub_cmd_threads(struct kstub_session *s,
  * object with one base per allocated section, as GDB relocates a
  * relocatable file (a .ko has no segments to give one offset for).
  */
-static enum kstub_action kstub_cmd_libraries(struct kstub_session *s,
-					     struct kstub_cur *c)
+static int kstub_cmd_libraries(struct kstub_session *s, struct kstub_cur *c)
 {
-	struct kstub_window w = { .s = s };
+	struct kstub_window w;
 	const u64 *bases;
 	const char *name;
 	unsigned int i;
-	u64 off, len;
-	int n, k;
+	int n, k, ret;
 
 	if (!s->target->library)
 		return KSTUB_STAY;	/* empty: not supported */
-	if (!kstub_cur_char(c, ':') || !kstub_cur_range(c, &off, &len, ~0ULL) ||
-	    !kstub_cur_done(c)) {
-		kstub_put_err(s, -EINVAL);
-		return KSTUB_STAY;
-	}
-	w.off = off;
-	w.end = off + kstub_min(len, KSTUB_REPLY_CAP - 1);
-	kstub_put_char(s, 'l');
+	if (!kstub_cur_char(c, ':'))
+		return -EINVAL;
+	ret = kstub_win_begin(&w, s, c);
+	if (ret)
+		return ret;
 	kstub_win_str(&w, "<library-list>");
 	for (i = 0; w.pos <= w.end; i++) {
 		n = s->target->library(s->ctx, i, &name, &bases);
@@ -820,29 +772,31 @@ static enum kstub_action kstub_cmd_libraries(struct kstub_session *s,
 		kstub_win_str(&w, "</library>");
 	}
 	kstub_win_str(&w, "</library-list>");
-	if (w.pos > w.end)
-		s->reply[0] = 'm';
-	return KSTUB_STAY;
+	return kstub_win_end(&w);
+}
+
+void kstub_write_output(kstub_write_fn write, void *io, const char *text,
+			size_t len, u8 *frame, size_t cap)
+{
+	size_t taken, n;
+
+	while (len) {
+		n = kstub_frame_output((const u8 *)text, len, &taken, frame, cap);
+		write(io, frame, n);
+		text += taken;
+		len -= taken;
+	}
 }
 
 void kstub_session_output(struct kstub_session *s, const char *text,
 			  size_t len)
 {
-	size_t taken, n;
-
-	while (len) {
-		n = kstub_frame_output((const u8 *)text, len, &taken, s->frame,
-				       KSTUB_FRAME_CAP);
-		s->write(s->io, s->frame, n);
-		text += taken;
-		len -= taken;
-	}
+	kstub_write_output(s->write, s->io, text, len, s->frame, KSTUB_FRAME_CAP);
 	s->frame_len = 0;	/* a NAK resends replies, not output */
 }
 
 /* qRcmd,<hex of the command> -> its output as O packets, then OK */
-static enum kstub_action kstub_cmd_monitor(struct kstub_session *s,
-					   struct kstub_cur *c)
+static int kstub_cmd_monitor(struct kstub_session *s, struct kstub_cur *c)
 {
 	size_t n = (c->end - c->p) / 2;
 	char *cmd = (char *)s->scratch;
@@ -850,10 +804,8 @@ static enum kstub_action kstub_cmd_monitor(struct kstub_session *s,
 
 	if (!s->target->monitor)
 		return KSTUB_STAY;	/* empty: not supported */
-	if (n >= KSTUB_SCRATCH_CAP || !kstub_cur_hexbytes(c, (u8 *)cmd, n)) {
-		kstub_put_err(s, -EINVAL);
-		return KSTUB_STAY;
-	}
+	if (n >= KSTUB_SCRATCH_CAP || !kstub_cur_hexbytes(c, (u8 *)cmd, n))
+		return -EINVAL;
 	cmd[n] = 0;
 	ret = s->target->monitor(s->ctx, cmd, s);
 	if (ret == -ENOENT) {
@@ -865,24 +817,18 @@ static enum kstub_action kstub_cmd_monitor(struct kstub_session *s,
 		 */
 		kstub_session_output(s, unknown, sizeof(unknown) - 1);
 	}
-	if (ret)
-		kstub_put_err(s, ret);
-	else
-		kstub_put_ok(s);
-	return KSTUB_STAY;
+	return kstub_ok_or_err(s, ret);
 }
 
 /* QStartNoAckMode -> OK, and no acks from the next packet on */
-static enum kstub_action kstub_cmd_no_ack(struct kstub_session *s,
-					  struct kstub_cur *c)
+static int kstub_cmd_no_ack(struct kstub_session *s, struct kstub_cur *c)
 {
 	kstub_put_ok(s);
 	return KSTUB_STAY;
 }
 
 /* D[;pid] -> OK; every breakpoint goes and the kernel runs on */
-static enum kstub_action kstub_cmd_detach(struct kstub_session *s,
-					  struct kstub_cur *c)
+static int kstub_cmd_detach(struct kstub_session *s, struct kstub_cur *c)
 {
 	kstub_bp_clear_all(s->bps);
 	kstub_put_ok(s);
@@ -890,8 +836,7 @@ static enum kstub_action kstub_cmd_detach(struct kstub_session *s,
 }
 
 /* k -> no reply; a kernel is not killed, it is let go like D */
-static enum kstub_action kstub_cmd_kill(struct kstub_session *s,
-					struct kstub_cur *c)
+static int kstub_cmd_kill(struct kstub_session *s, struct kstub_cur *c)
 {
 	kstub_bp_clear_all(s->bps);
 	s->silent = true;
@@ -1016,13 +961,18 @@ enum kstub_action kstub_session_handle(struct kstub_session *s,
 	const struct kstub_cmd *cmd = kstub_cmd_find(pkt, len);
 	enum kstub_action act = KSTUB_STAY;
 	struct kstub_cur c;
+	int ret;
 
 	kstub_reply_begin(s);
 	s->connected = true;
 	if (cmd) {
 		c.p = pkt + strlen(cmd->name);
 		c.end = pkt + len;
-		act = cmd->fn(s, &c);
+		ret = cmd->fn(s, &c);
+		if (ret < 0)
+			kstub_put_err(s, ret);
+		else
+			act = ret;
 	}
 	if (act == KSTUB_CONTINUE || act == KSTUB_STEP || s->silent)
 		return act;

@@ -144,6 +144,12 @@ void kstub_session_stop(struct kstub_session *s, int tid, int signal,
 			unsigned int flags);
 enum kstub_action kstub_session_feed(struct kstub_session *s, u8 c);
 /* text for GDB's console, from a monitor command, sent at once */
+/*
+ * text for GDB's console as 'O' packets, framed in @frame (@cap bytes),
+ * through @write; for output outside a session's stop
+ */
+void kstub_write_output(kstub_write_fn write, void *io, const char *text,
+			size_t len, u8 *frame, size_t cap);
 void kstub_session_output(struct kstub_session *s, const char *text,
 			  size_t len);
 /* the bytes that follow come from a GDB that has just connected */
