@@ -142,13 +142,12 @@ static const struct kstub_reg_desc kstub_arm64_regs[] = {
 enum { KSTUB_ARM64_XML_CAP = 8192 };
 static char kstub_arm64_xml[KSTUB_ARM64_XML_CAP];
 
-static int kstub_arm64_reg_get(struct pt_regs *regs, int cpu, int regno,
-			       u8 *val, bool *avail)
+static int kstub_arm64_reg_get(struct pt_regs *regs, int cpu,
+			       struct task_struct *task, int regno, u8 *val,
+			       bool *avail)
 {
 	const struct kstub_reg_desc *r;
 	struct kstub_arm64_fpsimd *fp = &kstub_arm64_fp[cpu];
-	struct task_struct *task;
-	struct pt_regs *stopped;
 	int size;
 	u32 v32;
 
@@ -184,7 +183,7 @@ static int kstub_arm64_reg_get(struct pt_regs *regs, int cpu, int regno,
 		break;
 	case KSTUB_ARM64_TASK:
 		/* a CPU stopped in user mode has a user value there */
-		if (!kstub_cpu_stopped(cpu, &task, &stopped) || user_mode(stopped))
+		if (!task || user_mode(regs))
 			*avail = false;
 		else
 			memcpy(val, &task, size);
@@ -211,7 +210,7 @@ static int kstub_arm64_task_reg_get(struct task_struct *t, int regno, u8 *val,
 {
 	const struct cpu_context *cc = &t->thread.cpu_context;
 	struct pt_regs regs = {};
-	int size = kstub_arm64_reg_get(NULL, 0, regno, val, avail);
+	int size = kstub_arm64_reg_get(NULL, 0, NULL, regno, val, avail);
 
 	if (size > 0 && kstub_arm64_regs[regno].src == KSTUB_ARM64_TASK) {
 		/* a task switched out in the kernel, where sp_el0 is current */
@@ -236,7 +235,7 @@ static int kstub_arm64_task_reg_get(struct task_struct *t, int regno, u8 *val,
 	regs.sp = cc->sp;
 	regs.pc = cc->pc;
 	regs.pstate = PSR_MODE_EL1h;
-	return kstub_arm64_reg_get(&regs, 0, regno, val, avail);
+	return kstub_arm64_reg_get(&regs, 0, t, regno, val, avail);
 }
 
 static int kstub_arm64_reg_set(struct pt_regs *regs, int regno, const u8 *val)

@@ -153,8 +153,9 @@ static const struct kstub_reg_desc kstub_x86_regs[] = {
 enum { KSTUB_X86_XML_CAP = 8192 };
 static char kstub_x86_xml[KSTUB_X86_XML_CAP];
 
-static int kstub_x86_reg_get(struct pt_regs *regs, int cpu, int regno,
-			     u8 *val, bool *avail)
+static int kstub_x86_reg_get(struct pt_regs *regs, int cpu,
+			     struct task_struct *task, int regno, u8 *val,
+			     bool *avail)
 {
 	const struct kstub_reg_desc *r;
 	struct kstub_x86_cpu *xc = &kstub_x86_cpus[cpu];
@@ -214,7 +215,7 @@ static int kstub_x86_task_reg_get(struct task_struct *t, int regno, u8 *val,
 	struct inactive_task_frame frame;
 	struct pt_regs regs = {};
 	unsigned long sp = READ_ONCE(t->thread.sp);
-	int size = kstub_x86_reg_get(NULL, 0, regno, val, avail);
+	int size = kstub_x86_reg_get(NULL, 0, NULL, regno, val, avail);
 
 	if (size <= 0 || !kstub_x86_switch_saves(&kstub_x86_regs[regno]) ||
 	    copy_from_kernel_nofault(&frame, (void *)sp, sizeof(frame)))
@@ -229,7 +230,7 @@ static int kstub_x86_task_reg_get(struct task_struct *t, int regno, u8 *val,
 	regs.sp = sp + sizeof(frame);
 	regs.cs = __KERNEL_CS;
 	regs.ss = __KERNEL_DS;
-	return kstub_x86_reg_get(&regs, 0, regno, val, avail);
+	return kstub_x86_reg_get(&regs, 0, t, regno, val, avail);
 }
 
 static int kstub_x86_reg_set(struct pt_regs *regs, int regno, const u8 *val)

@@ -551,7 +551,7 @@ NOKPROBE_SYMBOL(kstub_is_stepping);
 
 /* ---- setup ---- */
 
-int kstub_core_init(const struct kstub_io_ops *io)
+int kstub_core_init(const struct kstub_io_ops *io, kstub_monitor_fn monitor)
 {
 	int ret;
 
@@ -560,11 +560,10 @@ int kstub_core_init(const struct kstub_io_ops *io)
 		ret = kstub_target_init();
 	if (!ret)
 		ret = kstub_text_init();
-	if (!ret)
-		ret = kstub_monitor_init();
 	if (ret)
 		return ret;
 	kstub_io = io;
+	kstub_target_monitor = monitor;
 	kstub_bp_init(&kstub_bps, &kstub_bp_text, NULL);
 	kstub_session_init(&kstub_sess, &kstub_bufs);
 	kstub_sess.target = &kstub_target;

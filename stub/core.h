@@ -37,6 +37,7 @@ extern struct kstub_bp_table kstub_hooks;
 /* target.c: the stopped kernel as the session sees it */
 extern unsigned int kstub_may;
 extern struct kstub_target_ops kstub_target;
+extern kstub_monitor_fn kstub_target_monitor;
 int kstub_target_init(void);
 void kstub_target_stopped(void);
 int kstub_task_tid(struct task_struct *t);

@@ -29,7 +29,8 @@ enum kstub_reason {
  * @init: install trap hooks and the CPU roundup handler; process context.
  * @exit: remove them; process context.
  * @reg_get: register @regno of a stopped CPU in GDB's numbering (see
- *	&struct kstub_target_ops); @regs is that CPU's trap frame.
+ *	&struct kstub_target_ops); @regs is that CPU's trap frame, @task
+ *	what it was running.
  * @reg_set: write register @regno into @regs; 0 or -errno.
  * @task_reg_get: register @regno of a task that is switched out, from
  *	what the context switch saved (the return into __schedule(), the
@@ -80,8 +81,8 @@ struct kstub_arch_ops {
 	const char *target_xml;
 	int (*init)(void);
 	void (*exit)(void);
-	int (*reg_get)(struct pt_regs *regs, int cpu, int regno, u8 *val,
-		       bool *avail);
+	int (*reg_get)(struct pt_regs *regs, int cpu, struct task_struct *task,
+		       int regno, u8 *val, bool *avail);
 	int (*reg_set)(struct pt_regs *regs, int regno, const u8 *val);
 	int (*task_reg_get)(struct task_struct *t, int regno, u8 *val,
 			    bool *avail);
@@ -175,8 +176,10 @@ bool kstub_owns(unsigned long addr);
 bool kstub_cpu_stopped(int cpu, struct task_struct **task, struct pt_regs **regs);
 int kstub_monitor(void *ctx, const char *cmd, struct kstub_session *s);
 int kstub_monitor_init(void);
+/* GDB's "monitor" commands, as main.c hands them to the core */
+typedef int (*kstub_monitor_fn)(void *ctx, const char *cmd, struct kstub_session *s);
 
-int kstub_core_init(const struct kstub_io_ops *io);
+int kstub_core_init(const struct kstub_io_ops *io, kstub_monitor_fn monitor);
 
 /* modules.c: modules as GDB's shared libraries */
 int kstub_modules_init(void);

@@ -109,7 +109,10 @@ static int __init kstub_init(void)
 	ret = kstub_arch.init();
 	if (ret)
 		goto err_exit_io;
-	ret = kstub_core_init(kstub_main_io);
+	ret = kstub_monitor_init();
+	if (ret)
+		goto err_exit_arch;
+	ret = kstub_core_init(kstub_main_io, kstub_monitor);
 	if (ret)
 		goto err_exit_arch;
 	ret = kstub_sysrq_take();

@@ -27,6 +27,9 @@ static const struct kstub_sym kstub_target_syms[] = {
  */
 unsigned int kstub_may = KSTUB_MAY_READ | KSTUB_MAY_WRITE;
 
+/* the monitor commands, given by whoever wires kstub together (main.c) */
+kstub_monitor_fn kstub_target_monitor;
+
 int kstub_read_kernel(u64 addr, u8 *buf, size_t len)
 {
 	return copy_from_kernel_nofault(buf, (void *)(unsigned long)addr, len) ?
@@ -217,7 +220,7 @@ static int kstub_t_reg_get(void *ctx, int tid, int regno, u8 *val, bool *avail)
 		return -ESRCH;
 	cpu = kstub_task_running(t);
 	if (cpu >= 0)
-		n = kstub_arch.reg_get(kstub_cpus[cpu].regs, cpu, regno, val, avail);
+		n = kstub_arch.reg_get(kstub_cpus[cpu].regs, cpu, t, regno, val, avail);
 	else
 		n = kstub_arch.task_reg_get(t, regno, val, avail);
 	/* the register exists; under lockdown its value is not GDB's to see */
@@ -345,7 +348,7 @@ static int kstub_t_monitor(void *ctx, const char *cmd, struct kstub_session *s)
 	/* what the monitor shows is read from the kernel's memory */
 	if (!(kstub_may & KSTUB_MAY_READ))
 		return -EPERM;
-	return kstub_monitor(ctx, cmd, s);
+	return kstub_target_monitor ? kstub_target_monitor(ctx, cmd, s) : -ENOENT;
 }
 
 static int kstub_t_library(void *ctx, unsigned int i, const char **name,
