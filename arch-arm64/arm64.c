@@ -25,6 +25,7 @@
 #include <linux/smp.h>
 #include <linux/uaccess.h>
 #include <linux/kprobes.h>
+#include <asm/irq_regs.h>
 #include <asm/debug-monitors.h>
 #include <asm/esr.h>
 #include <asm/ptrace.h>
@@ -68,7 +69,6 @@ static unsigned long kstub_arm64_disable_step;
 static unsigned long kstub_arm64_kernel_text_address;
 static unsigned long kstub_arm64_within_kprobe_blacklist;
 static unsigned long kstub_arm64_ftrace_location;
-static unsigned long kstub_arm64_irq_regs;
 static unsigned long kstub_arm64_stext;
 static unsigned long kstub_arm64_patch_lock;
 static unsigned long kstub_arm64_irq_preempt_key;
@@ -81,7 +81,6 @@ static const struct kstub_sym kstub_arm64_syms[] = {
 	{ "kernel_disable_single_step", &kstub_arm64_disable_step },
 	{ "kernel_text_address", &kstub_arm64_kernel_text_address },
 	{ "within_kprobe_blacklist", &kstub_arm64_within_kprobe_blacklist },
-	{ "__irq_regs", &kstub_arm64_irq_regs },
 	{ "_text", &kstub_arm64_stext },
 	{ "patch_lock", &kstub_arm64_patch_lock, true },
 	{ "ftrace_location_range", &kstub_arm64_ftrace_location, true },
@@ -192,12 +191,17 @@ static int kstub_arm64_reg_get(struct pt_regs *regs, int cpu,
 	return size;
 }
 
-/* x29, sp, pc */
-static const int kstub_arm64_expedite[] = { 29, 31, 32, -1 };
-
+/* GDB's numbers of the registers in kstub_arm64_regs[] that code names */
 enum {
 	KSTUB_ARM64_X19 = 19,
+	KSTUB_ARM64_FP_REGNO = 29,
+	KSTUB_ARM64_SP_REGNO = 31,
+	KSTUB_ARM64_PC_REGNO = 32,
 	KSTUB_ARM64_CPSR = 33,
+};
+
+static const int kstub_arm64_expedite[] = {
+	KSTUB_ARM64_FP_REGNO, KSTUB_ARM64_SP_REGNO, KSTUB_ARM64_PC_REGNO, -1
 };
 
 /*
@@ -281,10 +285,7 @@ static DEFINE_PER_CPU(bool, kstub_arm64_csd_busy);
 
 static void kstub_arm64_ipi(void *unused)
 {
-	struct pt_regs **irq_regs = this_cpu_ptr((struct pt_regs * __percpu *)
-						 kstub_arm64_irq_regs);
-
-	kstub_park(*irq_regs);
+	kstub_park(get_irq_regs());
 	this_cpu_write(kstub_arm64_csd_busy, false);
 }
 

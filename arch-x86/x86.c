@@ -184,8 +184,16 @@ static int kstub_x86_reg_get(struct pt_regs *regs, int cpu,
 	return size;
 }
 
-/* rbp, rsp, rip */
-static const int kstub_x86_expedite[] = { 6, 7, 16, -1 };
+/* GDB's numbers of the frame and stack pointers and pc in kstub_x86_regs[] */
+enum {
+	KSTUB_X86_RBP_REGNO = 6,
+	KSTUB_X86_RSP_REGNO = 7,
+	KSTUB_X86_RIP_REGNO = 16,
+};
+
+static const int kstub_x86_expedite[] = {
+	KSTUB_X86_RBP_REGNO, KSTUB_X86_RSP_REGNO, KSTUB_X86_RIP_REGNO, -1
+};
 
 static bool kstub_x86_switch_saves(const struct kstub_reg_desc *r)
 {
