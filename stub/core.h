@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The core's own header: the state the stop cycle shares among its files
- * (core.c, target.c, text.c, console.c, crash.c, breakin.c, lockdown.c)
- * and the calls between them. Arch and transport code include kstub.h.
+ * The core's own header: how main.c wires the parts of stub/ together,
+ * the state the stop cycle shares among its files (core.c, target.c,
+ * text.c, console.c, crash.c, breakin.c, lockdown.c) and the calls
+ * between them. Arch and transport code include kstub.h, the contract.
  */
 #ifndef KSTUB_CORE_H
 #define KSTUB_CORE_H
@@ -16,6 +17,44 @@ enum {
 	KSTUB_NO_CPU = -1,
 	KSTUB_TOUCH_EVERY = 4096,	/* polls between watchdog touches */
 };
+
+/* ---- how main.c wires stub/ together ---- */
+
+/* lockdown.c: what kernel lockdown leaves to GDB */
+enum {
+	KSTUB_MAY_READ = 1,
+	KSTUB_MAY_WRITE = 2,
+};
+
+unsigned int kstub_lockdown_allows(void);
+int kstub_lockdown_check(void);
+
+/* crash.c: seconds a panic or an oops waits for a GDB that is not attached */
+extern int kstub_crash_wait;
+
+/* monitor.c: GDB's "monitor" commands, which main.c hands to the core */
+typedef int (*kstub_monitor_fn)(void *ctx, const char *cmd, struct kstub_session *s);
+int kstub_monitor(void *ctx, const char *cmd, struct kstub_session *s);
+int kstub_monitor_init(void);
+/* core.c, for the monitor: what @cpu was running when it stopped */
+bool kstub_cpu_stopped(int cpu, struct task_struct **task, struct pt_regs **regs);
+
+/* core.c */
+int kstub_core_init(const struct kstub_io_ops *io, kstub_monitor_fn monitor);
+void kstub_core_exit(void);
+
+/* modules.c: modules as GDB's shared libraries */
+int kstub_modules_init(void);
+void kstub_modules_exit(void);
+int kstub_library(void *ctx, unsigned int i, const char **name,
+		  const u64 **bases);
+unsigned long kstub_libraries_gen(void);
+bool kstub_text_gone(u64 addr);
+bool kstub_kernel_init_gone(u64 addr);
+/* text.c, for modules.c: whether a breakpoint is in [@lo, @hi) */
+bool kstub_breakpoints_in(u64 lo, u64 hi);
+
+/* ---- the stop cycle's parts ---- */
 
 /* core.c: the stop cycle */
 struct kstub_cpu {

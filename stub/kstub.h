@@ -135,6 +135,7 @@ extern const struct kstub_arch_ops kstub_arch;
 extern const struct kstub_io_ops kstub_io_uart;
 extern const struct kstub_io_ops kstub_io_virtio;
 extern const struct kstub_io_ops kstub_io_tty;
+/* serial/transport.c: the one the parameters name, or the machine has */
 int kstub_transport_pick(const struct kstub_io_ops **io, const char **arg);
 
 /* kernel symbols the core and arch code resolve at load time */
@@ -160,36 +161,7 @@ bool kstub_park(struct pt_regs *regs);
 bool kstub_is_stepping(void);
 void kstub_rx_irq(void);
 bool kstub_gdb_attached(void);
-/* what kernel lockdown leaves to GDB (lockdown.c) */
-enum {
-	KSTUB_MAY_READ = 1,
-	KSTUB_MAY_WRITE = 2,
-};
-
-unsigned int kstub_lockdown_allows(void);
-int kstub_lockdown_check(void);
-/* seconds a panic or an oops waits for a GDB that is not attached; see core.c */
-extern int kstub_crash_wait;
 bool kstub_gdb_console(const char *s, unsigned int n);
 bool kstub_owns(unsigned long addr);
-
-bool kstub_cpu_stopped(int cpu, struct task_struct **task, struct pt_regs **regs);
-int kstub_monitor(void *ctx, const char *cmd, struct kstub_session *s);
-int kstub_monitor_init(void);
-/* GDB's "monitor" commands, as main.c hands them to the core */
-typedef int (*kstub_monitor_fn)(void *ctx, const char *cmd, struct kstub_session *s);
-
-int kstub_core_init(const struct kstub_io_ops *io, kstub_monitor_fn monitor);
-
-/* modules.c: modules as GDB's shared libraries */
-int kstub_modules_init(void);
-void kstub_modules_exit(void);
-int kstub_library(void *ctx, unsigned int i, const char **name,
-		  const u64 **bases);
-unsigned long kstub_libraries_gen(void);
-bool kstub_text_gone(u64 addr);
-bool kstub_kernel_init_gone(u64 addr);
-bool kstub_breakpoints_in(u64 lo, u64 hi);
-void kstub_core_exit(void);
 
 #endif /* KSTUB_H */

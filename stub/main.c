@@ -9,7 +9,7 @@
 #include <linux/moduleparam.h>
 #include <linux/sysrq.h>
 #include "compat.h"
-#include "kstub.h"
+#include "core.h"
 #include "kstub_arch.h"
 
 /* the transport, chosen at init (serial/transport.c) */

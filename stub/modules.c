@@ -32,7 +32,7 @@
 #include <uapi/linux/module.h>
 #include <asm/syscall.h>
 #include "compat.h"
-#include "kstub.h"
+#include "core.h"
 #include "kstub_arch.h"
 
 enum {

@@ -10,7 +10,7 @@
 #include <linux/module.h>
 #include <linux/string.h>
 #include "compat.h"
-#include "kstub.h"
+#include "core.h"
 
 enum {
 	KSTUB_MON_LINE = 256,
