@@ -13,6 +13,20 @@ void kstub_bp_init(struct kstub_bp_table *t, const struct kstub_bp_ops *ops,
 	t->ctx = ctx;
 }
 
+/* Its instruction is in the text: wanted there, or owed back (STALE). */
+static bool kstub_bp_written(const struct kstub_bp *bp)
+{
+	return bp->state == KSTUB_BP_ACTIVE || bp->state == KSTUB_BP_STALE;
+}
+
+NOKPROBE_SYMBOL(kstub_bp_written);
+
+/* Wanted, or still in the text: the address matters to kstub. */
+static bool kstub_bp_live(const struct kstub_bp *bp)
+{
+	return bp->state == KSTUB_BP_SET || kstub_bp_written(bp);
+}
+
 /*
  * The slot for @addr: one wanted (SET, ACTIVE), or with @gone_too one
  * kstub still remembers (REFUSED, STALE; GONE last, as there may be an
@@ -161,8 +175,7 @@ void kstub_bp_forget_gone(struct kstub_bp_table *t)
 
 	for (i = 0; i < KSTUB_BP_MAX; i++) {
 		bp = &t->slot[i];
-		if ((bp->state == KSTUB_BP_SET || bp->state == KSTUB_BP_ACTIVE ||
-		     bp->state == KSTUB_BP_STALE) && kstub_bp_text_gone(t, bp->addr))
+		if (kstub_bp_live(bp) && kstub_bp_text_gone(t, bp->addr))
 			bp->state = KSTUB_BP_GONE;
 	}
 }
@@ -177,9 +190,7 @@ bool kstub_bp_in_range(const struct kstub_bp_table *t, u64 lo, u64 hi)
 	size_t i;
 
 	for (i = 0; i < KSTUB_BP_MAX; i++)
-		if ((t->slot[i].state == KSTUB_BP_SET ||
-		     t->slot[i].state == KSTUB_BP_ACTIVE ||
-		     t->slot[i].state == KSTUB_BP_STALE) &&
+		if (kstub_bp_live(&t->slot[i]) &&
 		    t->slot[i].addr >= lo && t->slot[i].addr < hi)
 			return true;
 	return false;
@@ -208,8 +219,12 @@ int kstub_bp_activate(struct kstub_bp_table *t)
 
 NOKPROBE_SYMBOL(kstub_bp_activate);
 
-/* Return: the number of breakpoints whose original bytes could not be restored. */
-int kstub_bp_deactivate(struct kstub_bp_table *t)
+/*
+ * Put the saved bytes back under every breakpoint in state @from, which
+ * then goes to @to. Return: how many could not be put back (they stay).
+ */
+static int kstub_bp_put_back(struct kstub_bp_table *t, enum kstub_bp_state from,
+			     enum kstub_bp_state to)
 {
 	struct kstub_bp *bp;
 	int failed = 0;
@@ -217,15 +232,27 @@ int kstub_bp_deactivate(struct kstub_bp_table *t)
 
 	for (i = 0; i < KSTUB_BP_MAX; i++) {
 		bp = &t->slot[i];
-		if (bp->state != KSTUB_BP_ACTIVE)
+		if (bp->state != from)
 			continue;
 		if (t->ops->patch(t->ctx, bp->addr, bp->saved, t->ops->insn_len)) {
 			failed++;
 			continue;
 		}
-		bp->state = KSTUB_BP_SET;
+		bp->state = to;
 	}
-	return failed + kstub_bp_restore_stale(t);
+	return failed;
+}
+
+NOKPROBE_SYMBOL(kstub_bp_put_back);
+
+/*
+ * The start of a stop: every breakpoint out of the text, the stale ones
+ * (see below) for good. Return: how many are still written in.
+ */
+int kstub_bp_deactivate(struct kstub_bp_table *t)
+{
+	return kstub_bp_put_back(t, KSTUB_BP_ACTIVE, KSTUB_BP_SET) +
+	       kstub_bp_restore_stale(t);
 }
 
 NOKPROBE_SYMBOL(kstub_bp_deactivate);
@@ -239,21 +266,7 @@ NOKPROBE_SYMBOL(kstub_bp_deactivate);
  */
 int kstub_bp_restore_stale(struct kstub_bp_table *t)
 {
-	struct kstub_bp *bp;
-	int left = 0;
-	size_t i;
-
-	for (i = 0; i < KSTUB_BP_MAX; i++) {
-		bp = &t->slot[i];
-		if (bp->state != KSTUB_BP_STALE)
-			continue;
-		if (t->ops->patch(t->ctx, bp->addr, bp->saved, t->ops->insn_len)) {
-			left++;
-			continue;
-		}
-		bp->state = KSTUB_BP_GONE;
-	}
-	return left;
+	return kstub_bp_put_back(t, KSTUB_BP_STALE, KSTUB_BP_GONE);
 }
 
 NOKPROBE_SYMBOL(kstub_bp_restore_stale);
@@ -283,7 +296,7 @@ void kstub_bp_shadow(const struct kstub_bp_table *t, u64 addr, u8 *buf,
 
 	for (i = 0; i < KSTUB_BP_MAX; i++) {
 		bp = &t->slot[i];
-		if (bp->state != KSTUB_BP_ACTIVE && bp->state != KSTUB_BP_STALE)
+		if (!kstub_bp_written(bp))
 			continue;
 		for (j = 0; j < t->ops->insn_len; j++)
 			if (bp->addr + j >= addr && bp->addr + j - addr < len)

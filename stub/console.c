@@ -13,13 +13,6 @@ enum {
 	KSTUB_OUTPUT_CHUNK = 64,	/* console text per 'O' packet */
 };
 
-static void kstub_console_put(void *io, const u8 *buf, size_t len)
-{
-	kstub_io->put_chars(buf, len);
-}
-
-NOKPROBE_SYMBOL(kstub_console_put);
-
 /*
  * Text for GDB to print, as 'O' packets. Context: any: a console prints
  * while the kernel runs, in a frame of its own, not the session's.
@@ -28,7 +21,7 @@ void kstub_output(const char *s, size_t n)
 {
 	u8 frame[2 + 2 * KSTUB_OUTPUT_CHUNK + 3];
 
-	kstub_write_output(kstub_console_put, NULL, s, n, frame, sizeof(frame));
+	kstub_write_output(kstub_io_write, NULL, s, n, frame, sizeof(frame));
 }
 
 /*

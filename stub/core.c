@@ -210,10 +210,13 @@ static void kstub_acquire(int cpu)
 
 NOKPROBE_SYMBOL(kstub_acquire);
 
-static void kstub_io_write(void *io, const u8 *buf, size_t len)
+/* The session's write op, and the console's: the transport's bytes out. */
+void kstub_io_write(void *io, const u8 *buf, size_t len)
 {
 	kstub_io->put_chars(buf, len);
 }
+
+NOKPROBE_SYMBOL(kstub_io_write);
 
 /*
  * Serve GDB until it resumes the kernel. @wait_ns: how long to wait for
@@ -271,9 +274,10 @@ static void kstub_stopped(int cpu, struct pt_regs *regs,
 		/* nothing to show GDB: it goes, and the kernel goes on */
 		kstub_session_end(&kstub_sess);
 		wait = 0;
-	}
-	if (why == KSTUB_REASON_PANIC || why == KSTUB_REASON_OOPS)
+		snprintf(waits, sizeof(waits), "; the kernel is locked down, going on\n");
+	} else if (why == KSTUB_REASON_PANIC || why == KSTUB_REASON_OOPS) {
 		wait = kstub_crash_wait_ns(waits, sizeof(waits));
+	}
 	/* a kernel panics once: the hook has done its work */
 	if (why == KSTUB_REASON_PANIC) {
 		kstub_bp_clear(&kstub_hooks, instruction_pointer(regs));

@@ -72,6 +72,7 @@ extern const struct kstub_io_ops *kstub_io;
 extern struct kstub_session kstub_sess;
 extern struct kstub_bp_table kstub_bps;
 extern struct kstub_bp_table kstub_hooks;
+void kstub_io_write(void *io, const u8 *buf, size_t len);
 
 /* target.c: the stopped kernel as the session sees it */
 extern unsigned int kstub_may;

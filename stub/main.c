@@ -35,7 +35,10 @@ static int __init kstub_wait_setup(char *arg)
 	/* kstubwait=<bool>; anything else only starts with our name */
 	return *arg == '=' && !kstrtobool(arg + 1, &kstub_wait);
 }
-__setup("kstubwait", kstub_wait_setup);
+
+/* kstub's own boot parameter: Documentation/builtin.rst, not the kernel's list */
+#define KSTUB_WAIT_PARAM "kstubwait"
+__setup(KSTUB_WAIT_PARAM, kstub_wait_setup);
 #endif
 
 static void kstub_sysrq(KSTUB_SYSRQ_KEY_T key)

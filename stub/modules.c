@@ -125,7 +125,7 @@ static void kstub_section_addrs(struct module *mod, u64 *addr,
 				unsigned int shnum)
 {
 	struct mod_kallsyms *ks;
-	const Elf_Sym *sym;
+	const struct elf64_sym *sym;	/* Elf_Sym: kstub is 64-bit only */
 	unsigned int i;
 
 	preempt_disable();
@@ -152,11 +152,11 @@ static bool kstub_section_placed(struct module *mod, const char *name,
 static struct kstub_lib *kstub_lib_build(struct module *mod,
 					 struct kstub_image *img)
 {
-	Elf64_Shdr *sh = NULL;
+	struct elf64_shdr *sh = NULL;
 	struct kstub_lib *lib = NULL;
 	char *names = NULL;
 	u64 *addr = NULL;
-	Elf64_Ehdr eh;
+	struct elf64_hdr eh;
 	const char *name;
 	unsigned int i, n = 0;
 	u64 size;

@@ -569,6 +569,14 @@ def panic_stopped(s, g, out):
           "not every CPU stopped:\n" + cpus)
 
 
+def wait_reboot(s, what, timeout=60):
+    """The guest reboots (QEMU runs with -no-reboot: it exits)."""
+    deadline = time.time() + timeout
+    while s.g.qemu.poll() is None and time.time() < deadline:
+        time.sleep(0.2)
+    check(s.g.qemu.poll() is not None, what)
+
+
 def test_panic_entry(k, name):
     """panic() stops in GDB before the kernel stops the other CPUs, with its
     message; continue lets the panic proceed. Once with no GDB attached (the
@@ -601,10 +609,7 @@ def test_panic_entry(k, name):
             g.begin("continue")
             g.wait_printed("Continuing.")
             s.g.wait_for("Kernel panic - not syncing: " + PANIC_MSG, 60)
-            deadline = time.time() + 60
-            while s.g.qemu.poll() is None and time.time() < deadline:
-                time.sleep(0.2)
-            check(s.g.qemu.poll() is not None, "the panic did not proceed to the reboot")
+            wait_reboot(s, "the panic did not proceed to the reboot")
         finally:
             s.close(expected=PANIC_LINES)
 

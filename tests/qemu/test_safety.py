@@ -8,7 +8,7 @@ import time
 from harness import RawRsp, TestFailure, check
 from test_e2e import (ARCH, PANIC_LINES, PANIC_MSG, Session, builtin_args, detach,
                       first_patchable, guest_alive, guest_with_gdb, kstubwait_attached,
-                      source_line)
+                      source_line, wait_reboot)
 
 # GDB's words when a breakpoint cannot be inserted at a resume
 NOT_INSERTED = r"Cannot insert breakpoint (\d+)"
@@ -245,14 +245,6 @@ def test_rmmod_while_hit(k, name):
         guest_alive(s)
     finally:
         s.close()
-
-
-def wait_reboot(s, what, timeout=60):
-    """The guest reboots (QEMU runs with -no-reboot: it exits)."""
-    deadline = time.time() + timeout
-    while s.g.qemu.poll() is None and time.time() < deadline:
-        time.sleep(0.2)
-    check(s.g.qemu.poll() is not None, what)
 
 
 def test_crash_policy(k, name):
