@@ -35,7 +35,7 @@ struct kstub_cpu kstub_cpus[NR_CPUS];
 /* the CPU that owns the stop, or KSTUB_NO_CPU: taken by cmpxchg */
 atomic_t kstub_master = ATOMIC_INIT(KSTUB_NO_CPU);
 static atomic_t kstub_nparked = ATOMIC_INIT(0);
-/* the CPU stepping for GDB (the master's, and read by that CPU's traps) */
+/* the CPU stepping for GDB: the master writes it, any CPU's trap reads it */
 int kstub_step_cpu = KSTUB_NO_CPU;
 /* traps are kstub's: set at the end of init, cleared in exit */
 bool kstub_ready;
@@ -308,7 +308,7 @@ static void kstub_stopped(int cpu, struct pt_regs *regs,
 
 	if (act == KSTUB_STEP) {
 		/* the other CPUs stay parked: a step is one instruction */
-		kstub_step_cpu = cpu;
+		WRITE_ONCE(kstub_step_cpu, cpu);
 		kstub_arch.step_arm(regs);
 		return;
 	}
@@ -335,7 +335,7 @@ NOKPROBE_SYMBOL(kstub_stopped);
  */
 static void kstub_abandon(struct pt_regs *regs)
 {
-	kstub_step_cpu = KSTUB_NO_CPU;
+	WRITE_ONCE(kstub_step_cpu, KSTUB_NO_CPU);
 	kstub_release_cpus();
 	atomic_set(&kstub_master, KSTUB_NO_CPU);
 	pr_emerg("fault at %pS inside kstub's stop; the kernel handles it\n",
@@ -407,11 +407,11 @@ static void kstub_enter(int cpu, struct pt_regs *regs, enum kstub_reason why,
 	if (!stepping) {
 		kstub_roundup(cpu);
 	} else if (!breakin) {
-		kstub_step_cpu = KSTUB_NO_CPU;
+		WRITE_ONCE(kstub_step_cpu, KSTUB_NO_CPU);
 		kstub_arch.step_done(regs);
 	} else {
 		/* a break-in: the other CPUs are still running */
-		kstub_step_cpu = KSTUB_NO_CPU;
+		WRITE_ONCE(kstub_step_cpu, KSTUB_NO_CPU);
 		kstub_breakin.regs = NULL;
 		if (why == KSTUB_REASON_STEP) {
 			kstub_arch.step_done(regs);

@@ -7,6 +7,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/cpu.h>
 #include <linux/irq_work.h>
 #include <linux/kprobes.h>
 #include <linux/mutex.h>
@@ -17,6 +18,7 @@
 #include "kstub_arch.h"
 
 static unsigned long kstub_text_mutex;
+static unsigned long kstub_stop_machine_cpuslocked;
 /* Context: process, with text_mutex held and every CPU in stop_machine */
 static bool kstub_patch_under_stop_machine;
 /* kstub_stale_hit() gave up waiting for text_mutex (the master's) */
@@ -33,6 +35,7 @@ static struct work_struct kstub_restore_work;
 
 static const struct kstub_sym kstub_text_syms[] = {
 	{ "text_mutex", &kstub_text_mutex },
+	{ "stop_machine_cpuslocked", &kstub_stop_machine_cpuslocked },
 };
 
 static int kstub_bp_valid(void *ctx, u64 addr)
@@ -155,16 +158,22 @@ int kstub_unpatch_all(void *unused)
 /*
  * Kernel text changes while the kernel runs with every CPU held in
  * stop_machine, the same guarantee a stop gives. Process context.
+ * The locks in the kernel's order (jump labels, static calls, kprobes):
+ * the CPU hotplug lock before text_mutex, so stop_machine's own hotplug
+ * lock is taken first, and its variant that expects it held is called
+ * (it is not exported).
  */
 void kstub_patch_running(cpu_stop_fn_t fn)
 {
 	struct mutex *text_mutex = (struct mutex *)kstub_text_mutex;
 
+	cpus_read_lock();
 	mutex_lock(text_mutex);
 	kstub_patch_under_stop_machine = true;
-	stop_machine(fn, NULL, NULL);
+	kstub_call(kstub_stop_machine_cpuslocked, (unsigned long)fn, 0, 0);
 	kstub_patch_under_stop_machine = false;
 	mutex_unlock(text_mutex);
+	cpus_read_unlock();
 }
 
 /* Context: any; see kstub_bp_in_range() */
