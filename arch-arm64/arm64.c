@@ -11,8 +11,6 @@
  * through untouched. Which one applies is decided at build time from the
  * kernel's headers and checked at load time.
  */
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
-
 #include <linux/ftrace.h>
 #include <linux/interrupt.h>
 #include <linux/jump_label.h>
@@ -59,7 +57,7 @@ enum {
 
 static const u32 kstub_arm64_brk_insn = KSTUB_ARM64_BRK_BASE | (KSTUB_ARM64_BRK << 5);
 
-static struct kstub_arm64_fpsimd kstub_arm64_fp[NR_CPUS];
+static DEFINE_PER_CPU(struct kstub_arm64_fpsimd, kstub_arm64_fp);
 
 static unsigned long kstub_arm64_patch_text;
 static unsigned long kstub_arm64_jump_label_reserved;
@@ -146,7 +144,7 @@ static int kstub_arm64_reg_get(struct pt_regs *regs, int cpu,
 			       bool *avail)
 {
 	const struct kstub_reg_desc *r;
-	struct kstub_arm64_fpsimd *fp = &kstub_arm64_fp[cpu];
+	struct kstub_arm64_fpsimd *fp = per_cpu_ptr(&kstub_arm64_fp, cpu);
 	int size;
 	u32 v32;
 
@@ -273,7 +271,7 @@ static int kstub_arm64_reg_set(struct pt_regs *regs, int regno, const u8 *val)
 
 static void kstub_arm64_save_cpu(int cpu)
 {
-	kstub_arm64_save_fpsimd(&kstub_arm64_fp[cpu]);
+	kstub_arm64_save_fpsimd(per_cpu_ptr(&kstub_arm64_fp, cpu));
 }
 
 NOKPROBE_SYMBOL(kstub_arm64_save_cpu);

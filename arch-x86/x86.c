@@ -3,12 +3,11 @@
  * x86_64: int3 breakpoints, TF single-step with interrupts masked, NMI
  * roundup, and GDB's amd64 register layout.
  */
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
-
 #include <linux/kdebug.h>
 #include <linux/kernel.h>
 #include <linux/stdarg.h>
 #include <linux/notifier.h>
+#include <linux/percpu.h>
 #include <linux/uaccess.h>
 #include <linux/kprobes.h>
 #include <asm/apic.h>
@@ -76,7 +75,7 @@ struct kstub_x86_cpu {
 	u64 base[2];		/* fs_base gs_base */
 };
 
-static struct kstub_x86_cpu kstub_x86_cpus[NR_CPUS];
+static DEFINE_PER_CPU(struct kstub_x86_cpu, kstub_x86_cpus);
 
 /* the single-step in progress */
 static unsigned long kstub_x86_step_if;
@@ -84,7 +83,7 @@ static unsigned long kstub_x86_step_ip;
 static u8 kstub_x86_step_op;
 
 /* an oops already reported at DIE_GPF is not reported again at DIE_OOPS */
-static struct pt_regs *kstub_x86_oops_regs[NR_CPUS];
+static DEFINE_PER_CPU(struct pt_regs *, kstub_x86_oops_regs);
 
 /* ---- registers: GDB's amd64 layout, and where each value lives ---- */
 
@@ -158,7 +157,7 @@ static int kstub_x86_reg_get(struct pt_regs *regs, int cpu,
 			     bool *avail)
 {
 	const struct kstub_reg_desc *r;
-	struct kstub_x86_cpu *xc = &kstub_x86_cpus[cpu];
+	struct kstub_x86_cpu *xc = per_cpu_ptr(&kstub_x86_cpus, cpu);
 	int size;
 
 	if (regno < 0 || regno >= ARRAY_SIZE(kstub_x86_regs))
@@ -264,7 +263,7 @@ static int kstub_x86_reg_set(struct pt_regs *regs, int regno, const u8 *val)
 
 static void kstub_x86_save_cpu(int cpu)
 {
-	struct kstub_x86_cpu *xc = &kstub_x86_cpus[cpu];
+	struct kstub_x86_cpu *xc = per_cpu_ptr(&kstub_x86_cpus, cpu);
 
 	savesegment(ds, xc->seg[0]);
 	savesegment(es, xc->seg[1]);
@@ -550,15 +549,15 @@ static int kstub_x86_oops(struct pt_regs *regs, bool early, int signal)
 	int cpu = raw_smp_processor_id();
 	unsigned long ip = regs->ip;
 
-	if (!early && kstub_x86_oops_regs[cpu] == regs) {
-		kstub_x86_oops_regs[cpu] = NULL;
+	if (!early && per_cpu(kstub_x86_oops_regs, cpu) == regs) {
+		per_cpu(kstub_x86_oops_regs, cpu) = NULL;
 		return NOTIFY_DONE;
 	}
 	if (!kstub_trap(regs, KSTUB_REASON_OOPS, kstub_gdb_signal(signal)))
 		return NOTIFY_DONE;
 	if (regs->ip != ip)
 		return NOTIFY_STOP;
-	kstub_x86_oops_regs[cpu] = early ? regs : NULL;
+	per_cpu(kstub_x86_oops_regs, cpu) = early ? regs : NULL;
 	return NOTIFY_DONE;
 }
 

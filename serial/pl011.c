@@ -6,8 +6,6 @@
  * binds it again on unload. The line speed is left as the firmware or the
  * previous driver set it.
  */
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
-
 #include <linux/amba/bus.h>
 #include <linux/amba/serial.h>
 #include <linux/device.h>

@@ -6,8 +6,6 @@
  * single-port virtio console if the machine has one (that is what such a
  * device is for), else the architecture's UART.
  */
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
-
 #include <linux/kernel.h>
 #include <linux/moduleparam.h>
 #include "kstub.h"

@@ -18,8 +18,6 @@
  * A console on the line would break into GDB's packets: while GDB is
  * attached, its text goes to GDB as 'O' packets instead.
  */
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
-
 #include <linux/console.h>
 #include <linux/hrtimer.h>
 #include <linux/serial_core.h>

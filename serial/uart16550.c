@@ -4,8 +4,6 @@
  * port is taken from the 8250 driver for as long as kstub is loaded and
  * given back on unload.
  */
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
-
 #include <linux/interrupt.h>
 #include <linux/io.h>
 #include <linux/ioport.h>

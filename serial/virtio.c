@@ -10,8 +10,6 @@
  * Buffers are posted and reaped by polling while the kernel is stopped;
  * while it runs, the receive queue's interrupt lets GDB break in.
  */
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
-
 #include <linux/device.h>
 #include <linux/gfp.h>
 #include <linux/scatterlist.h>

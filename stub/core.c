@@ -5,8 +5,6 @@
  * here is reachable from the trap path: atomic-safe, no allocation, no
  * sleeping, no lock another stopped CPU might hold.
  */
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
-
 #include <linux/module.h>
 #include <linux/atomic.h>
 #include <linux/delay.h>
@@ -31,7 +29,7 @@ enum {
  * Each CPU writes its own slot as it stops; the master sets hold and
  * reads the rest.
  */
-struct kstub_cpu kstub_cpus[NR_CPUS];
+DEFINE_PER_CPU(struct kstub_cpu, kstub_cpus);
 /* the CPU that owns the stop, or KSTUB_NO_CPU: taken by cmpxchg */
 atomic_t kstub_master = ATOMIC_INIT(KSTUB_NO_CPU);
 static atomic_t kstub_nparked = ATOMIC_INIT(0);
@@ -119,7 +117,7 @@ NOKPROBE_SYMBOL(kstub_touch_watchdogs);
 
 static void kstub_record_cpu(int cpu, struct pt_regs *regs)
 {
-	struct kstub_cpu *kc = &kstub_cpus[cpu];
+	struct kstub_cpu *kc = per_cpu_ptr(&kstub_cpus, cpu);
 
 	kc->task = current;
 	kstub_arch.save_cpu(cpu);
@@ -132,7 +130,7 @@ NOKPROBE_SYMBOL(kstub_record_cpu);
 bool kstub_park(struct pt_regs *regs)
 {
 	int cpu = raw_smp_processor_id();
-	struct kstub_cpu *kc = &kstub_cpus[cpu];
+	struct kstub_cpu *kc = per_cpu_ptr(&kstub_cpus, cpu);
 	unsigned long n = 0;
 
 	if (!READ_ONCE(kc->hold))
@@ -166,7 +164,7 @@ static void kstub_roundup(int self)
 	if (!want)
 		return;
 	for_each_cpu(cpu, &kstub_roundup_mask)
-		WRITE_ONCE(kstub_cpus[cpu].hold, true);
+		WRITE_ONCE(per_cpu(kstub_cpus, cpu).hold, true);
 	/* hold must be visible before the NMI that makes a CPU look at it */
 	smp_mb();
 	kstub_arch.stop_cpus(&kstub_roundup_mask);
@@ -192,7 +190,7 @@ static void kstub_release_cpus(void)
 
 	for (cpu = 0; cpu < nr_cpu_ids; cpu++)
 		if (cpu_online(cpu))
-			WRITE_ONCE(kstub_cpus[cpu].hold, false);
+			WRITE_ONCE(per_cpu(kstub_cpus, cpu).hold, false);
 	/* GDB's register writes to parked CPUs are in place before they leave */
 	smp_mb();
 	for (n = 0; n < KSTUB_RELEASE_SPINS && atomic_read(&kstub_nparked); n++)
@@ -297,7 +295,7 @@ static void kstub_stopped(int cpu, struct pt_regs *regs,
 	if (why == KSTUB_REASON_SWBREAK)
 		flags |= KSTUB_STOP_SWBREAK;
 	/* a GDB that connects now reads the list anyway */
-	libs = kstub_libraries_gen();
+	libs = kstub_target_libs->gen();
 	if (libs != kstub_libs_told && kstub_sess.connected)
 		flags |= KSTUB_STOP_LIBRARY;
 	kstub_libs_told = libs;
@@ -312,7 +310,7 @@ static void kstub_stopped(int cpu, struct pt_regs *regs,
 		kstub_arch.step_arm(regs);
 		return;
 	}
-	WRITE_ONCE(kstub_cpus[cpu].regs, NULL);
+	WRITE_ONCE(per_cpu(kstub_cpus, cpu).regs, NULL);
 	kstub_touch_watchdogs();
 	if (kstub_bp_any_stale(&kstub_bps) && !READ_ONCE(kstub_closing))
 		kstub_text_restore_later();
@@ -555,7 +553,8 @@ NOKPROBE_SYMBOL(kstub_is_stepping);
 
 /* ---- setup ---- */
 
-int kstub_core_init(const struct kstub_io_ops *io, kstub_monitor_fn monitor)
+int kstub_core_init(const struct kstub_io_ops *io, kstub_monitor_fn monitor,
+		    const struct kstub_libs_ops *libs)
 {
 	int ret;
 
@@ -568,6 +567,7 @@ int kstub_core_init(const struct kstub_io_ops *io, kstub_monitor_fn monitor)
 		return ret;
 	kstub_io = io;
 	kstub_target_monitor = monitor;
+	kstub_target_libs = libs;
 	kstub_bp_init(&kstub_bps, &kstub_bp_text, NULL);
 	kstub_session_init(&kstub_sess, &kstub_bufs);
 	kstub_sess.target = &kstub_target;

@@ -10,6 +10,7 @@
 
 #include <linux/atomic.h>
 #include <linux/irq_work.h>
+#include <linux/percpu.h>
 #include <linux/stop_machine.h>
 #include "kstub.h"
 
@@ -40,19 +41,38 @@ int kstub_monitor_init(void);
 bool kstub_cpu_stopped(int cpu, struct task_struct **task, struct pt_regs **regs);
 
 /* core.c */
-int kstub_core_init(const struct kstub_io_ops *io, kstub_monitor_fn monitor);
-void kstub_core_exit(void);
 
-/* modules.c: modules as GDB's shared libraries */
+/*
+ * modules.c: the kernel's modules as GDB's shared libraries. main.c hands
+ * them to the core, which reaches modules.c only through these.
+ */
+struct kstub_libs_ops {
+	/*
+	 * Loaded module @i: its name and section bases; returns how many
+	 * bases, or -ENOENT past the last module. Context: stopped kernel.
+	 */
+	int (*library)(void *ctx, unsigned int i, const char **name, const u64 **bases);
+	/* changes with every module that comes or goes. Context: stopped kernel */
+	unsigned long (*gen)(void);
+	/*
+	 * Whether @addr is in a module on its way out, or in init code that
+	 * has run (see &struct kstub_bp_ops @gone). Context: any; lockless.
+	 */
+	bool (*text_gone)(u64 addr);
+};
+
+extern const struct kstub_libs_ops kstub_module_libs;
 int kstub_modules_init(void);
 void kstub_modules_exit(void);
-int kstub_library(void *ctx, unsigned int i, const char **name,
-		  const u64 **bases);
-unsigned long kstub_libraries_gen(void);
-bool kstub_text_gone(u64 addr);
-bool kstub_kernel_init_gone(u64 addr);
+
+int kstub_core_init(const struct kstub_io_ops *io, kstub_monitor_fn monitor,
+		    const struct kstub_libs_ops *libs);
+void kstub_core_exit(void);
+
 /* text.c, for modules.c: whether a breakpoint is in [@lo, @hi) */
 bool kstub_breakpoints_in(u64 lo, u64 hi);
+/* text.c: whether @addr is the kernel's own init code, freed or being freed */
+bool kstub_kernel_init_gone(u64 addr);
 
 /* ---- the stop cycle's parts ---- */
 
@@ -63,7 +83,7 @@ struct kstub_cpu {
 	struct task_struct *task;	/* what it was running */
 };
 
-extern struct kstub_cpu kstub_cpus[NR_CPUS];
+DECLARE_PER_CPU(struct kstub_cpu, kstub_cpus);
 extern atomic_t kstub_master;
 extern int kstub_step_cpu;
 extern bool kstub_ready;
@@ -78,6 +98,7 @@ void kstub_io_write(void *io, const u8 *buf, size_t len);
 extern unsigned int kstub_may;
 extern struct kstub_target_ops kstub_target;
 extern kstub_monitor_fn kstub_target_monitor;
+extern const struct kstub_libs_ops *kstub_target_libs;
 int kstub_target_init(void);
 void kstub_target_stopped(void);
 int kstub_task_tid(struct task_struct *t);

@@ -4,8 +4,6 @@
  * (kstub.crash_wait), and a panic's message, made at panic()'s entry
  * before the kernel makes it.
  */
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
-
 #include <linux/kexec.h>
 #include <linux/kprobes.h>
 #include <linux/panic.h>

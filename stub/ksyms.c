@@ -4,8 +4,6 @@
  * does not export. kallsyms_lookup_name itself is found through a kprobe,
  * the one exported way to turn a name into an address.
  */
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
-
 #include <linux/kprobes.h>
 #include "kstub.h"
 

@@ -8,8 +8,6 @@
  * can be raised while the kernel runs (securityfs), never lowered, so the
  * core asks again at every stop.
  */
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
-
 #include <linux/kprobes.h>
 #include <linux/security.h>
 #include <linux/string.h>

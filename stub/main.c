@@ -3,8 +3,6 @@
  * kstub: a GDB remote stub for kernels built without CONFIG_KGDB.
  * Module parameters, SysRq entry, and the init/exit sequence.
  */
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
-
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/sysrq.h>
@@ -115,7 +113,7 @@ static int __init kstub_init(void)
 	ret = kstub_monitor_init();
 	if (ret)
 		goto err_exit_arch;
-	ret = kstub_core_init(kstub_main_io, kstub_monitor);
+	ret = kstub_core_init(kstub_main_io, kstub_monitor, &kstub_module_libs);
 	if (ret)
 		goto err_exit_arch;
 	ret = kstub_sysrq_take();

@@ -16,8 +16,6 @@
  * moment with a "library" stop: GDB reads the new list, inserts pending
  * breakpoints (a module's init function, say) and resumes by itself.
  */
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
-
 #include <linux/compat.h>
 #include <linux/elf.h>
 #include <linux/file.h>
@@ -58,12 +56,8 @@ static struct module *kstub_mod_going;
 
 static unsigned long kstub_module_text_address;
 
-static unsigned long kstub_sinittext, kstub_einittext;
-
 static const struct kstub_sym kstub_modules_syms[] = {
 	{ "__module_text_address", &kstub_module_text_address },
-	{ "_sinittext", &kstub_sinittext },
-	{ "_einittext", &kstub_einittext },
 };
 
 /* Where the loading task's module image is, and how to read it. */
@@ -317,13 +311,9 @@ static struct notifier_block kstub_module_nb = {
 	.notifier_call = kstub_module_event,
 };
 
-/**
- * kstub_library() - loaded module @i for qXfer:libraries
- *
- * See &struct kstub_target_ops. Context: stopped kernel; lockless.
- */
-int kstub_library(void *ctx, unsigned int i, const char **name,
-		  const u64 **bases)
+/* Loaded module @i for qXfer:libraries. Context: stopped kernel; lockless. */
+static int kstub_library(void *ctx, unsigned int i, const char **name,
+			 const u64 **bases)
 {
 	struct kstub_lib *lib;
 
@@ -338,7 +328,7 @@ int kstub_library(void *ctx, unsigned int i, const char **name,
 }
 
 /* Context: stopped kernel. Changes with every module that comes or goes. */
-unsigned long kstub_libraries_gen(void)
+static unsigned long kstub_libraries_gen(void)
 {
 	return READ_ONCE(kstub_libs_gen);
 }
@@ -348,7 +338,7 @@ unsigned long kstub_libraries_gen(void)
  * once init has run: see &struct kstub_bp_ops @gone.
  * Context: stopped kernel; lockless.
  */
-bool kstub_text_gone(u64 addr)
+static bool kstub_text_gone(u64 addr)
 {
 	struct module *mod = READ_ONCE(kstub_mod_going);
 	struct kstub_lib *lib;
@@ -369,18 +359,11 @@ bool kstub_text_gone(u64 addr)
 	return false;
 }
 
-/*
- * The kernel's own init code, from the moment the kernel starts to free
- * it (kstub built in, or loaded with kstubwait from the initramfs): a
- * breakpoint there is taken and never written again, as in a module's.
- * Its memory may be freed, and poisoned, at any time, and there is no
- * stop in between as there is for a module's. Context: any.
- */
-bool kstub_kernel_init_gone(u64 addr)
-{
-	return READ_ONCE(system_state) >= SYSTEM_FREEING_INITMEM &&
-	       addr >= kstub_sinittext && addr < kstub_einittext;
-}
+const struct kstub_libs_ops kstub_module_libs = {
+	.library = kstub_library,
+	.gen = kstub_libraries_gen,
+	.text_gone = kstub_text_gone,
+};
 
 int kstub_modules_init(void)
 {

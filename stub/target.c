@@ -4,8 +4,6 @@
  * their registers, what lockdown lets GDB see and change. Context: every
  * function here runs on the master, with the target stopped.
  */
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
-
 #include <linux/kprobes.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
@@ -29,6 +27,8 @@ unsigned int kstub_may = KSTUB_MAY_READ | KSTUB_MAY_WRITE;
 
 /* the monitor commands, given by whoever wires kstub together (main.c) */
 kstub_monitor_fn kstub_target_monitor;
+/* the modules as libraries, likewise */
+const struct kstub_libs_ops *kstub_target_libs;
 
 int kstub_read_kernel(u64 addr, u8 *buf, size_t len)
 {
@@ -95,10 +95,12 @@ int kstub_task_tid(struct task_struct *t)
 /* The CPU that stopped while running @t, or -1: @t is switched out. */
 static int kstub_task_running(struct task_struct *t)
 {
+	struct task_struct *task;
+	struct pt_regs *regs;
 	int cpu;
 
 	for_each_online_cpu(cpu)
-		if (kstub_cpus[cpu].task == t && READ_ONCE(kstub_cpus[cpu].regs))
+		if (kstub_cpu_stopped(cpu, &task, &regs) && task == t)
 			return cpu;
 	return -1;
 }
@@ -107,7 +109,7 @@ static struct task_struct *kstub_walk_task(struct kstub_walk *w)
 {
 	switch (w->phase) {
 	case KSTUB_WALK_CPUS:
-		return kstub_cpus[w->cpu].task;
+		return per_cpu(kstub_cpus, w->cpu).task;
 	case KSTUB_WALK_IDLE:
 		return kstub_idle(w->cpu);
 	case KSTUB_WALK_TASKS:
@@ -121,6 +123,7 @@ static struct task_struct *kstub_walk_task(struct kstub_walk *w)
 static bool kstub_walk_next(struct kstub_walk *w)
 {
 	struct task_struct *t;
+	struct pt_regs *regs;
 
 	for (;;) {
 		switch (w->phase) {
@@ -143,7 +146,7 @@ static bool kstub_walk_next(struct kstub_walk *w)
 				continue;
 			}
 			if (w->phase == KSTUB_WALK_CPUS &&
-			    (!READ_ONCE(kstub_cpus[w->cpu].regs) || !kstub_cpus[w->cpu].task))
+			    !kstub_cpu_stopped(w->cpu, &t, &regs))
 				continue;
 			break;
 		case KSTUB_WALK_TASKS:
@@ -220,7 +223,7 @@ static int kstub_t_reg_get(void *ctx, int tid, int regno, u8 *val, bool *avail)
 		return -ESRCH;
 	cpu = kstub_task_running(t);
 	if (cpu >= 0)
-		n = kstub_arch.reg_get(kstub_cpus[cpu].regs, cpu, t, regno, val, avail);
+		n = kstub_arch.reg_get(per_cpu(kstub_cpus, cpu).regs, cpu, t, regno, val, avail);
 	else
 		n = kstub_arch.task_reg_get(t, regno, val, avail);
 	/* the register exists; under lockdown its value is not GDB's to see */
@@ -244,7 +247,7 @@ static int kstub_t_reg_set(void *ctx, int tid, int regno, const u8 *val)
 	/* a switched-out task resumes from what __schedule() saved */
 	if (cpu < 0)
 		return -EPERM;
-	return kstub_arch.reg_set(kstub_cpus[cpu].regs, regno, val);
+	return kstub_arch.reg_set(per_cpu(kstub_cpus, cpu).regs, regno, val);
 }
 
 static int kstub_t_thread_next(void *ctx, int tid)
@@ -301,7 +304,7 @@ static void kstub_t_thread_extra(void *ctx, int tid, char *buf, size_t cap)
 		snprintf(buf, cap, "gone");
 	else if (cpu >= 0)
 		snprintf(buf, cap, "CPU %d", cpu);
-	else if (!t->pid && !READ_ONCE(kstub_cpus[task_cpu(t)].regs))
+	else if (!t->pid && !READ_ONCE(per_cpu(kstub_cpus, task_cpu(t)).regs))
 		snprintf(buf, cap, "CPU %d idle, did not stop", task_cpu(t));
 	else
 		snprintf(buf, cap, "%s", kstub_task_state(t));
@@ -333,8 +336,8 @@ static int kstub_t_thread_core(void *ctx, int tid)
 /* What @cpu was running when it stopped; false if it did not stop. */
 bool kstub_cpu_stopped(int cpu, struct task_struct **task, struct pt_regs **regs)
 {
-	*regs = READ_ONCE(kstub_cpus[cpu].regs);
-	*task = kstub_cpus[cpu].task;
+	*regs = READ_ONCE(per_cpu(kstub_cpus, cpu).regs);
+	*task = per_cpu(kstub_cpus, cpu).task;
 	return *regs && *task;
 }
 
@@ -356,7 +359,7 @@ static int kstub_t_library(void *ctx, unsigned int i, const char **name,
 {
 	if (!(kstub_may & KSTUB_MAY_READ))
 		return -ENOENT;
-	return kstub_library(ctx, i, name, bases);
+	return kstub_target_libs->library(ctx, i, name, bases);
 }
 
 struct kstub_target_ops kstub_target = {

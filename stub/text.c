@@ -5,8 +5,6 @@
  * stop_machine while the kernel runs), and putting back later the bytes
  * of one that could not come out when GDB removed it.
  */
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
-
 #include <linux/cpu.h>
 #include <linux/irq_work.h>
 #include <linux/kprobes.h>
@@ -19,6 +17,7 @@
 
 static unsigned long kstub_text_mutex;
 static unsigned long kstub_stop_machine_cpuslocked;
+static unsigned long kstub_sinittext, kstub_einittext;
 /* Context: process, with text_mutex held and every CPU in stop_machine */
 static bool kstub_patch_under_stop_machine;
 /* kstub_stale_hit() gave up waiting for text_mutex (the master's) */
@@ -36,7 +35,22 @@ static struct work_struct kstub_restore_work;
 static const struct kstub_sym kstub_text_syms[] = {
 	{ "text_mutex", &kstub_text_mutex },
 	{ "stop_machine_cpuslocked", &kstub_stop_machine_cpuslocked },
+	{ "_sinittext", &kstub_sinittext },
+	{ "_einittext", &kstub_einittext },
 };
+
+/*
+ * The kernel's own init code, from the moment the kernel starts to free
+ * it (kstub built in, or loaded with kstubwait from the initramfs): a
+ * breakpoint there is taken and never written again, as in a module's.
+ * Its memory may be freed, and poisoned, at any time, and there is no
+ * stop in between as there is for a module's. Context: any.
+ */
+bool kstub_kernel_init_gone(u64 addr)
+{
+	return READ_ONCE(system_state) >= SYSTEM_FREEING_INITMEM &&
+	       addr >= kstub_sinittext && addr < kstub_einittext;
+}
 
 static int kstub_bp_valid(void *ctx, u64 addr)
 {
@@ -94,7 +108,7 @@ NOKPROBE_SYMBOL(kstub_bp_patch);
 
 static bool kstub_bp_gone(void *ctx, u64 addr)
 {
-	return kstub_text_gone(addr);
+	return kstub_target_libs->text_gone(addr);
 }
 
 struct kstub_bp_ops kstub_bp_text = {
