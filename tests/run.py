@@ -40,6 +40,9 @@ ARCHES = ["x86_64", "arm64"]
 TRANSPORTS = {"x86_64": ["uart", "virtio"], "arm64": ["uart", "virtio"]}
 # where the transport plays no part, one per kernel, so both are exercised
 ONE_TRANSPORT = {"6.1": "virtio", "6.12": "uart"}
+# the debug build (lockdep, KASAN) rebuilds nearly the whole kernel: by
+# default one per architecture, so that both versions have one; FULL=1 all
+DEBUG_KERNEL = {"x86_64": "6.12", "arm64": "6.1"}
 TEST_TIMEOUT = 420
 BUILD_TIMEOUT = int(os.environ.get("KSTUB_BUILD_TIMEOUT", "3600"))
 FULL = os.environ.get("FULL", "") not in ("", "0")
@@ -252,6 +255,10 @@ def plan_kernels(r, kvers, arches):
                   + t.__name__, tr, t)
                  for t in test_e2e.BUILTIN_TESTS + test_safety.BUILTIN_TESTS
                  for tr in over(t, arch, kver)])
+            # the same kernel with lockdep, atomic-sleep checks and KASAN
+            if FULL or DEBUG_KERNEL[arch] == kver:
+                add(kver, arch, "debug", [(prefix + "debug/" + t.__name__, ONE_TRANSPORT[kver], t)
+                                          for t in test_safety.DEBUG_TESTS])
     return plans
 
 

@@ -4,9 +4,11 @@
 # Builds are cached outside the repo, keyed by version, arch and config.
 # VARIANT kgdb is the same kernel with kgdb and kgdboc built in; builtin is
 # the same kernel with kstub built in, from this checkout (linked into the
-# kernel source by tools/kstub-intree). Both start from a copy of the plain
-# build, so only what the options touch rebuilds. The builtin kernel is
-# brought up to date with kstub's sources every time.
+# kernel source by tools/kstub-intree); debug is the same kernel with
+# lockdep, atomic-sleep checks and KASAN (configs/debug.config). Each starts
+# from a copy of the plain build, so only what the options touch rebuilds
+# (for debug, nearly everything). The builtin kernel is brought up to date
+# with kstub's sources every time.
 set -euo pipefail
 kver=$1 arch=$2 variant=${3:-}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -19,6 +21,7 @@ kgdb)
 	frags+=("$here/configs/kgdb.config")
 	;;
 builtin) frags+=("$here/configs/builtin.config") ;;
+debug) frags+=("$here/configs/debug.config") ;;
 *) echo "kernel.sh: unknown variant $variant" >&2; exit 2 ;;
 esac
 tarball=/usr/src/linux-source-$kver.tar.xz

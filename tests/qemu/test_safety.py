@@ -5,6 +5,7 @@ import re
 import threading
 import time
 
+import test_e2e
 from harness import RawRsp, TestFailure, check
 from test_e2e import (ARCH, PANIC_LINES, PANIC_MSG, Session, builtin_args, detach,
                       first_patchable, guest_alive, guest_with_gdb, kstubwait_attached,
@@ -429,3 +430,21 @@ BUILTIN_TESTS = [
     test_builtin_lockdown,
 ]
 
+# on the kernel that checks kstub's own rules (tests/qemu/configs/debug.config:
+# lockdep, sleeping in atomic context, KASAN): the core scenarios, attach,
+# breakpoints and stepping, break-in, oops, panic, threads, modules, rmmod.
+# Any report the checkers print fails the test (harness.BAD_CONSOLE).
+DEBUG_TESTS = [
+    test_e2e.test_sysrq_attach,
+    test_e2e.test_breakpoint_and_stepping,
+    test_e2e.test_step_with_interrupts_firing,
+    test_e2e.test_all_cpus_stopped,
+    test_e2e.test_break_in,
+    test_e2e.test_oops_entry,
+    test_e2e.test_panic_entry,
+    test_e2e.test_task_threads,
+    test_e2e.test_module_symbols,
+    test_e2e.test_rmmod_with_breakpoints_in,
+    test_breakpoint_in_stop_path,
+    test_new_gdb_after_kill,
+]
