@@ -255,9 +255,10 @@ def plan_kernels(r, kvers, arches):
                   + t.__name__, tr, t)
                  for t in test_e2e.BUILTIN_TESTS + test_safety.BUILTIN_TESTS
                  for tr in over(t, arch, kver)])
-            # the same kernel with lockdep, atomic-sleep checks and KASAN
+            # the same kernel with lockdep, atomic-sleep checks and KASAN,
+            # over the UART (the checkers are not about the transport)
             if FULL or DEBUG_KERNEL[arch] == kver:
-                add(kver, arch, "debug", [(prefix + "debug/" + t.__name__, ONE_TRANSPORT[kver], t)
+                add(kver, arch, "debug", [(prefix + "debug/" + t.__name__, "uart", t)
                                           for t in test_safety.DEBUG_TESTS])
     return plans
 
