@@ -52,6 +52,29 @@ def mmss(seconds):
     return "%dm%02ds" % (seconds // 60, seconds % 60)
 
 
+def leftover_guests():
+    """The QEMU guests this runner started that still run, stopped now: a
+    test's guests are all gone when it ends, or they spin on beside the
+    tests after it."""
+    left = []
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            with open(stat) as f:
+                fields = f.read().rsplit(")", 1)
+            comm = fields[0].split("(", 1)[1]
+            state, ppid = fields[1].split()[:2]
+        except (OSError, IndexError, ValueError):
+            continue
+        if int(ppid) == os.getpid() and comm.startswith("qemu-system") and state != "Z":
+            pid = int(stat.split("/")[2])
+            left.append(pid)
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    return left
+
+
 class Timeout(Exception):
     pass
 
@@ -90,6 +113,9 @@ class Runner:
         finally:
             signal.alarm(0)
         dt = time.time() - t0
+        left = leftover_guests()
+        if left and ok:
+            ok, why = False, "the test left QEMU running: %s" % left
         if ok:
             self.passed += 1
             print("PASS %s (%.0fs)" % (name, dt), flush=True)

@@ -239,6 +239,15 @@ class Guest:
         if not wait_shell:
             return
         try:
+            self._boot(kernel)
+        except BaseException:
+            # a guest that never reached its shell is nobody else's to stop
+            # (a hung one would spin on for the rest of the run)
+            self.close()
+            raise
+
+    def _boot(self, kernel):
+        try:
             self.wait_shell()
         except TestFailure:
             # A boot that dies or hangs before the shell, on a kernel kstub
