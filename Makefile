@@ -6,6 +6,7 @@
 #   make check        every test (ARCH=, KVER=, TESTS=<pattern> narrow it;
 #                     FULL=1 every scenario over every transport; COLD=1 from
 #                     a clean clone with an empty kernel cache)
+#   make fuzz         libFuzzer on the protocol code (FUZZ_EXECS=, 10 million)
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 PWD := $(shell pwd)
@@ -38,5 +39,8 @@ demo:
 bench:
 	@tests/bench/run.sh
 
-.PHONY: all modules clean check run demo bench
+fuzz:
+	@tests/fuzz/run.sh
+
+.PHONY: all modules clean check run demo bench fuzz
 endif

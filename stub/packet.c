@@ -8,7 +8,11 @@
 enum {
 	KSTUB_ESCAPE_XOR = 0x20,
 	KSTUB_CTRL_C = 0x03,
-	/* a run count is sent as (n - 1 + 29), printable and never '#'/'$' */
+	/*
+	 * a run count is sent as (n - 1 + 29): printable, and never '#' or
+	 * '$' (GDB's rule) nor '}' (a reader that unescapes before it expands
+	 * runs would take it for an escape)
+	 */
 	KSTUB_RLE_BIAS = 29,
 	KSTUB_RLE_MIN = 4,
 	KSTUB_RLE_MAX = 97,
@@ -134,8 +138,9 @@ static size_t kstub_put_run(u8 *out, size_t o, size_t end, u8 c, size_t n,
 
 	while (n) {
 		k = kstub_min(n, KSTUB_RLE_MAX);
-		/* counts that would encode as '#' or '$' are cut short */
-		while (k - 1 + KSTUB_RLE_BIAS == '#' || k - 1 + KSTUB_RLE_BIAS == '$')
+		/* counts that would encode as '#', '$' or '}' are cut short */
+		while (k - 1 + KSTUB_RLE_BIAS == '#' || k - 1 + KSTUB_RLE_BIAS == '$' ||
+		       k - 1 + KSTUB_RLE_BIAS == '}')
 			k--;
 		if (o + kstub_min(k, 3) > end)
 			return 0;

@@ -6,7 +6,7 @@ set -euo pipefail
 pkgs=(make gcc libc6-dev bc flex bison libelf-dev libssl-dev cpio xz-utils
       kmod dwarves python3 python3-docutils util-linux qemu-system-x86 gdb-multiarch
       busybox-static linux-source-6.1 linux-source-6.12 linux-headers-amd64
-      gcc-aarch64-linux-gnu qemu-system-arm dkms)
+      gcc-aarch64-linux-gnu qemu-system-arm dkms clang libclang-rt-14-dev)
 cache=${KSTUB_CACHE:-$HOME/.cache/kstub}
 bb_arm64=$cache/busybox-arm64/bin/busybox
 

@@ -137,6 +137,15 @@ def host_tests():
     harness.check(r.returncode == 0, r.stdout)
 
 
+def fuzz_smoke():
+    """make fuzz's harnesses built and run for a few seconds each from the
+    committed seeds, so that they cannot rot (the long run is make fuzz)."""
+    r = subprocess.run([os.path.join(HERE, "fuzz", "run.sh"), "smoke"],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    print("    " + r.stdout.strip().replace("\n", "\n    "))
+    harness.check(r.returncode == 0, "tests/fuzz/run.sh smoke failed")
+
+
 def docs_tests():
     """Every Documentation/*.rst is valid reST: docutils, warnings as errors.
     Plain docutils, so no Sphinx directives (toctree): files link to each
@@ -308,6 +317,7 @@ def main():
     t0 = time.time()
     r.run("host/rsp", host_tests)
     r.run("host/docs", docs_tests)
+    r.run("host/fuzz", fuzz_smoke)
     phases.append(("host tests", time.time() - t0))
     try:
         for p in plans:
