@@ -20,6 +20,7 @@
 #include <linux/elf.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/kprobes.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/rculist.h>
@@ -333,6 +334,8 @@ static unsigned long kstub_libraries_gen(void)
 	return READ_ONCE(kstub_libs_gen);
 }
 
+NOKPROBE_SYMBOL(kstub_libraries_gen);
+
 /*
  * Whether @addr is in a module on its way out, or in a module's init code
  * once init has run: see &struct kstub_bp_ops @gone.
@@ -358,6 +361,8 @@ static bool kstub_text_gone(u64 addr)
 	}
 	return false;
 }
+
+NOKPROBE_SYMBOL(kstub_text_gone);
 
 const struct kstub_libs_ops kstub_module_libs = {
 	.library = kstub_library,

@@ -52,6 +52,8 @@ bool kstub_kernel_init_gone(u64 addr)
 	       addr >= kstub_sinittext && addr < kstub_einittext;
 }
 
+NOKPROBE_SYMBOL(kstub_kernel_init_gone);
+
 static int kstub_bp_valid(void *ctx, u64 addr)
 {
 	if (READ_ONCE(kstub_closing))
@@ -110,6 +112,8 @@ static bool kstub_bp_gone(void *ctx, u64 addr)
 {
 	return kstub_target_libs->text_gone(addr);
 }
+
+NOKPROBE_SYMBOL(kstub_bp_gone);
 
 struct kstub_bp_ops kstub_bp_text = {
 	.valid = kstub_bp_valid,

@@ -408,7 +408,8 @@ def test_trap_path_not_kprobed(k, name):
         s.g.sh("mount -t debugfs none /sys/kernel/debug 2>/dev/null; true")
         listed = s.g.sh("cat /sys/kernel/debug/kprobes/blacklist | grep kstub; true")
         for fn in ["kstub_trap", "kstub_trap_swbreak", "kstub_stopped", "kstub_park",
-                   "kstub_rx_irq", "kstub_bp_deactivate"] + TRAP_PATH[k.arch]:
+                   "kstub_rx_irq", "kstub_bp_deactivate", "kstub_kernel_init_gone",
+                   "kstub_text_gone"] + TRAP_PATH[k.arch]:
             check(re.search(r"\b%s\b" % fn, listed), "%s not on the blacklist:\n%s" % (fn, listed))
     finally:
         s.close()
