@@ -753,6 +753,9 @@ def test_all_cpus_stopped(k, name):
     try:
         check(s.g.sh("grep -c ^processor /proc/cpuinfo").strip().endswith("2"), "guest needs 2 CPUs")
         s.g.sh("echo 1 > /proc/kstub_test/busy")
+        # the kernel's own address of runqueues: GDB relocates x86_64's
+        # zero-based per-CPU symbols by the KASLR text offset
+        runqueues = int(s.g.sh("grep -w runqueues /proc/kallsyms").split()[0], 16)
         time.sleep(1)
         seq = s.attach()
         s.load_test_symbols()
@@ -771,8 +774,8 @@ def test_all_cpus_stopped(k, name):
                  if m.group(5).startswith("CPU ") and not m.group(1)]
         check(len(other) == 1, "want one other CPU's thread:\n" + threads)
         cpu = int(other[0][3].split()[1])
-        curr = s.gdb.cmd("p ((struct rq *)((unsigned long)&runqueues + __per_cpu_offset[%d]))"
-                         "->curr->pid" % cpu)
+        curr = s.gdb.cmd("p ((struct rq *)(%#x + __per_cpu_offset[%d]))->curr->pid"
+                         % (runqueues, cpu))
         check(re.search(r"= %d$" % other[0][2], curr.strip()),
               "CPU %d's thread is not the task it runs: %s, the scheduler's %s"
               % (cpu, other, curr.strip()))
