@@ -6,7 +6,8 @@ Environment: KVER (6.1, 6.12; default both), ARCH (x86_64; default all
 supported), TESTS (a regular expression matched against test names such
 as 6.12/x86_64/test_oops_entry or host/rsp), FULL=1 (every scenario over
 every transport; by default a scenario in which the transport plays no
-part runs over one of them per kernel). Ends with 'N passed, N failed'.
+part runs over one of them per kernel), JOBS (how many tests run side by
+side; 2). Ends with 'N passed, N failed'.
 
 Kernel builds are not tests: a builder thread builds the kernels in the
 order the tests need them, niced, while the tests of the kernels already
@@ -52,76 +53,110 @@ def mmss(seconds):
     return "%dm%02ds" % (seconds // 60, seconds % 60)
 
 
-def leftover_guests():
-    """The QEMU guests this runner started that still run, stopped now: a
-    test's guests are all gone when it ends, or they spin on beside the
-    tests after it."""
-    left = []
-    for stat in glob.glob("/proc/[0-9]*/stat"):
-        try:
-            with open(stat) as f:
-                fields = f.read().rsplit(")", 1)
-            comm = fields[0].split("(", 1)[1]
-            state, ppid = fields[1].split()[:2]
-        except (OSError, IndexError, ValueError):
-            continue
-        if int(ppid) == os.getpid() and comm.startswith("qemu-system") and state != "Z":
-            pid = int(stat.split("/")[2])
-            left.append(pid)
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-    return left
+JOBS = max(1, int(os.environ.get("JOBS", "2")))
 
 
-class Timeout(Exception):
-    pass
+class Output:
+    """sys.stdout while tests run side by side: what a test prints is kept
+    and printed whole, with its PASS or FAIL line, when it ends."""
 
+    def __init__(self, real):
+        self.real = real
+        self.lock = threading.Lock()
 
-def on_alarm(signum, frame):
-    raise Timeout("test took longer than %ds" % TEST_TIMEOUT)
+    def write(self, text):
+        out = getattr(harness.current, "out", None)
+        if out is not None:
+            out.append(text)
+            return len(text)
+        with self.lock:
+            return self.real.write(text)
+
+    def flush(self):
+        if getattr(harness.current, "out", None) is None:
+            self.real.flush()
+
+    def block(self, text):
+        """Print @text at once, in one piece."""
+        with self.lock:
+            self.real.write(text)
+            self.real.flush()
 
 
 class Runner:
-    def __init__(self):
+    """Runs tests and counts them; run() may be called from many threads."""
+
+    def __init__(self, out):
         self.passed = self.failed = 0
         self.pattern = re.compile(os.environ.get("TESTS", ""))
         self.failures = []
+        self.out = out
+        self.lock = threading.Lock()
 
     def wanted(self, name):
         return bool(self.pattern.search(name))
 
-    def fail(self, name, why):
-        self.failed += 1
-        self.failures.append(name)
-        print("FAIL %s\n    %s" % (name, why.replace("\n", "\n    ")), flush=True)
+    def fail(self, name, why, printed=""):
+        with self.lock:
+            self.failed += 1
+            self.failures.append(name)
+        self.out.block("%sFAIL %s\n    %s\n" % (printed, name, why.replace("\n", "\n    ")))
 
     def run(self, name, fn, *args):
+        """Run one test on a thread of its own, within TEST_TIMEOUT: one
+        that overruns has its QEMU and GDB stopped under it, which ends
+        every wait it is in."""
         if not self.wanted(name):
             return None
         t0 = time.time()
-        signal.signal(signal.SIGALRM, on_alarm)
-        signal.alarm(TEST_TIMEOUT)
-        try:
-            result = fn(*args)
-            ok, why = True, ""
-        except (harness.TestFailure, Timeout, subprocess.CalledProcessError) as e:
-            ok, why, result = False, str(e), None
-        except Exception:
-            ok, why, result = False, traceback.format_exc(), None
-        finally:
-            signal.alarm(0)
+        box = {}
+
+        def body():
+            harness.current.procs = procs
+            harness.current.out = out
+            try:
+                box["result"] = fn(*args)
+            except (harness.TestFailure, subprocess.CalledProcessError) as e:
+                box["why"] = str(e)
+            except Exception:
+                box["why"] = traceback.format_exc()
+
+        procs, out = [], []
+        t = threading.Thread(target=body, name=name, daemon=True)
+        t.start()
+        t.join(TEST_TIMEOUT)
+        overran = t.is_alive()
+        if overran:
+            stop_procs(procs)
+            t.join(30)
         dt = time.time() - t0
-        left = leftover_guests()
-        if left and ok:
+        # a test's guests are all gone when it ends, or they spin on beside
+        # the tests after it
+        left = [p.pid for kind, p in procs if kind == "qemu" and p.poll() is None]
+        stop_procs(procs)
+        ok = "result" in box and not overran
+        why = box.get("why", "")
+        if overran:
+            why = "test took longer than %ds%s" % (TEST_TIMEOUT, "; " + why if why else "")
+        elif left and ok:
             ok, why = False, "the test left QEMU running: %s" % left
         if ok:
-            self.passed += 1
-            print("PASS %s (%.0fs)" % (name, dt), flush=True)
+            with self.lock:
+                self.passed += 1
+            self.out.block("%sPASS %s (%.0fs)\n" % ("".join(out), name, dt))
         else:
-            self.fail("%s (%.0fs)" % (name, dt), why)
-        return result if ok else False
+            self.fail("%s (%.0fs)" % (name, dt), why, "".join(out))
+        return box["result"] if ok else False
+
+
+def stop_procs(procs):
+    for _, p in procs:
+        if p.poll() is None:
+            p.kill()
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
 
 
 def host_tests():
@@ -173,8 +208,20 @@ class Plan:
         self.error = None
         self.done = threading.Event()
         self.build_start = self.build_end = None
-        self.waited = 0.0
-        self.test_time = 0.0
+        # who may touch these: the workers, under Pool.lock
+        self.wanted_at = None
+        self.first_start = self.last_end = None
+        self.reported = False
+
+    @property
+    def waited(self):
+        if self.wanted_at is None or self.build_end is None:
+            return 0.0
+        return max(0.0, self.build_end - self.wanted_at)
+
+    @property
+    def test_time(self):
+        return (self.last_end - self.first_start) if self.first_start else 0.0
 
 
 class Builder(threading.Thread):
@@ -261,6 +308,86 @@ class Builder(threading.Thread):
         return out
 
 
+class Pool:
+    """JOBS workers take the tests in the plans' order, each test as soon
+    as its kernel is built, so that two guests run side by side (a test
+    waits for a guest, GDB or a packet much of its time; one at a time
+    left a third of this 2-core machine idle). Within a group, one at a
+    time: the stock tests (they come first, having no build to wait for)
+    share the stock kernels' build directories and DKMS's state, and two
+    debug kernels (KASAN, lockdep) side by side boot so slowly that their
+    consoles stay silent for minutes."""
+
+    def __init__(self, runner, plans):
+        self.r = runner
+        self.lock = threading.Lock()
+        self.queue = [(p, run) for p in plans for run in p.runs]
+        self.stock = plans[0]
+        self.busy = set()
+        self.changed = threading.Condition(self.lock)
+
+    def group(self, p):
+        return "stock" if p is self.stock else p.variant if p.variant == "debug" else None
+
+    def take(self):
+        """The first test in the queue that may start now, waiting while
+        there is none; None once the queue is empty."""
+        with self.lock:
+            while self.queue:
+                for i, (p, _) in enumerate(self.queue):
+                    g = self.group(p)
+                    if g is None or g not in self.busy:
+                        if g:
+                            self.busy.add(g)
+                        return self.queue.pop(i)
+                self.changed.wait()
+            return None, None
+
+    def worker(self):
+        while True:
+            p, run = self.take()
+            if p is None:
+                return
+            try:
+                self.one(p, run)
+            finally:
+                with self.lock:
+                    self.busy.discard(self.group(p))
+                    self.changed.notify_all()
+
+    def one(self, p, run):
+        """Run one test once its kernel is built."""
+        name, tr, t = run
+        with self.lock:
+            if p.wanted_at is None:
+                p.wanted_at = time.time()
+        p.done.wait()
+        if p.error:
+            with self.lock:
+                report, p.reported = not p.reported, True
+            if report:
+                self.r.fail(p.name + "/build", p.error)
+            self.r.fail(name, "kernel did not build")
+            return
+        with self.lock:
+            p.first_start = p.first_start or time.time()
+        if p is self.stock:
+            self.r.run(name, t)
+        else:
+            self.r.run(name, t, p.kernel.over(tr), name.replace("/", "_"))
+        with self.lock:
+            p.last_end = time.time()
+
+    def run(self):
+        workers = [threading.Thread(target=self.worker, daemon=True) for _ in range(JOBS)]
+        for w in workers:
+            w.start()
+        # joined with a timeout, so that a signal still reaches this thread
+        for w in workers:
+            while w.is_alive():
+                w.join(1)
+
+
 def plan_kernels(r, kvers, arches):
     """The kernels the selected tests need, in the order they run."""
     plans = []
@@ -300,7 +427,8 @@ def plan_kernels(r, kvers, arches):
 
 def main():
     t_start = time.time()
-    r = Runner()
+    sys.stdout = Output(sys.stdout)
+    r = Runner(sys.stdout)
     kvers = os.environ.get("KVER", "").split() or KVERS
     arches = os.environ.get("ARCH", "").split() or ARCHES
     # ours, not the kernel's: each build names its own ARCH
@@ -319,35 +447,24 @@ def main():
     r.run("host/docs", docs_tests)
     r.run("host/fuzz", fuzz_smoke)
     phases.append(("host tests", time.time() - t0))
+    stock = Plan("stock", "", "", [("stock/" + t.__name__, None, t) for t in test_stock.TESTS
+                                   if r.wanted("stock/" + t.__name__)])
+    stock.name = "stock kernel tests"
+    stock.done.set()
     try:
-        for p in plans:
-            t0 = time.time()
-            p.done.wait()
-            p.waited = time.time() - t0
-            if p.error:
-                r.fail(p.name + "/build", p.error)
-                for name, _, _ in p.runs:
-                    r.fail(name, "kernel did not build")
-                continue
-            t0 = time.time()
-            for name, tr, t in p.runs:
-                r.run(name, t, p.kernel.over(tr), name.replace("/", "_"))
-            p.test_time = time.time() - t0
+        Pool(r, [stock] + plans).run()
     finally:
         builder.stop()
-    t0 = time.time()
-    for t in test_stock.TESTS:
-        r.run("stock/" + t.__name__, t)
-    phases.append(("stock kernel tests", time.time() - t0))
 
     print("\nphases (wall clock; builds run beside the tests of the kernels before them):")
-    for what, dt in phases[:-1]:
+    for what, dt in phases:
         print("  %-34s %s" % (what, mmss(dt)))
     for p in plans:
         built = (p.build_end or time.time()) - (p.build_start or time.time())
         print("  %-34s build %s (tests waited %s), tests %s (%d)" % (
             p.name, mmss(built), mmss(p.waited), mmss(p.test_time), len(p.runs)))
-    print("  %-34s %s" % (phases[-1][0], mmss(phases[-1][1])))
+    print("  %-34s tests %s (%d, beside the first kernels' tests and builds)"
+          % (stock.name, mmss(stock.test_time), len(stock.runs)))
     print("  %-34s %s" % ("total (runner)", mmss(time.time() - t_start)))
     if r.failures:
         print("failed: " + " ".join(r.failures))

@@ -50,6 +50,16 @@ BAD_CONSOLE = [
 ]
 
 
+# STRESS=long: the endurance form of the stress scenarios (make check runs
+# their short form)
+STRESS_LONG = os.environ.get("STRESS", "") == "long"
+
+
+def stress(short, long):
+    """How many rounds a stress scenario runs."""
+    return long if STRESS_LONG else short
+
+
 class TestFailure(Exception):
     pass
 
@@ -63,10 +73,35 @@ def run(cmd, **kw):
     return subprocess.run(cmd, check=True, **kw)
 
 
+# The test that runs on this thread (the runner runs tests side by side,
+# one thread each): its QEMU and GDB processes, so that the runner can stop
+# what a test left or a test that overran, and its output, printed whole
+# when it ends. Threads a test starts itself have none.
+current = threading.local()
+
+
+def track(proc, kind):
+    """Note @proc (kind "qemu" or "gdb") as the current test's."""
+    procs = getattr(current, "procs", None)
+    if procs is not None:
+        procs.append((kind, proc))
+
+
+_ports_lock = threading.Lock()
+_ports_given = set()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port nobody listens on, never one this run handed out before (a
+    guest beside may not be listening on its own yet)."""
+    with _ports_lock:
+        while True:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+            if port not in _ports_given:
+                _ports_given.add(port)
+                return port
 
 
 class Kernel:
@@ -263,8 +298,8 @@ class Guest:
                 raise
             died = re.search(r"^.*(?:BUG:|RIP:|Kernel panic).*$", con, re.M)
             why = died.group(0).strip() if died else (
-                "the console silent for 60 s" if not con.strip()
-                else "no shell after 120 s, last: " + con.strip().splitlines()[-1][:80])
+                "the console silent" if not con.strip()
+                else "no shell, last: " + con.strip().splitlines()[-1][:80])
             print("    boot failed before kstub was loaded (%s); booting again" % why,
                   flush=True)
             self.close()
@@ -278,6 +313,7 @@ class Guest:
     def _start(self):
         self.qemu = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        track(self.qemu, "qemu")
         deadline = time.time() + 30
         self.con = socket.socket(socket.AF_UNIX)
         # the socket's file is there a moment before QEMU listens on it
@@ -299,9 +335,13 @@ class Guest:
 
     def wait_shell(self, timeout=120):
         """Wait for the shell on the console (the end of the boot). A
-        console still silent after a minute is a boot that hung early."""
-        self.wait_for(r"\S", 60)
-        self.wait_for("built-in commands", timeout)
+        console still silent after a minute is a boot that hung early. The
+        debug kernel (KASAN, lockdep and its self-tests) boots some three
+        times slower under TCG, and arm64's console (a virtio console)
+        only starts late in the boot: it has three times as long."""
+        scale = 3 if self.k.variant == "debug" else 1
+        self.wait_for(r"\S", 60 * scale)
+        self.wait_for("built-in commands", timeout * scale)
         self.sh("stty -echo 2>/dev/null; true")
 
     def _drain(self):
@@ -448,6 +488,7 @@ class Gdb:
              "-iex", "set index-cache enabled on", kernel.vmlinux],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             bufsize=0)
+        track(self.p, "gdb")
         os.set_blocking(self.p.stdout.fileno(), False)
         self.buf = b""
         for c in ("set pagination off", "set confirm off", "set width 0",

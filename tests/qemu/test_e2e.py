@@ -546,9 +546,33 @@ PANIC_LINES = [r"Kernel panic - not syncing: " + PANIC_MSG, r"kstub: panic: " + 
                r"Call Trace:", r"Call trace:"]
 
 
-def panic_stopped(s, g, out):
+def kallsyms_addr(s, symbol):
+    """@symbol's address as the running kernel has it (the guest must run).
+    For per-CPU data GDB's own is wrong under KASLR on x86_64: GDB
+    relocates the zero-based per-CPU symbols by the text offset."""
+    return int(s.g.sh("grep -w %s /proc/kallsyms" % symbol).split()[0], 16)
+
+
+def other_cpu_thread(g, threads, runqueues):
+    """The one CPU thread in @threads ('info threads') that is not GDB's
+    current one, checked against the task the scheduler has running on
+    that CPU (@runqueues: its address from kallsyms_addr()). Returns
+    (GDB's thread number, pid, name, CPU)."""
+    other = [(int(m.group(2)), int(m.group(3)), m.group(4), int(m.group(5).split()[1]))
+             for m in THREAD_LINE.finditer(threads)
+             if m.group(5).startswith("CPU ") and not m.group(1)]
+    check(len(other) == 1, "want one other CPU's thread:\n" + threads)
+    _, pid, _, cpu = other[0]
+    curr = g.cmd("p ((struct rq *)(%#x + __per_cpu_offset[%d]))->curr->pid" % (runqueues, cpu))
+    check(re.search(r"= %d$" % pid, curr.strip()),
+          "CPU %d's thread is not the task it runs: %s, the scheduler's %s"
+          % (cpu, other[0], curr.strip()))
+    return other[0]
+
+
+def panic_stopped(s, g, out, runqueues):
     """GDB stopped at a panic: SIGABRT in panic() called from the test module,
-    with every CPU stopped by kstub while the other runs its busy thread, and
+    with every CPU stopped by kstub (the other one as the task it ran), and
     the kernel's own panic not begun."""
     # (GDB names the signal of a stop it attaches to only when asked)
     check("SIGABRT" in out + g.cmd("info program"), "no SIGABRT stop:\n" + out)
@@ -559,11 +583,7 @@ def panic_stopped(s, g, out):
     check("kstub_test_panic_write" in bt, "panic() not called from the test module:\n" + bt)
     check(PANIC_MSG in g.cmd("monitor dmesg 5"), "monitor dmesg lacks the panic message")
     check("Kernel panic - not syncing" not in s.g.console(), "the kernel's panic ran first")
-    threads = g.cmd("info threads")
-    other = [m.group(4) for m in THREAD_LINE.finditer(threads)
-             if m.group(5).startswith("CPU ") and not m.group(1)]
-    check(len(other) == 1 and other[0].startswith("kstub_busy/"),
-          "the other CPU was not stopped by kstub in its busy thread:\n" + threads)
+    other_cpu_thread(g, g.cmd("info threads"), runqueues)
     cpus = g.cmd("monitor cpus")
     check("CPU 0:" in cpus and "CPU 1:" in cpus and "did not stop" not in cpus,
           "not every CPU stopped:\n" + cpus)
@@ -587,6 +607,7 @@ def test_panic_entry(k, name):
                     kstub_args="" if attached else "crash_wait=600")
         try:
             s.g.sh("echo 1 > /proc/kstub_test/busy")
+            runqueues = kallsyms_addr(s, "runqueues")
             time.sleep(0.5)
             if attached:
                 seq = s.attach()
@@ -599,7 +620,7 @@ def test_panic_entry(k, name):
                 s.g.wait_for("kstub: panic: %s; waiting 600 s for GDB" % PANIC_MSG)
                 g = s.new_gdb()
                 out = g.attach(s.g)
-            panic_stopped(s, g, out)
+            panic_stopped(s, g, out, runqueues)
             # stepping in panic() is stepping as anywhere
             pc = gdb_addr(g, "$pc")
             g.cmd("stepi")
@@ -753,9 +774,7 @@ def test_all_cpus_stopped(k, name):
     try:
         check(s.g.sh("grep -c ^processor /proc/cpuinfo").strip().endswith("2"), "guest needs 2 CPUs")
         s.g.sh("echo 1 > /proc/kstub_test/busy")
-        # the kernel's own address of runqueues: GDB relocates x86_64's
-        # zero-based per-CPU symbols by the KASLR text offset
-        runqueues = int(s.g.sh("grep -w runqueues /proc/kallsyms").split()[0], 16)
+        runqueues = kallsyms_addr(s, "runqueues")
         time.sleep(1)
         seq = s.attach()
         s.load_test_symbols()
@@ -769,18 +788,9 @@ def test_all_cpus_stopped(k, name):
         check("did not stop" not in threads, "a CPU did not stop:\n" + threads)
         # the other CPU's thread is the task that CPU was running, as the
         # scheduler has it (mostly its busy thread; a kworker at times)
-        other = [(int(m.group(2)), m.group(4), int(m.group(3)), m.group(5))
-                 for m in THREAD_LINE.finditer(threads)
-                 if m.group(5).startswith("CPU ") and not m.group(1)]
-        check(len(other) == 1, "want one other CPU's thread:\n" + threads)
-        cpu = int(other[0][3].split()[1])
-        curr = s.gdb.cmd("p ((struct rq *)(%#x + __per_cpu_offset[%d]))->curr->pid"
-                         % (runqueues, cpu))
-        check(re.search(r"= %d$" % other[0][2], curr.strip()),
-              "CPU %d's thread is not the task it runs: %s, the scheduler's %s"
-              % (cpu, other, curr.strip()))
-        t2 = s.gdb.cmd("thread %d" % other[0][0])
-        check("Switching to thread %d" % other[0][0] in t2, t2)
+        other = other_cpu_thread(s.gdb, threads, runqueues)
+        t2 = s.gdb.cmd("thread %d" % other[0])
+        check("Switching to thread %d" % other[0] in t2, t2)
         bt = s.gdb.cmd("bt 3")
         check(re.search(r"#0\s+\S", bt), "no frame on the other CPU:\n" + bt)
         me = [m.group(2) for m in THREAD_LINE.finditer(threads) if m.group(1)]

@@ -6,7 +6,7 @@ import threading
 import time
 
 import test_e2e
-from harness import RawRsp, TestFailure, check
+from harness import RawRsp, TestFailure, check, stress
 from test_e2e import (ARCH, PANIC_LINES, PANIC_MSG, Session, builtin_args, detach,
                       first_patchable, guest_alive, guest_with_gdb, kstubwait_attached,
                       source_line, wait_reboot)
@@ -176,7 +176,9 @@ def test_new_gdb_after_kill(k, name):
         s.close()
 
 
-RMMOD_ROUNDS = 50
+# each round is an insmod, an attach and an rmmod (some 3 s under TCG):
+# a dozen in make check, STRESS=long for the endurance run
+RMMOD_ROUNDS = stress(12, 200)
 
 
 def hit_until_quiet(r, addr, stops):
@@ -203,7 +205,7 @@ def hit_until_quiet(r, addr, stops):
 
 
 def test_rmmod_while_hit(k, name):
-    """rmmod, 50 times, while a breakpoint on a timer function is hit (5
+    """rmmod, RMMOD_ROUNDS times, while a breakpoint on a timer function is hit (5
     times a second, on either CPU) with every CPU busy; every other time
     with a client attached and resuming at each hit. No oops, and the
     function's text is byte-identical afterwards."""
