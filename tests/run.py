@@ -92,6 +92,15 @@ class Runner:
         self.failures = []
         self.out = out
         self.lock = threading.Lock()
+        # the processes of the tests that run now, by test
+        self.active = {}
+
+    def stop(self):
+        """Kill what the running tests started (the runner is stopping)."""
+        with self.lock:
+            active = list(self.active.values())
+        for procs in active:
+            stop_procs(procs)
 
     def wanted(self, name):
         return bool(self.pattern.search(name))
@@ -122,6 +131,8 @@ class Runner:
                 box["why"] = traceback.format_exc()
 
         procs, out = [], []
+        with self.lock:
+            self.active[name] = procs
         t = threading.Thread(target=body, name=name, daemon=True)
         t.start()
         t.join(TEST_TIMEOUT)
@@ -134,6 +145,8 @@ class Runner:
         # the tests after it
         left = [p.pid for kind, p in procs if kind == "qemu" and p.poll() is None]
         stop_procs(procs)
+        with self.lock:
+            del self.active[name]
         ok = "result" in box and not overran
         why = box.get("why", "")
         if overran:
@@ -455,6 +468,7 @@ def main():
         Pool(r, [stock] + plans).run()
     finally:
         builder.stop()
+        r.stop()
 
     print("\nphases (wall clock; builds run beside the tests of the kernels before them):")
     for what, dt in phases:
