@@ -247,6 +247,9 @@ class Builder(threading.Thread):
         self.lock = threading.Lock()
         self.proc = None
         self.stopping = False
+        # set while a kernel compiles (not while one already built is
+        # brought up to date): the builds are then the run's critical path
+        self.compiling = threading.Event()
 
     def stop(self):
         """Kill the build that runs now, with everything it started."""
@@ -304,6 +307,9 @@ class Builder(threading.Thread):
                 for line in proc.stderr:
                     log.write(line)
                     log.flush()
+                    if line.startswith(("kernel.sh: unpacking", "kernel.sh: starting",
+                                        "kernel.sh: configuring")):
+                        self.compiling.set()
                     if line.startswith("kernel.sh:"):
                         print("build %s: %s (%s)" % (p.name, line[len("kernel.sh:"):].strip(),
                                                      mmss(time.time() - t0)), flush=True)
@@ -311,6 +317,7 @@ class Builder(threading.Thread):
             rc = proc.wait()
         finally:
             timer.cancel()
+            self.compiling.clear()
         if rc:
             with open(log_path, errors="replace") as f:
                 tail = f.read()[-4000:]
@@ -331,8 +338,9 @@ class Pool:
     debug kernels (KASAN, lockdep) side by side boot so slowly that their
     consoles stay silent for minutes."""
 
-    def __init__(self, runner, plans):
+    def __init__(self, runner, plans, builder):
         self.r = runner
+        self.builder = builder
         self.lock = threading.Lock()
         self.queue = [(p, run) for p in plans for run in p.runs]
         self.stock = plans[0]
@@ -356,8 +364,14 @@ class Pool:
                 self.changed.wait()
             return None, None
 
-    def worker(self):
+    def worker(self, first):
         while True:
+            # While a kernel compiles, one test at a time: the builds are
+            # the critical path of a cold run, and a second guest beside
+            # a niced build took most of its CPU (a cold run's arm64
+            # builds took half as long again).
+            while not first and self.builder.compiling.is_set() and self.queue:
+                time.sleep(1)
             p, run = self.take()
             if p is None:
                 return
@@ -392,7 +406,8 @@ class Pool:
             p.last_end = time.time()
 
     def run(self):
-        workers = [threading.Thread(target=self.worker, daemon=True) for _ in range(JOBS)]
+        workers = [threading.Thread(target=self.worker, args=(i == 0,), daemon=True)
+                   for i in range(JOBS)]
         for w in workers:
             w.start()
         # joined with a timeout, so that a signal still reaches this thread
@@ -465,7 +480,7 @@ def main():
     stock.name = "stock kernel tests"
     stock.done.set()
     try:
-        Pool(r, [stock] + plans).run()
+        Pool(r, [stock] + plans, builder).run()
     finally:
         builder.stop()
         r.stop()
