@@ -233,7 +233,7 @@ def test_rmmod_while_hit(k, name):
                 stops = []
                 t = threading.Thread(target=hit_until_quiet, args=(r, addr, stops), daemon=True)
                 t.start()
-                time.sleep(0.3)
+                time.sleep(0.6)  # some three hits at 5 a second before the rmmod
                 s.g.sh("rmmod kstub", timeout=120)
                 r.close()
                 t.join(10)
