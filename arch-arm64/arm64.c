@@ -490,8 +490,12 @@ static int kstub_arm64_step_irq(struct pt_regs *regs, bool own_irq)
 		return -EBUSY;
 	if (!own_irq)
 		return -EAGAIN;
-	/* they run on this interrupt's way out; the next one comes after */
-	if (local_softirq_pending())
+	/*
+	 * Pending softirqs run on this interrupt's way out, with interrupts
+	 * on, unless it interrupted a softirq or a BH-disabled section
+	 * (then they run later, in that context, after the step).
+	 */
+	if (irq_count() == HARDIRQ_OFFSET && local_softirq_pending())
 		return -EAGAIN;
 	/* interrupt handlers run with debug exceptions unmasked */
 	asm volatile("msr daifset, #8" ::: "memory");

@@ -9,6 +9,7 @@
 #define KSTUB_CORE_H
 
 #include <linux/atomic.h>
+#include <linux/hrtimer.h>
 #include <linux/irq_work.h>
 #include <linux/percpu.h>
 #include <linux/stop_machine.h>
@@ -129,7 +130,8 @@ struct kstub_breakin {
 	int signal;		/* the stop it asked for, or 0 */
 	bool packet;		/* a new GDB's first packet has begun */
 	int tries;
-	struct irq_work work;
+	struct irq_work work;	/* asks the arch again */
+	struct hrtimer timer;	/* queues @work a little later */
 };
 
 extern struct kstub_breakin kstub_breakin;

@@ -43,7 +43,9 @@ TRANSPORTS = {"x86_64": ["uart", "virtio"], "arm64": ["uart", "virtio"]}
 ONE_TRANSPORT = {"6.1": "virtio", "6.12": "uart"}
 # the debug build (lockdep, KASAN) rebuilds nearly the whole kernel: by
 # default one per architecture, so that both versions have one; FULL=1 all
-DEBUG_KERNEL = {"x86_64": "6.12", "arm64": "6.1"}
+# (not 6.1 arm64's by default: it hangs in one boot of three or four,
+# before kstub is loaded, and a hung boot costs a minute)
+DEBUG_KERNEL = {"x86_64": "6.1", "arm64": "6.12"}
 TEST_TIMEOUT = 420
 BUILD_TIMEOUT = int(os.environ.get("KSTUB_BUILD_TIMEOUT", "3600"))
 FULL = os.environ.get("FULL", "") not in ("", "0")
@@ -352,10 +354,17 @@ class Pool:
 
     def take(self):
         """The first test in the queue that may start now, waiting while
-        there is none; None once the queue is empty."""
+        there is none; None once the queue is empty. A debug-kernel test
+        whose kernel is built goes first: those run one at a time, the
+        longest chain of the run, and left to their turn in the plans'
+        order they ran alone at its end (a warm run took 37 minutes, with
+        the one 6.1 arm64 debug boot in four that hangs)."""
         with self.lock:
             while self.queue:
-                for i, (p, _) in enumerate(self.queue):
+                ready = [i for i, (p, _) in enumerate(self.queue)
+                         if self.group(p) == "debug" and p.done.is_set()]
+                for i in ready + list(range(len(self.queue))):
+                    p = self.queue[i][0]
                     g = self.group(p)
                     if g is None or g not in self.busy:
                         if g:

@@ -25,6 +25,7 @@
 
 #include <linux/delay.h>
 #include <linux/hrtimer.h>
+#include <linux/interrupt.h>
 #include <linux/jump_label.h>
 #include <linux/kthread.h>
 #include <linux/module.h>
@@ -200,6 +201,37 @@ static void kstub_test_busy_start(void)
 	}
 }
 
+/*
+ * A softirq storm: on each CPU a tasklet that schedules itself again, so
+ * that softirqs are pending at nearly every interrupt's exit (and the
+ * softirq thread has them): what arm64's break-in must step around.
+ */
+static struct tasklet_struct kstub_test_storm[KSTUB_TEST_CPUS];
+static bool kstub_test_storming;
+
+static void kstub_test_storm_fn(struct tasklet_struct *t)
+{
+	if (READ_ONCE(kstub_test_storming))
+		tasklet_schedule(t);
+}
+
+static void kstub_test_storm_start_here(void *unused)
+{
+	int cpu = smp_processor_id();
+
+	if (cpu < KSTUB_TEST_CPUS)
+		tasklet_schedule(&kstub_test_storm[cpu]);
+}
+
+static void kstub_test_storm_stop(void)
+{
+	int cpu;
+
+	WRITE_ONCE(kstub_test_storming, false);
+	for (cpu = 0; cpu < KSTUB_TEST_CPUS; cpu++)
+		tasklet_kill(&kstub_test_storm[cpu]);
+}
+
 static int kstub_test_get_int(const char __user *buf, size_t len, int *val)
 {
 	char tmp[24];
@@ -274,6 +306,21 @@ static ssize_t kstub_test_busy_write(struct file *f, const char __user *buf,
 		kstub_test_busy_start();
 	else
 		kstub_test_busy_stop();
+	return len;
+}
+
+static ssize_t kstub_test_softirqs_write(struct file *f, const char __user *buf,
+					 size_t len, loff_t *pos)
+{
+	int on, ret = kstub_test_get_int(buf, len, &on);
+
+	if (ret)
+		return ret;
+	kstub_test_storm_stop();
+	if (on) {
+		WRITE_ONCE(kstub_test_storming, true);
+		on_each_cpu(kstub_test_storm_start_here, NULL, 1);
+	}
 	return len;
 }
 
@@ -432,6 +479,7 @@ KSTUB_TEST_FILE(bug, kstub_test_empty_show, kstub_test_bug_write);
 KSTUB_TEST_FILE(panic, kstub_test_empty_show, kstub_test_panic_write);
 KSTUB_TEST_FILE(global, kstub_test_global_show, kstub_test_global_write);
 KSTUB_TEST_FILE(busy, kstub_test_busy_show, kstub_test_busy_write);
+KSTUB_TEST_FILE(softirqs, kstub_test_empty_show, kstub_test_softirqs_write);
 KSTUB_TEST_FILE(text, kstub_test_text_show, NULL);
 KSTUB_TEST_FILE(hottext, kstub_test_hottext_show, NULL);
 KSTUB_TEST_FILE(timertext, kstub_test_timertext_show, NULL);
@@ -444,6 +492,10 @@ KSTUB_TEST_FILE(key, kstub_test_key_show, kstub_test_key_write);
 
 static int __init kstub_test_init(void)
 {
+	int cpu;
+
+	for (cpu = 0; cpu < KSTUB_TEST_CPUS; cpu++)
+		tasklet_setup(&kstub_test_storm[cpu], kstub_test_storm_fn);
 	hrtimer_init(&kstub_test_timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
 	kstub_test_timer.function = kstub_test_timer_fn;
 	kstub_test_dir = proc_mkdir("kstub_test", NULL);
@@ -455,6 +507,7 @@ static int __init kstub_test_init(void)
 	proc_create("panic", 0200, kstub_test_dir, &kstub_test_panic_ops);
 	proc_create("global", 0600, kstub_test_dir, &kstub_test_global_ops);
 	proc_create("busy", 0600, kstub_test_dir, &kstub_test_busy_ops);
+	proc_create("softirqs", 0200, kstub_test_dir, &kstub_test_softirqs_ops);
 	proc_create("text", 0400, kstub_test_dir, &kstub_test_text_ops);
 	proc_create("hottext", 0400, kstub_test_dir, &kstub_test_hottext_ops);
 	proc_create("timertext", 0400, kstub_test_dir, &kstub_test_timertext_ops);
@@ -470,6 +523,7 @@ static int __init kstub_test_init(void)
 static void __exit kstub_test_exit(void)
 {
 	kstub_test_busy_stop();
+	kstub_test_storm_stop();
 	hrtimer_cancel(&kstub_test_timer);
 	proc_remove(kstub_test_dir);
 }
