@@ -290,8 +290,8 @@ class Guest:
         # as a static key flips while the other CPU runs over it
         # (sched_clock_stable(), early), and the 6.1 arm64 debug kernel
         # hangs in one boot of three or four before its console is up
-        # ("Debug kernels" in testing.rst). Boot again, up to BOOT_TRIES
-        # in all, and say so.
+        # (testing.rst, "A boot that fails before kstub is loaded"). Boot
+        # again, up to BOOT_TRIES in all, and say so.
         for tries in range(1, self.BOOT_TRIES + 1):
             try:
                 self.wait_shell()
