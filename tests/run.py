@@ -448,17 +448,19 @@ def plan_kernels(r, kvers, arches):
             # the same kernel with kgdb: kstub over tty=, beside kgdb
             add(kver, arch, "kgdb", [(prefix + "kgdb/" + t.__name__, "tty", t)
                                      for t in test_e2e.KGDB_TESTS])
+            # the same kernel with lockdep, atomic-sleep checks and KASAN,
+            # over the UART (the checkers are not about the transport);
+            # built before the next variant, whose three tests are all
+            # that is left once the last build is done in a cold run
+            if FULL or DEBUG_KERNEL[arch] == kver:
+                add(kver, arch, "debug", [(prefix + "debug/" + t.__name__, "uart", t)
+                                          for t in test_safety.DEBUG_TESTS])
             # the same kernel with kstub built in
             add(kver, arch, "builtin",
                 [((prefix + "builtin/virtio/" if tr == "virtio" else prefix + "builtin/")
                   + t.__name__, tr, t)
                  for t in test_e2e.BUILTIN_TESTS + test_safety.BUILTIN_TESTS
                  for tr in over(t, arch, kver)])
-            # the same kernel with lockdep, atomic-sleep checks and KASAN,
-            # over the UART (the checkers are not about the transport)
-            if FULL or DEBUG_KERNEL[arch] == kver:
-                add(kver, arch, "debug", [(prefix + "debug/" + t.__name__, "uart", t)
-                                          for t in test_safety.DEBUG_TESTS])
     return plans
 
 
