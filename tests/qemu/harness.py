@@ -281,7 +281,7 @@ class Guest:
             self.close()
             raise
 
-    BOOT_TRIES = 4
+    BOOT_TRIES = 6
 
     def _boot(self, kernel):
         # A boot that dies or hangs before the shell, on a kernel kstub is
