@@ -543,22 +543,28 @@ NOKPROBE_SYMBOL(kstub_x86_step_cancel);
 /*
  * An oops stops once. If GDB moved the pc the kernel resumes there;
  * otherwise the oops goes on as it would have without a debugger.
+ * DIE_GPF comes after the #GP handler has turned interrupts back on (if
+ * the faulting code had them on): a stop with interrupts on would run
+ * the master's interrupt handlers while the other CPUs are parked,
+ * holding whatever locks they hold, and could move it to another CPU.
  */
 static int kstub_x86_oops(struct pt_regs *regs, bool early, int signal)
 {
-	int cpu = raw_smp_processor_id();
-	unsigned long ip = regs->ip;
+	unsigned long ip = regs->ip, flags;
+	int cpu, ret = NOTIFY_DONE;
 
+	local_irq_save(flags);
+	cpu = raw_smp_processor_id();
 	if (!early && per_cpu(kstub_x86_oops_regs, cpu) == regs) {
 		per_cpu(kstub_x86_oops_regs, cpu) = NULL;
-		return NOTIFY_DONE;
+	} else if (kstub_trap(regs, KSTUB_REASON_OOPS, kstub_gdb_signal(signal))) {
+		if (regs->ip != ip)
+			ret = NOTIFY_STOP;
+		else
+			per_cpu(kstub_x86_oops_regs, cpu) = early ? regs : NULL;
 	}
-	if (!kstub_trap(regs, KSTUB_REASON_OOPS, kstub_gdb_signal(signal)))
-		return NOTIFY_DONE;
-	if (regs->ip != ip)
-		return NOTIFY_STOP;
-	per_cpu(kstub_x86_oops_regs, cpu) = early ? regs : NULL;
-	return NOTIFY_DONE;
+	local_irq_restore(flags);
+	return ret;
 }
 
 NOKPROBE_SYMBOL(kstub_x86_oops);

@@ -4,6 +4,10 @@
  *   call    write N: calls kstub_test_func(N, 2 * N)
  *   oops    write anything: NULL dereference in kstub_test_oops()
  *   bug     write anything: BUG() in kstub_test_bug()
+ *   gpf     write anything (x86): a general protection fault in kstub_test_gpf(),
+ *           interrupts on
+ *   ticks   write N: a timer pinned to each CPU, firing every N microseconds
+ *           (0 stops them), counted in kstub_test_ticks[cpu]
  *   global  read/write kstub_test_global
  *   busy    write 1/0: start/stop one kthread per CPU calling kstub_test_hot()
  *   udelay  write N: udelay(N)
@@ -92,6 +96,14 @@ noinline __no_sanitize_address void kstub_test_oops(void)
 	*kstub_test_null = 1;	/* KSTUB_TEST_OOPS_LINE */
 }
 
+#ifdef CONFIG_X86
+/* a non-canonical address: #GP, not a page fault, with interrupts on */
+noinline __no_sanitize_address void kstub_test_gpf(void)
+{
+	WRITE_ONCE(*(int *)0xdead000000000000UL, 1);	/* KSTUB_TEST_GPF_LINE */
+}
+#endif
+
 noinline void kstub_test_bug(void)
 {
 	BUG();	/* KSTUB_TEST_BUG_LINE */
@@ -150,6 +162,38 @@ noinline void kstub_test_fpsimd(void)
 	kernel_neon_end();
 }
 #endif
+
+/*
+ * A timer pinned to each CPU: a count that moves while the kernel is
+ * stopped is a CPU that takes interrupts while stopped.
+ */
+static DEFINE_PER_CPU(struct hrtimer, kstub_test_tick_timer);
+static ktime_t kstub_test_tick_period;
+unsigned long kstub_test_ticks[KSTUB_TEST_CPUS];
+
+static enum hrtimer_restart kstub_test_tick_fn(struct hrtimer *t)
+{
+	int cpu = smp_processor_id();
+
+	if (cpu < KSTUB_TEST_CPUS)
+		WRITE_ONCE(kstub_test_ticks[cpu], kstub_test_ticks[cpu] + 1);
+	hrtimer_forward_now(t, kstub_test_tick_period);
+	return HRTIMER_RESTART;
+}
+
+static void kstub_test_ticks_start_here(void *unused)
+{
+	hrtimer_start(this_cpu_ptr(&kstub_test_tick_timer), kstub_test_tick_period,
+		      HRTIMER_MODE_REL_PINNED);
+}
+
+static void kstub_test_ticks_stop(void)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		hrtimer_cancel(per_cpu_ptr(&kstub_test_tick_timer, cpu));
+}
 
 static struct hrtimer kstub_test_timer;
 static ktime_t kstub_test_timer_period;
@@ -279,6 +323,32 @@ static ssize_t kstub_test_panic_write(struct file *f, const char __user *buf,
 		return ret;
 	panic("kstub-test panic %d %s %d %d %d %d %lx\n", n, current->comm,
 	      n + 1, n + 2, n + 3, n + 4, 0xfeedUL);
+}
+
+#ifdef CONFIG_X86
+static ssize_t kstub_test_gpf_write(struct file *f, const char __user *buf,
+				    size_t len, loff_t *pos)
+{
+	kstub_test_gpf();
+	return len;
+}
+#endif
+
+static ssize_t kstub_test_ticks_write(struct file *f, const char __user *buf,
+				      size_t len, loff_t *pos)
+{
+	int us, ret = kstub_test_get_int(buf, len, &us);
+
+	if (ret)
+		return ret;
+	if (us < 0)
+		return -EINVAL;
+	kstub_test_ticks_stop();
+	if (us) {
+		kstub_test_tick_period = ns_to_ktime((u64)us * NSEC_PER_USEC);
+		on_each_cpu(kstub_test_ticks_start_here, NULL, 1);
+	}
+	return len;
 }
 
 static ssize_t kstub_test_global_write(struct file *f, const char __user *buf,
@@ -476,6 +546,10 @@ static const struct proc_ops kstub_test_##name##_ops = {		\
 KSTUB_TEST_FILE(call, kstub_test_empty_show, kstub_test_call_write);
 KSTUB_TEST_FILE(oops, kstub_test_empty_show, kstub_test_oops_write);
 KSTUB_TEST_FILE(bug, kstub_test_empty_show, kstub_test_bug_write);
+#ifdef CONFIG_X86
+KSTUB_TEST_FILE(gpf, kstub_test_empty_show, kstub_test_gpf_write);
+#endif
+KSTUB_TEST_FILE(ticks, kstub_test_empty_show, kstub_test_ticks_write);
 KSTUB_TEST_FILE(panic, kstub_test_empty_show, kstub_test_panic_write);
 KSTUB_TEST_FILE(global, kstub_test_global_show, kstub_test_global_write);
 KSTUB_TEST_FILE(busy, kstub_test_busy_show, kstub_test_busy_write);
@@ -496,6 +570,11 @@ static int __init kstub_test_init(void)
 
 	for (cpu = 0; cpu < KSTUB_TEST_CPUS; cpu++)
 		tasklet_setup(&kstub_test_storm[cpu], kstub_test_storm_fn);
+	for_each_possible_cpu(cpu) {
+		hrtimer_init(per_cpu_ptr(&kstub_test_tick_timer, cpu), CLOCK_MONOTONIC,
+			     HRTIMER_MODE_REL_PINNED);
+		per_cpu(kstub_test_tick_timer, cpu).function = kstub_test_tick_fn;
+	}
 	hrtimer_init(&kstub_test_timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
 	kstub_test_timer.function = kstub_test_timer_fn;
 	kstub_test_dir = proc_mkdir("kstub_test", NULL);
@@ -504,6 +583,10 @@ static int __init kstub_test_init(void)
 	proc_create("call", 0200, kstub_test_dir, &kstub_test_call_ops);
 	proc_create("oops", 0200, kstub_test_dir, &kstub_test_oops_ops);
 	proc_create("bug", 0200, kstub_test_dir, &kstub_test_bug_ops);
+#ifdef CONFIG_X86
+	proc_create("gpf", 0200, kstub_test_dir, &kstub_test_gpf_ops);
+#endif
+	proc_create("ticks", 0200, kstub_test_dir, &kstub_test_ticks_ops);
 	proc_create("panic", 0200, kstub_test_dir, &kstub_test_panic_ops);
 	proc_create("global", 0600, kstub_test_dir, &kstub_test_global_ops);
 	proc_create("busy", 0600, kstub_test_dir, &kstub_test_busy_ops);
@@ -524,6 +607,7 @@ static void __exit kstub_test_exit(void)
 {
 	kstub_test_busy_stop();
 	kstub_test_storm_stop();
+	kstub_test_ticks_stop();
 	hrtimer_cancel(&kstub_test_timer);
 	proc_remove(kstub_test_dir);
 }

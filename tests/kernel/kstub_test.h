@@ -11,6 +11,7 @@ struct hrtimer;
 enum hrtimer_restart kstub_test_timer_fn(struct hrtimer *t);
 void kstub_test_oops(void);
 void kstub_test_bug(void);
+void kstub_test_gpf(void);
 void kstub_test_straight(void);
 void kstub_test_irqmask(void);
 void kstub_test_fp_probe(void);

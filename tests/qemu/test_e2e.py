@@ -511,6 +511,45 @@ def test_oops_entry(k, name):
         s.close(expected=ARCH[k.arch]["oops_lines"])
 
 
+def tick_counts(gdb):
+    """The test module's per-CPU timer counts (kstub_test_ticks)."""
+    out = gdb.cmd("p kstub_test_ticks")
+    m = re.search(r"= \{([\d, ]*)\}", out)
+    check(m, "cannot read kstub_test_ticks: " + out)
+    return [int(n) for n in m.group(1).split(",")]
+
+
+def test_gpf_entry(k, name):
+    """A general protection fault taken with interrupts on (the #GP handler
+    turns them back on before the die notifiers run) stops in GDB at the
+    faulting line with SIGSEGV, and while it is stopped no CPU takes an
+    interrupt: a timer pinned to each CPU does not fire."""
+    s = Session(k, name)
+    try:
+        s.g.sh("echo 1000 > /proc/kstub_test/ticks")
+        seq = s.attach()
+        s.load_test_symbols()
+        s.gdb.cmd("set print repeats unlimited")
+        out, gpf = s.cont_then("sh -c 'echo 1 > /proc/kstub_test/gpf'", pending=seq)
+        check("SIGSEGV" in out, "no SIGSEGV stop:\n" + out)
+        line = marked_line(k, "KSTUB_TEST_GPF_LINE")
+        check(re.search(r"kstub_test_gpf \(\) at .*kstub_test\.c:%d" % line, out),
+              "not at the faulting line %d:\n%s" % (line, out))
+        before = tick_counts(s.gdb)
+        time.sleep(2)
+        after = tick_counts(s.gdb)
+        check(any(before), "the per-CPU timers never fired: %s" % before)
+        check(after == before, "CPUs took interrupts while the kernel was stopped: "
+              "ticks %s, 2 s later %s" % (before, after))
+        s.detach()
+        rc, _ = s.g.finish(gpf)
+        check(rc != 0, "the faulting process should have been killed")
+        s.g.sh("echo 0 > /proc/kstub_test/ticks")
+        guest_alive(s)
+    finally:
+        s.close(expected=[r"general protection fault", r"Oops", r"Call Trace:"])
+
+
 def marked_line(k, marker):
     with open(k.test_dir + "/kstub_test.c") as f:
         for i, line in enumerate(f, 1):
@@ -1535,6 +1574,6 @@ BUILTIN_TESTS = [
 
 # what only one architecture has
 ARCH_TESTS = {
-    "x86_64": [],
+    "x86_64": [test_gpf_entry],
     "arm64": [test_fpsimd_registers],
 }
