@@ -511,14 +511,6 @@ def test_oops_entry(k, name):
         s.close(expected=ARCH[k.arch]["oops_lines"])
 
 
-def tick_counts(gdb):
-    """The test module's per-CPU timer counts (kstub_test_ticks)."""
-    out = gdb.cmd("p kstub_test_ticks")
-    m = re.search(r"= \{([\d, ]*)\}", out)
-    check(m, "cannot read kstub_test_ticks: " + out)
-    return [int(n) for n in m.group(1).split(",")]
-
-
 def test_gpf_entry(k, name):
     """A general protection fault taken with interrupts on (the #GP handler
     turns them back on before the die notifiers run) stops in GDB at the
@@ -529,15 +521,14 @@ def test_gpf_entry(k, name):
         s.g.sh("echo 1000 > /proc/kstub_test/ticks")
         seq = s.attach()
         s.load_test_symbols()
-        s.gdb.cmd("set print repeats unlimited")
         out, gpf = s.cont_then("sh -c 'echo 1 > /proc/kstub_test/gpf'", pending=seq)
         check("SIGSEGV" in out, "no SIGSEGV stop:\n" + out)
         line = marked_line(k, "KSTUB_TEST_GPF_LINE")
         check(re.search(r"kstub_test_gpf \(\) at .*kstub_test\.c:%d" % line, out),
               "not at the faulting line %d:\n%s" % (line, out))
-        before = tick_counts(s.gdb)
+        before = module_array(s.gdb, "kstub_test_ticks")
         time.sleep(2)
-        after = tick_counts(s.gdb)
+        after = module_array(s.gdb, "kstub_test_ticks")
         check(any(before), "the per-CPU timers never fired: %s" % before)
         check(after == before, "CPUs took interrupts while the kernel was stopped: "
               "ticks %s, 2 s later %s" % (before, after))
@@ -800,11 +791,17 @@ def test_memory_write(k, name):
         s.close()
 
 
+def module_array(gdb, name):
+    """The values of one of the test module's unsigned long arrays."""
+    gdb.cmd("set print repeats unlimited")
+    out = gdb.cmd("p " + name)
+    m = re.search(r"= \{([\d, ]*)\}", out)
+    check(m, "cannot read %s: %s" % (name, out))
+    return [int(n) for n in m.group(1).split(",")]
+
+
 def counters(gdb):
-    out = gdb.cmd("p kstub_test_counters")
-    m = re.search(r"\{([^}]*)\}", out)
-    check(m, "counters: " + out)
-    return [int(x) for x in re.findall(r"\d+", m.group(1))]
+    return module_array(gdb, "kstub_test_counters")
 
 
 def test_all_cpus_stopped(k, name):
