@@ -210,7 +210,9 @@ class Guest:
         self.con_path = os.path.join(self.dir, "console.sock")
         self.log_path = os.path.join(self.dir, "console.log")
         self.gdb_port = free_port()
-        self.kgdb_port = free_port() if kernel.variant == "kgdb" else None
+        # kgdb and kgdboc for the tests over tty= (the kgdb tests: on the
+        # kgdb kernel, or on the debug kernel, which has kgdb too)
+        self.kgdb_port = free_port() if kernel.transport == "tty" else None
         self.seq = 0
         cmdline = "console=%s panic=-1 %s %s" % (kernel.facts["console"],
                                               "panic_on_warn=1" if panic_on_warn else "", append)
