@@ -13,4 +13,11 @@ static __always_inline void kstub_arch_break(void)
 	asm volatile("int3");
 }
 
+/*
+ * An address no kernel code can have: not canonical with 4- or 5-level
+ * paging. GDB is told that a module's sections the loader dropped, and its
+ * init sections once they are freed, are there (stub/modules.c).
+ */
+#define KSTUB_ARCH_NOWHERE 0x8000000000000000ULL
+
 #endif /* KSTUB_ARCH_H */

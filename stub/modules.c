@@ -15,6 +15,16 @@
  * With GDB attached, a module coming or going stops the kernel for a
  * moment with a "library" stop: GDB reads the new list, inserts pending
  * breakpoints (a module's init function, say) and resumes by itself.
+ *
+ * Once init has run, the kernel frees the module's init sections, and the
+ * next module's init code may be placed there. GDB must forget where they
+ * were, or it names that code after this module's init. But GDB tells
+ * libraries apart by name alone (update_solib_list() in its solib.c) and
+ * keeps the sections of one it already has: so from then on the module is
+ * listed as "./<module>.ko", a new name for the same file (GDB looks for
+ * both the same way: from its own directory, then by the base name along
+ * solib-search-path), with its init sections at KSTUB_ARCH_NOWHERE, where
+ * no pc can be.
  */
 #include <linux/compat.h>
 #include <linux/elf.h>
@@ -44,9 +54,11 @@ struct kstub_lib {
 	struct module *mod;
 	unsigned long init_text, init_size;	/* freed once init has run */
 	bool init_done;
-	char name[MODULE_NAME_LEN + 3];		/* "<module>.ko" */
+	bool has_init;				/* sections in init memory */
+	char name[MODULE_NAME_LEN + 5];		/* "./<module>.ko" */
 	int nbases;
-	u64 bases[];
+	u64 *done_bases;	/* once init has run: @bases, init ones nowhere */
+	u64 bases[];		/* each allocated section's, in the file's order */
 };
 
 /* written under kstub_libs_lock, read locklessly by the stopped kernel */
@@ -176,7 +188,7 @@ static struct kstub_lib *kstub_lib_build(struct module *mod,
 
 	for (i = 0; i < eh.e_shnum; i++)
 		n += !!(sh[i].sh_flags & SHF_ALLOC);
-	lib = kzalloc(struct_size(lib, bases, n), GFP_KERNEL);
+	lib = kzalloc(struct_size(lib, bases, 2 * n), GFP_KERNEL);
 	if (!lib)
 		goto out;
 	kstub_section_addrs(mod, addr, eh.e_shnum);
@@ -188,15 +200,27 @@ static struct kstub_lib *kstub_lib_build(struct module *mod,
 		}
 	}
 	lib->mod = mod;
+	lib->done_bases = lib->bases + n;
 	kstub_module_text(mod, true, &lib->init_text, &lib->init_size);
-	snprintf(lib->name, sizeof(lib->name), "%s.ko", mod->name);
+	snprintf(lib->name, sizeof(lib->name), "./%s.ko", mod->name);
 	for (i = 0; i < eh.e_shnum; i++) {
 		if (!(sh[i].sh_flags & SHF_ALLOC))
 			continue;
 		name = sh[i].sh_name < size ? names + sh[i].sh_name : "";
-		/* GDB adds the base to the section's address in the file */
+		/*
+		 * GDB adds the base to the section's address in the file.
+		 * What the loader dropped is nowhere: at 0, GDB would name a
+		 * call through a NULL pointer after it.
+		 */
 		if (addr[i] && kstub_section_placed(mod, name, addr[i]))
 			lib->bases[lib->nbases] = addr[i] - sh[i].sh_addr;
+		else
+			lib->bases[lib->nbases] = KSTUB_ARCH_NOWHERE;
+		lib->done_bases[lib->nbases] = lib->bases[lib->nbases];
+		if (addr[i] && within_module_init(addr[i], mod)) {
+			lib->done_bases[lib->nbases] = KSTUB_ARCH_NOWHERE;
+			lib->has_init = true;
+		}
 		lib->nbases++;
 	}
 out:
@@ -238,25 +262,27 @@ static struct kstub_lib *kstub_lib_of(struct module *mod)
 }
 
 /*
- * Init has run and its code is about to be freed. Return: whether a
- * breakpoint is in it, to be taken out while the code is still there.
+ * Init has run and its memory is about to be freed. Return: whether GDB
+ * is to be told (the module's init sections move out of its list, and a
+ * breakpoint in its init code is taken out while the code is still there).
  */
 static bool kstub_lib_init_done(struct module *mod)
 {
 	struct kstub_lib *lib;
-	bool wanted = false;
+	bool tell = false;
 
 	mutex_lock(&kstub_libs_lock);
 	lib = kstub_lib_of(mod);
 	if (lib) {
 		WRITE_ONCE(lib->init_done, true);
-		wanted = kstub_breakpoints_in(lib->init_text,
-					      lib->init_text + lib->init_size);
-		if (wanted)
+		tell = lib->has_init ||
+		       kstub_breakpoints_in(lib->init_text,
+					    lib->init_text + lib->init_size);
+		if (tell)
 			WRITE_ONCE(kstub_libs_gen, kstub_libs_gen + 1);
 	}
 	mutex_unlock(&kstub_libs_lock);
-	return wanted;
+	return tell;
 }
 
 static void kstub_lib_del(struct module *mod)
@@ -321,8 +347,13 @@ static int kstub_library(void *ctx, unsigned int i, const char **name,
 	list_for_each_entry_rcu(lib, &kstub_libs, node, true) {
 		if (i--)
 			continue;
-		*name = lib->name;
-		*bases = lib->bases;
+		if (READ_ONCE(lib->init_done) && lib->has_init) {
+			*name = lib->name;
+			*bases = lib->done_bases;
+		} else {
+			*name = lib->name + 2;	/* without "./" */
+			*bases = lib->bases;
+		}
 		return lib->nbases;
 	}
 	return -ENOENT;

@@ -273,6 +273,7 @@ def test_module_symbols(k, name):
         check(re.search(r"Breakpoint 1, kstub_test_init \(\) at \S*kstub_test\.c:\d+", out),
               "no stop in the module's init:\n" + out)
         check("do_init_module" in g.cmd("bt 4"), "init is not called from do_init_module")
+        init_pc = gdb_addr(g, "$pc")
         libs = g.cmd("info sharedlibrary")
         check(re.search(r"Yes\s+\S*/kstub_test\.ko", libs), "kstub_test.ko not loaded:\n" + libs)
         out, call = s.cont_then("echo 5 > /proc/kstub_test/call", pending=ins)
@@ -281,6 +282,12 @@ def test_module_symbols(k, name):
         bt = g.cmd("bt 3")
         check(re.search(r"kstub_test_call_write \(.*\) at \S*kstub_test\.c:\d+", bt),
               "bt through module code:\n" + bt)
+        # init has run and its memory is freed, maybe to be the next
+        # module's init: GDB no longer names it after this module's init
+        out = g.cmd("info symbol %#x" % init_pc)
+        check("No symbol matches" in out, "GDB still names freed init code: " + out)
+        libs = g.cmd("info sharedlibrary")
+        check(re.search(r"Yes\s+\S*/kstub_test\.ko", libs), "kstub_test.ko gone:\n" + libs)
         # a variable the linker gave an address of its own in the .ko
         where = gdb_addr(g, "&kstub_test_global")
         check(re.search(r"= 42\b", g.cmd("p kstub_test_global")), "wrong value")
