@@ -601,13 +601,15 @@ struct kstub_window {
 	u64 pos, off, end;
 };
 
+/* The part of @str that falls in the window, in one piece. */
 static void kstub_win_put(struct kstub_window *w, const char *str, size_t n)
 {
-	size_t i;
+	u64 from = w->pos > w->off ? w->pos : w->off;
+	u64 to = w->pos + n < w->end ? w->pos + n : w->end;
 
-	for (i = 0; i < n; i++, w->pos++)
-		if (w->pos >= w->off && w->pos < w->end)
-			kstub_put_char(w->s, str[i]);
+	if (from < to)
+		kstub_put(w->s, str + (from - w->pos), to - from);
+	w->pos += n;
 }
 
 static void kstub_win_str(struct kstub_window *w, const char *str)
@@ -615,29 +617,42 @@ static void kstub_win_str(struct kstub_window *w, const char *str)
 	kstub_win_put(w, str, strlen(str));
 }
 
-/* @str with XML's special characters as entities */
+/*
+ * @str with XML's special characters as entities, and what GDB's XML
+ * parser or the framing would stumble on as '?'. Runs of plain characters
+ * go out whole: a thread list is built again for every window GDB reads.
+ */
 static void kstub_win_text(struct kstub_window *w, const char *str)
 {
-	for (; *str; str++) {
+	const char *run = str, *ent;
+
+	for (;; str++) {
 		switch (*str) {
 		case '<':
-			kstub_win_str(w, "&lt;");
+			ent = "&lt;";
 			break;
 		case '>':
-			kstub_win_str(w, "&gt;");
+			ent = "&gt;";
 			break;
 		case '&':
-			kstub_win_str(w, "&amp;");
+			ent = "&amp;";
 			break;
 		case '"':
-			kstub_win_str(w, "&quot;");
+			ent = "&quot;";
+			break;
+		case '\0':
+			ent = "";
 			break;
 		default:
-			if ((u8)*str < 0x20 || (u8)*str >= 0x7f || *str == '*')
-				kstub_win_str(w, "?");
-			else
-				kstub_win_put(w, str, 1);
+			if ((u8)*str >= 0x20 && (u8)*str < 0x7f && *str != '*')
+				continue;
+			ent = "?";
 		}
+		kstub_win_put(w, run, str - run);
+		if (!*str)
+			return;
+		kstub_win_str(w, ent);
+		run = str + 1;
 	}
 }
 

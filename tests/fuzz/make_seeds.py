@@ -39,7 +39,7 @@ def main():
     wire = (b"+" + b"+".join(frame(p.encode()) for p in ATTACH[:20]) + b"+\x03"
             + frame(b"vCont;c") + b"-" + b"$bad#00")
     write("rsp/gdb-attach", b"\x00" + "\n".join(ATTACH).encode() + b"\n")
-    write("rsp/gdb-attach-big", b"\x02" + "\n".join(ATTACH).encode() + b"\n")
+    write("rsp/gdb-attach-big", b"\x06" + "\n".join(ATTACH).encode() + b"\n")
     write("rsp/gdb-wire", b"\x01" + wire)
     write("packet/rx", b"\x00" + wire)
     write("packet/frame", b"\x01" + b"OK" + b"\0" * 40 + b"$#}*" + b"a" * 200)

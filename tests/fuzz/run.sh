@@ -28,7 +28,13 @@ for h in "${harnesses[@]}"; do
 	eval "srcs=(\"\${srcs_$h[@]}\")"
 	for s in "${srcs[@]}"; do
 		o=$out/$h-$(basename "$s" .c).o
-		clang "${flags[@]}" -fsanitize=fuzzer-no-link,address,undefined -c -o "$o" "$s"
+		cov=(-fsanitize=fuzzer-no-link,address,undefined
+			-fsanitize-coverage-ignorelist=tests/fuzz/coverage-ignore.txt)
+		# the framers are fuzz_packet's to explore: here, tracing each
+		# byte's comparisons took half the time (266 runs a second
+		# against 709 without, with the others' changes of 2026-12-03)
+		[ "$h" = rsp ] && [ "$s" = stub/packet.c ] && cov+=(-fno-sanitize-coverage=trace-cmp)
+		clang "${flags[@]}" "${cov[@]}" -c -o "$o" "$s"
 		objs+=("$o")
 	done
 	clang -fsanitize=fuzzer,address,undefined -o "$out/fuzz_$h" "$out/fuzz_$h.o" "${objs[@]}"

@@ -699,7 +699,7 @@ static void test_thread_xml(void)
 {
 	static char whole[4096];
 	char part[64];
-	size_t n = 0, off;
+	size_t n, off, size;
 	const char *r;
 
 	reset(false);
@@ -712,20 +712,23 @@ static void test_thread_xml(void)
 	CHECK(!memchr(out, '\n', out_len) && !memchr(out, '\r', out_len),
 	      "no newline on the wire (tty= turns it into \\r\\n)");
 	snprintf(whole, sizeof(whole), "%s", r + 1);
-	/* in small windows it reads the same */
-	for (off = 0; ; off += 0x20) {
-		snprintf(part, sizeof(part), "qXfer:threads:read::%zx,20", off);
-		r = exchange(part);
-		CHECK(r[0] == 'm' || r[0] == 'l', "window at %zu: %s", off, r);
-		if (strncmp(whole + n, r + 1, strlen(r + 1))) {
-			CHECK(0, "window at %zu differs: %s", off, r);
-			break;
+	/* in small windows of every size, which cut entities anywhere */
+	for (size = 1; size <= 0x25; size++) {
+		for (n = 0, off = 0; ; off += size) {
+			snprintf(part, sizeof(part), "qXfer:threads:read::%zx,%zx", off, size);
+			r = exchange(part);
+			CHECK(r[0] == 'm' || r[0] == 'l', "window at %zu: %s", off, r);
+			if (strlen(r + 1) > size || strncmp(whole + n, r + 1, strlen(r + 1))) {
+				CHECK(0, "window %zu at %zu differs: %s", size, off, r);
+				break;
+			}
+			n += strlen(r + 1);
+			if (r[0] == 'l')
+				break;
 		}
-		n += strlen(r + 1);
-		if (r[0] == 'l')
-			break;
+		CHECK(n == strlen(whole), "windows of %zu add up: %zu of %zu", size, n,
+		      strlen(whole));
 	}
-	CHECK(n == strlen(whole), "windows add up: %zu of %zu", n, strlen(whole));
 	CHECK(exchange("qXfer:threads:read::1000,20")[0] == 'l', "past the end");
 	CHECK(!strcmp(exchange("qXfer:threads:read:x:0,20"), "E16"), "an annex is refused");
 	CHECK(strstr(exchange("qSupported"), "qXfer:threads:read+") != NULL, "offered");
