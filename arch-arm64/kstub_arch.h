@@ -18,8 +18,9 @@ static __always_inline void kstub_arch_break(void)
 /*
  * An address no kernel code can have: above the largest user address (52
  * bits), below the kernel's, with a top byte of 0 (not a tagged user
- * pointer) and bit 55 clear (GDB strips a pointer signature by it). GDB is told that a module's sections the loader dropped, and
- * its init sections once they are freed, are there (stub/modules.c).
+ * pointer) and bit 55 clear (GDB strips a pointer signature by it). GDB is
+ * told that a module's sections the loader dropped, and its init sections
+ * once they are freed, are there (stub/modules.c).
  */
 #define KSTUB_ARCH_NOWHERE 0x0040000000000000ULL
 
