@@ -57,8 +57,11 @@ struct kstub_lib {
 	bool has_init;				/* sections in init memory */
 	char name[MODULE_NAME_LEN + 5];		/* "./<module>.ko" */
 	int nbases;
-	u64 *done_bases;	/* once init has run: @bases, init ones nowhere */
-	u64 bases[];		/* each allocated section's, in the file's order */
+	/*
+	 * Each allocated section's, in the file's order; then the same once
+	 * init has run, the init ones nowhere (kstub_library())
+	 */
+	u64 bases[];
 };
 
 /* written under kstub_libs_lock, read locklessly by the stopped kernel */
@@ -200,7 +203,6 @@ static struct kstub_lib *kstub_lib_build(struct module *mod,
 		}
 	}
 	lib->mod = mod;
-	lib->done_bases = lib->bases + n;
 	kstub_module_text(mod, true, &lib->init_text, &lib->init_size);
 	snprintf(lib->name, sizeof(lib->name), "./%s.ko", mod->name);
 	for (i = 0; i < eh.e_shnum; i++) {
@@ -216,9 +218,9 @@ static struct kstub_lib *kstub_lib_build(struct module *mod,
 			lib->bases[lib->nbases] = addr[i] - sh[i].sh_addr;
 		else
 			lib->bases[lib->nbases] = KSTUB_ARCH_NOWHERE;
-		lib->done_bases[lib->nbases] = lib->bases[lib->nbases];
+		lib->bases[n + lib->nbases] = lib->bases[lib->nbases];
 		if (addr[i] && within_module_init(addr[i], mod)) {
-			lib->done_bases[lib->nbases] = KSTUB_ARCH_NOWHERE;
+			lib->bases[n + lib->nbases] = KSTUB_ARCH_NOWHERE;
 			lib->has_init = true;
 		}
 		lib->nbases++;
@@ -349,7 +351,7 @@ static int kstub_library(void *ctx, unsigned int i, const char **name,
 			continue;
 		if (READ_ONCE(lib->init_done) && lib->has_init) {
 			*name = lib->name;
-			*bases = lib->done_bases;
+			*bases = lib->bases + lib->nbases;
 		} else {
 			*name = lib->name + 2;	/* without "./" */
 			*bases = lib->bases;

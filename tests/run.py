@@ -466,11 +466,6 @@ def plan_kernels(r, kvers, arches):
                   + t.__name__, tr, t)
                  for t in test_e2e.BUILTIN_TESTS + test_safety.BUILTIN_TESTS
                  for tr in over(t, arch, kver)])
-    # The kernel with a debug variant first: its tests are the longest chain
-    # (one at a time, three times the timeouts), and they run beside the
-    # other kernels' builds instead of after the last one.
-    first = [(p.kver, p.arch) for p in plans if p.variant == "debug"][:1]
-    plans.sort(key=lambda p: (p.kver, p.arch) not in first)
     return plans
 
 

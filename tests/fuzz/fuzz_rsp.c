@@ -302,6 +302,7 @@ static void feed_packets(const u8 *data, size_t size, unsigned int *stops)
 	}
 }
 
+/* libFuzzer's entry points: their names are libFuzzer's (checkpatch's CamelCase) */
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	size_t i, n;

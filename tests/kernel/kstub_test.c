@@ -104,6 +104,7 @@ noinline __no_sanitize_address void kstub_test_gpf(void)
 }
 #endif
 
+/* a real BUG(), what the oops tests enter on (checkpatch's CHECK is meant) */
 noinline void kstub_test_bug(void)
 {
 	BUG();	/* KSTUB_TEST_BUG_LINE */
