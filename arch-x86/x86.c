@@ -3,8 +3,10 @@
  * x86_64: int3 breakpoints, TF single-step with interrupts masked, NMI
  * roundup, and GDB's amd64 register layout.
  */
+#include <linux/jump_label.h>
 #include <linux/kdebug.h>
 #include <linux/kernel.h>
+#include <linux/module.h>
 #include <linux/stdarg.h>
 #include <linux/notifier.h>
 #include <linux/percpu.h>
@@ -22,6 +24,7 @@
 #include <asm/traps.h>
 #include <asm/switch_to.h>
 #include <asm/sync_core.h>
+#include <asm/text-patching.h>
 #include "kstub.h"
 #include "tdesc.h"
 
@@ -44,7 +47,9 @@ static const u8 kstub_x86_endbr64[] = { 0xf3, 0x0f, 0x1e, 0xfa };
 
 static unsigned long kstub_x86_insn_decode;
 static unsigned long kstub_x86_size_offset;
-static unsigned long kstub_x86_jump_label_reserved;
+static unsigned long kstub_x86_jump_table_start;
+static unsigned long kstub_x86_jump_table_end;
+static unsigned long kstub_x86_module_text_address;
 static unsigned long kstub_x86_static_call_reserved;
 static unsigned long kstub_x86_sct_start;
 static unsigned long kstub_x86_sct_end;
@@ -57,7 +62,10 @@ static unsigned long kstub_x86_search_extable;
 static const struct kstub_sym kstub_x86_syms[] = {
 	{ "insn_decode", &kstub_x86_insn_decode },
 	{ "kallsyms_lookup_size_offset", &kstub_x86_size_offset },
-	{ "jump_label_text_reserved", &kstub_x86_jump_label_reserved },
+	/* static branches, read here: see kstub_x86_jump_site() */
+	{ "__start___jump_table", &kstub_x86_jump_table_start, !IS_ENABLED(CONFIG_JUMP_LABEL) },
+	{ "__stop___jump_table", &kstub_x86_jump_table_end, !IS_ENABLED(CONFIG_JUMP_LABEL) },
+	{ "__module_text_address", &kstub_x86_module_text_address },
 	/* static calls patched in place, and their trampolines */
 	{ "static_call_text_reserved", &kstub_x86_static_call_reserved, true },
 	{ "__static_call_text_start", &kstub_x86_sct_start, true },
@@ -328,6 +336,70 @@ static bool kstub_x86_insn_boundary(unsigned long addr)
 	return at == addr;
 }
 
+#ifdef CONFIG_JUMP_LABEL
+/*
+ * The length of the static branch at @code: a 2- or 5-byte jump or nop.
+ * Anything else is a branch a parked CPU is rewriting (text_poke_bp()
+ * puts an int3 on its first byte until the new bytes are all in), and
+ * counts as the longest one. The kernel's own arch_jump_entry_size()
+ * BUG()s on it, which is why kstub does not ask jump_label_text_reserved().
+ */
+static unsigned long kstub_x86_jump_len(unsigned long code)
+{
+	u8 buf[MAX_INSN_SIZE];
+	struct insn insn;
+
+	if (!copy_from_kernel_nofault(buf, (void *)code, sizeof(buf)) &&
+	    !kstub_call4(kstub_x86_insn_decode, (unsigned long)&insn,
+			 (unsigned long)buf, sizeof(buf), INSN_MODE_KERN) &&
+	    (insn.length == JMP8_INSN_SIZE || insn.length == JMP32_INSN_SIZE))
+		return insn.length;
+	return JMP32_INSN_SIZE;
+}
+
+static bool kstub_x86_jump_in(const struct jump_entry *e, const struct jump_entry *end,
+			      unsigned long addr, bool init)
+{
+	unsigned long code;
+
+	for (; e < end; e++) {
+		code = jump_entry_code(e);
+		/* the cheap test first: only a site just below @addr is read */
+		if (code > addr || addr - code >= JMP32_INSN_SIZE)
+			continue;
+		if ((init || !jump_entry_is_init(e)) && addr - code < kstub_x86_jump_len(code))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Whether @addr is in a static branch, the kernel's or a module's: the
+ * kernel rewrites those expecting its own bytes there (and BUG()s on an
+ * int3). The same walk as jump_label_text_reserved(), which takes no lock
+ * either: init code's branches count until that code is freed.
+ * Context: stopped kernel.
+ */
+static bool kstub_x86_jump_site(unsigned long addr)
+{
+	struct module *mod;
+
+	if (kstub_x86_jump_in((struct jump_entry *)kstub_x86_jump_table_start,
+			      (struct jump_entry *)kstub_x86_jump_table_end, addr,
+			      system_state < SYSTEM_RUNNING))
+		return true;
+	mod = (struct module *)kstub_call(kstub_x86_module_text_address, addr, 0, 0);
+	return mod && kstub_x86_jump_in(mod->jump_entries,
+					mod->jump_entries + mod->num_jump_entries, addr,
+					mod->state == MODULE_STATE_COMING);
+}
+#else
+static bool kstub_x86_jump_site(unsigned long addr)
+{
+	return false;
+}
+#endif
+
 static int kstub_x86_bp_valid(unsigned long addr)
 {
 	u8 insn[sizeof(kstub_x86_nop5)];
@@ -345,7 +417,7 @@ static int kstub_x86_bp_valid(unsigned long addr)
 	 * there: static branches (jump_label BUG()s on an int3), static
 	 * calls and their trampolines.
 	 */
-	if (kstub_call(kstub_x86_jump_label_reserved, addr, addr, 0) & 0xff)
+	if (kstub_x86_jump_site(addr))
 		return -EBUSY;
 	if (kstub_x86_static_call_reserved &&
 	    (kstub_call(kstub_x86_static_call_reserved, addr, addr, 0) & 0xff))

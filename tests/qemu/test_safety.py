@@ -2,6 +2,7 @@
 """Safety: no breakpoint, client or module event may hang or crash the
 kernel being debugged (Documentation/safety.rst)."""
 import re
+import signal
 import threading
 import time
 
@@ -126,6 +127,62 @@ def test_refused_sites(k, name):
         check(after == before, "text differs:\n%s\n%s" % (before, after))
         s.detach()
         s.g.finish(seq)
+        guest_alive(s)
+    finally:
+        s.close()
+
+
+KEY_ROUNDS = stress(24, 400)
+
+
+def test_breakpoint_while_key_flips(k, name):
+    """GDB's breakpoints go in while the kernel flips a static branch over
+    and over (a shell writing /proc/kstub_test/key): many stops find a CPU
+    half way through rewriting the branch, which on x86 leaves an int3 on
+    its first byte until the new bytes are in (text_poke_bp()). Each
+    resume inserts a breakpoint in the same module past the branch, and
+    the kernel lives on. (kstub once asked jump_label_text_reserved()
+    whether the Z0 was on a static branch: it decodes every branch below
+    the address, and BUG()ed on the int3.)"""
+    s = Session(k, name)
+    try:
+        site = int(s.g.sh("cat /proc/kstub_test/key").split()[-1], 16)
+        seq = s.attach()
+        s.load_test_symbols()
+        addr = first_patchable(s.gdb, k.arch, "kstub_test_oops")
+        check(addr > site + 8, "kstub_test_oops (%#x) is not past the branch at %#x" % (addr, site))
+        out = s.gdb.cmd("break *%#x" % addr)
+        check(re.search(r"Breakpoint \d+ at", out), out)
+        cont = s.gdb.begin("continue")
+        s.gdb.wait_printed("Continuing.")
+        s.g.finish(seq)
+        s.g.sh("(while :; do echo 1 >/proc/kstub_test/key; echo 0 >/proc/kstub_test/key; "
+               "done) >/dev/null 2>&1 & echo $! >/tmp/flipper")
+        half = 0
+        for i in range(KEY_ROUNDS):
+            if i:
+                cont = s.gdb.begin("continue")
+                s.gdb.wait_printed("Continuing.")
+            time.sleep(0.3 + 0.05 * (i % 7))
+            s.gdb.p.send_signal(signal.SIGINT)
+            out = s.gdb.end(cont, timeout=60)
+            check("SIGINT" in out, "round %d: no SIGINT stop:\n%s" % (i, out))
+            check(not re.search(NOT_INSERTED, out), "round %d: not inserted:\n%s" % (i, out))
+            # the kernel's own int3 on the branch: a CPU is rewriting it
+            byte = re.search(r":\s+0x([0-9a-f]{2})", s.gdb.cmd("x/1xb %#x" % site))
+            check(byte, "no byte read at the branch")
+            half += byte.group(1) == "cc"
+        out = s.gdb.cmd("p kstub_test_branchy_calls")
+        m = re.search(r"= (\d+)", out)
+        check(m and int(m.group(1)) > KEY_ROUNDS, "the key hardly flipped: " + out)
+        print("    %d stops, %d with the branch half rewritten; the branch run %s times"
+              % (KEY_ROUNDS, half, m.group(1)))
+        # on x86 a good part of the stops come in the middle of a rewrite
+        # (a quarter of them, about); arm64 rewrites a branch in one store
+        check(half or k.arch != "x86_64", "no stop found the branch half rewritten")
+        s.gdb.cmd("delete")
+        s.detach()
+        s.g.sh("kill $(cat /tmp/flipper)")
         guest_alive(s)
     finally:
         s.close()
@@ -421,6 +478,7 @@ TESTS = [
     test_breakpoint_in_stop_path,
     test_breakpoint_in_panic_path,
     test_refused_sites,
+    test_breakpoint_while_key_flips,
     test_new_gdb_after_kill,
     test_crash_policy,
     test_lockdown_raised,
