@@ -97,8 +97,10 @@ class Session:
     """A booted guest with kstub (and the test module) loaded."""
 
     def __init__(self, kernel, name, test_module=True, kstub_args="", panic_on_warn=True,
-                 load=True, append=""):
+                 load=True, append="", expected=()):
         self.k, self.name = kernel, name
+        # console lines the test expects, which close() does not take for complaints
+        self.expected = expected
         self.g = Guest(kernel, append=append, panic_on_warn=panic_on_warn)
         self.gdb = None
         self.sections = {}
@@ -203,6 +205,12 @@ class Session:
         check(m, "no text dump: " + out)
         return int(addr, 16), bytes.fromhex(m.group(1))
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close(self.expected)
+
     def close(self, expected=()):
         try:
             if self.gdb:
@@ -244,8 +252,7 @@ def gdb_addr(gdb, expr):
 def test_module_symbols(k, name):
     """Modules are GDB's shared libraries: symbols with no add-symbol-file, pending
     breakpoints in a module's init and code, unload and reload while attached."""
-    s = Session(k, name, test_module=False)
-    try:
+    with Session(k, name, test_module=False) as s:
         want = {sym: kallsyms(s, sym) for sym in ("kstub_sess", "kstub_session_feed")}
         seq = s.stop()
         g = s.new_gdb()
@@ -313,8 +320,6 @@ def test_module_symbols(k, name):
         check("kstub_test_func(3, 6) = " in s.g.sh("echo 3 > /proc/kstub_test/call; dmesg | tail -3"),
               "module code does not run after detach")
         guest_alive(s)
-    finally:
-        s.close()
 
 
 def scripts_gdb(s):
@@ -330,8 +335,7 @@ def scripts_gdb(s):
 
 def test_kernel_scripts(k, name):
     """The kernel's GDB scripts work over kstub: lx-dmesg, lx-ps, lx-lsmod, $lx_current()."""
-    s = Session(k, name)
-    try:
+    with Session(k, name) as s:
         s.g.sh("sleep 4321 & echo $! > /tmp/sleeper; true")
         sleeper = int(s.g.sh("cat /tmp/sleeper"))
         s.g.sh("echo kstub-marker-$((6*7)) > /dev/kmsg")
@@ -374,15 +378,12 @@ def test_kernel_scripts(k, name):
         s.g.finish(seq)
         s.g.sh("kill %d" % sleeper)
         guest_alive(s)
-    finally:
-        s.close()
 
 
 def test_lx_symbols(k, name):
     """lx-symbols loads the modules' symbols over kstub. It reloads vmlinux at its
     link address, so this guest runs without KASLR, as the script needs."""
-    s = Session(k, name, append="nokaslr")
-    try:
+    with Session(k, name, append="nokaslr") as s:
         text = s.sections[k.test_ko][".text"]
         seq = s.stop()
         g = scripts_gdb(s)
@@ -400,16 +401,13 @@ def test_lx_symbols(k, name):
         s.detach()
         s.g.finish(call)
         guest_alive(s)
-    finally:
-        s.close()
 
 
 # ---- the scenarios ----
 
 def test_sysrq_attach(k, name):
     """SysRq-g stops the kernel; GDB sees the sysrq path, registers, variables; continue resumes."""
-    s = Session(k, name, test_module=False)
-    try:
+    with Session(k, name, test_module=False) as s:
         seq = s.attach()
         s.load_test_symbols()
         bt = s.gdb.cmd("bt 12")
@@ -438,8 +436,6 @@ def test_sysrq_attach(k, name):
         taint = int(s.g.sh("cat /proc/sys/kernel/tainted").split()[-1])
         check(taint & ~TAINT_UNSIGNED_MODULE == TAINT_OOT_MODULE,
               "taint %#x, want only the out-of-tree and unsigned flags" % taint)
-    finally:
-        s.close()
 
 
 def test_kstubwait(k, name):
@@ -449,8 +445,7 @@ def test_kstubwait(k, name):
 
 def test_breakpoint_and_stepping(k, name):
     """Breakpoint on the test function: hit with named arguments, finish, next, step, stepi, hit again."""
-    s = Session(k, name)
-    try:
+    with Session(k, name) as s:
         seq = s.attach()
         s.load_test_symbols()
         s.break_at("kstub_test_func")
@@ -489,14 +484,11 @@ def test_breakpoint_and_stepping(k, name):
         s.g.finish(call3)
         check("kstub_test_func(9, 18) = 204" in s.g.console(), "call result wrong after stepping")
         guest_alive(s)
-    finally:
-        s.close()
 
 
 def test_oops_entry(k, name):
     """An oops stops in GDB at the faulting source line with SIGSEGV."""
-    s = Session(k, name)
-    try:
+    with Session(k, name, expected=ARCH[k.arch]["oops_lines"]) as s:
         seq = s.attach()
         s.load_test_symbols()
         want_line = None
@@ -514,8 +506,6 @@ def test_oops_entry(k, name):
         rc, _ = s.g.finish(oops)
         check(rc != 0, "the oopsing process should have been killed")
         guest_alive(s)
-    finally:
-        s.close(expected=ARCH[k.arch]["oops_lines"])
 
 
 def test_gpf_entry(k, name):
@@ -523,8 +513,7 @@ def test_gpf_entry(k, name):
     turns them back on before the die notifiers run) stops in GDB at the
     faulting line with SIGSEGV, and while it is stopped no CPU takes an
     interrupt: a timer pinned to each CPU does not fire."""
-    s = Session(k, name)
-    try:
+    with Session(k, name, expected=[r"general protection fault", r"Oops", r"Call Trace:"]) as s:
         s.g.sh("echo 1000 > /proc/kstub_test/ticks")
         seq = s.attach()
         s.load_test_symbols()
@@ -544,8 +533,6 @@ def test_gpf_entry(k, name):
         check(rc != 0, "the faulting process should have been killed")
         s.g.sh("echo 0 > /proc/kstub_test/ticks")
         guest_alive(s)
-    finally:
-        s.close(expected=[r"general protection fault", r"Oops", r"Call Trace:"])
 
 
 def marked_line(k, marker):
@@ -559,8 +546,7 @@ def marked_line(k, marker):
 def test_bug_entry(k, name):
     """BUG() stops in GDB at its line (x86: SIGILL, before the oops); continue lets the oops go on."""
     a = ARCH[k.arch]
-    s = Session(k, name, panic_on_warn=not a["bug_warns"])
-    try:
+    with Session(k, name, panic_on_warn=not a["bug_warns"], expected=a["bug_lines"]) as s:
         seq = s.attach()
         s.load_test_symbols()
         out, bug = s.cont_then("sh -c 'echo 1 > /proc/kstub_test/bug'", pending=seq)
@@ -574,8 +560,6 @@ def test_bug_entry(k, name):
         check(rc != 0, "the process that hit BUG() should have been killed")
         check(a["bug_oops"] in s.g.console(), "the oops did not proceed after continue")
         guest_alive(s)
-    finally:
-        s.close(expected=a["bug_lines"])
 
 
 PANIC_MSG = "kstub-test panic 7 sh 8 9 10 11 feed"
@@ -640,9 +624,8 @@ def test_panic_entry(k, name):
     panic waits for one, as kstub.crash_wait asks, on a kernel set to reboot),
     once with GDB attached and the kernel running."""
     for attached in (False, True):
-        s = Session(k, "%s_%s" % (name, "attached" if attached else "waiting"),
-                    kstub_args="" if attached else "crash_wait=600")
-        try:
+        with Session(k, "%s_%s" % (name, "attached" if attached else "waiting"),
+                     kstub_args="" if attached else "crash_wait=600", expected=PANIC_LINES) as s:
             s.g.sh("echo 1 > /proc/kstub_test/busy")
             runqueues = kallsyms_addr(s, "runqueues")
             time.sleep(0.5)
@@ -668,8 +651,6 @@ def test_panic_entry(k, name):
             g.wait_printed("Continuing.")
             s.g.wait_for("Kernel panic - not syncing: " + PANIC_MSG, 60)
             wait_reboot(s, "the panic did not proceed to the reboot")
-        finally:
-            s.close(expected=PANIC_LINES)
 
 
 @contextlib.contextmanager
@@ -782,8 +763,7 @@ def test_builtin_kstubwait(k, name):
 
 def test_memory_write(k, name):
     """set var on a module global is seen by the guest."""
-    s = Session(k, name)
-    try:
+    with Session(k, name) as s:
         check(s.g.sh("cat /proc/kstub_test/global").strip().endswith("42"), "initial value")
         seq = s.attach()
         s.load_test_symbols()
@@ -794,8 +774,6 @@ def test_memory_write(k, name):
         s.g.finish(seq)
         check(s.g.sh("cat /proc/kstub_test/global").strip().endswith("4242"),
               "guest does not see the write")
-    finally:
-        s.close()
 
 
 def module_array(gdb, name):
@@ -813,8 +791,7 @@ def counters(gdb):
 
 def test_all_cpus_stopped(k, name):
     """While stopped, the per-CPU busy threads do not count; every CPU is a GDB thread."""
-    s = Session(k, name)
-    try:
+    with Session(k, name) as s:
         check(s.g.sh("grep -c ^processor /proc/cpuinfo").strip().endswith("2"), "guest needs 2 CPUs")
         s.g.sh("echo 1 > /proc/kstub_test/busy")
         runqueues = kallsyms_addr(s, "runqueues")
@@ -849,8 +826,6 @@ def test_all_cpus_stopped(k, name):
         s.detach()
         s.g.finish(seq)
         s.g.sh("echo 0 > /proc/kstub_test/busy")
-    finally:
-        s.close()
 
 
 def stop_location(s, what):
@@ -878,8 +853,7 @@ def test_break_in(k, name):
     the interrupted code, whether the CPUs are busy, idle, or in a storm of
     softirqs (pending at nearly every interrupt's exit: on arm64 the step
     must wait for a moment they are not, or for softirq context)."""
-    s = Session(k, name)
-    try:
+    with Session(k, name) as s:
         out = s.new_gdb().attach(s.g)
         s.load_test_symbols()
         check_stepi_from(s, "attach to a running kernel")
@@ -903,14 +877,11 @@ def test_break_in(k, name):
         check("did not stop" not in threads, "a CPU did not stop:\n" + threads)
         s.detach()
         guest_alive(s)
-    finally:
-        s.close()
 
 
 def test_kaslr_offsets(k, name):
     """Without nokaslr, GDB's symbols match the running kernel (qOffsets)."""
-    s = Session(k, name, test_module=False)
-    try:
+    with Session(k, name, test_module=False) as s:
         check("nokaslr" not in s.g.sh("cat /proc/cmdline"), "test must run with KASLR")
         text = s.g.sh("grep ' _text$' /proc/kallsyms").split()[0]
         jiffies = s.g.sh("grep ' jiffies_64$' /proc/kallsyms").split()[0]
@@ -933,15 +904,12 @@ def test_kaslr_offsets(k, name):
         check("Linux version" in s.gdb.cmd("p linux_banner"), "linux_banner")
         s.detach()
         s.g.finish(seq)
-    finally:
-        s.close()
 
 
 def test_detach_restores_text_and_reattach(k, name):
     """After detach the function's bytes are the original ones; a second attach works."""
-    s = Session(k, name)
-    a = ARCH[k.arch]
-    try:
+    with Session(k, name) as s:
+        a = ARCH[k.arch]
         addr, orig = s.text_bytes()
         seq = s.attach()
         s.load_test_symbols()
@@ -967,14 +935,11 @@ def test_detach_restores_text_and_reattach(k, name):
         # a second attach, with a new GDB
         s.check_reattach("second attach")
         guest_alive(s)
-    finally:
-        s.close()
 
 
 def test_bad_input(k, name):
     """Bad checksums, garbage, over-long and unknown packets, bad addresses: correct answers, still serving."""
-    s = Session(k, name, test_module=False)
-    try:
+    with Session(k, name, test_module=False) as s:
         seq = s.stop()
         s.g.wait_for("kstub: waiting for GDB")
         time.sleep(0.5)
@@ -1024,14 +989,11 @@ def test_bad_input(k, name):
         guest_alive(s)
         # and a real GDB still gets in afterwards
         s.check_reattach("GDB after raw session")
-    finally:
-        s.close()
 
 
 def test_rmmod_after_detach(k, name):
     """rmmod after a session leaves the text as it was; insmod again works."""
-    s = Session(k, name)
-    try:
+    with Session(k, name) as s:
         addr, orig = s.text_bytes()
         seq = s.attach()
         s.load_test_symbols()
@@ -1051,14 +1013,11 @@ def test_rmmod_after_detach(k, name):
         s.read_sections()
         s.check_reattach("attach after re-insmod")
         s.g.sh("rmmod kstub")
-    finally:
-        s.close()
 
 
 def test_rmmod_with_breakpoints_in(k, name):
     """rmmod while GDB's breakpoints are still in the running kernel takes them out."""
-    s = Session(k, name)
-    try:
+    with Session(k, name) as s:
         addr, orig = s.text_bytes()
         seq = s.attach()
         s.load_test_symbols()
@@ -1074,8 +1033,6 @@ def test_rmmod_with_breakpoints_in(k, name):
         check("kstub_test_func(4, 8) = 114" in
               s.g.sh("echo 4 > /proc/kstub_test/call; dmesg | grep 'kstub_test_func(4, 8)'"),
               "function does not run after rmmod")
-    finally:
-        s.close()
 
 
 def timer_interrupts(s):
@@ -1100,8 +1057,7 @@ def every_cpu_takes_interrupts(s):
 
 def test_step_with_interrupts_firing(k, name):
     """200 stepi through straight-line code while a 10 kHz hrtimer fires: every stop is the next instruction."""
-    s = Session(k, name)
-    try:
+    with Session(k, name) as s:
         s.g.sh("echo 100 > /proc/kstub_test/timer")
         t0 = int(s.g.sh("cat /proc/kstub_test/timer").split()[-1])
         time.sleep(1)
@@ -1132,8 +1088,6 @@ def test_step_with_interrupts_firing(k, name):
         # test's hrtimer always resumes on x86 6.1 is still under study)
         every_cpu_takes_interrupts(s)
         s.g.sh("echo 0 > /proc/kstub_test/timer")
-    finally:
-        s.close()
 
 
 def step_straight_line(s, func):
@@ -1174,9 +1128,8 @@ def test_step_interrupt_mask_instructions(k, name):
     """Stepping the instructions that read and change the interrupt mask
     ends each step on the next instruction and gives the values they give
     undebugged."""
-    s = Session(k, name)
-    bits = ARCH[k.arch]["mask_bits"]
-    try:
+    with Session(k, name) as s:
+        bits = ARCH[k.arch]["mask_bits"]
         s.g.sh("echo 1 > /proc/kstub_test/mask")
         want = [int(x, 16) & bits for x in s.g.sh("cat /proc/kstub_test/mask").split()[-3:]]
         check(want[0] != want[1] and want[0] == want[2], "the test function did not change the mask: %s"
@@ -1194,14 +1147,11 @@ def test_step_interrupt_mask_instructions(k, name):
         got = [int(x, 16) & bits for x in s.g.sh("cat /proc/kstub_test/mask").split()[-3:]]
         check(got == want, "stepped: mask bits %s, undebugged %s" % ([hex(x) for x in got],
                                                                    [hex(x) for x in want]))
-    finally:
-        s.close()
 
 
 def test_fpsimd_registers(k, name):
     """GDB sees the live FP/SIMD registers of the stopped code (kgdb reports zeros)."""
-    s = Session(k, name)
-    try:
+    with Session(k, name) as s:
         seq = s.attach()
         s.load_test_symbols()
         s.break_at("kstub_test_fp_probe")
@@ -1215,8 +1165,6 @@ def test_fpsimd_registers(k, name):
         s.gdb.cmd("delete")
         s.detach()
         s.g.finish(run)
-    finally:
-        s.close()
 
 
 def insmod_fails(g, args, named):
@@ -1289,9 +1237,8 @@ NOISE = "kstub-noise $m0,4 #1 +-"
 def test_tty_shared(k, name):
     """tty= shares the console's line: attach to a running kernel, Ctrl-C, console output
     in between, a getty-like reader on the tty; the line goes back on detach and rmmod."""
-    s = Session(k, name)
-    tty = k.facts["tty"]
-    try:
+    with Session(k, name) as s:
+        tty = k.facts["tty"]
         ready = s.g.sh("dmesg | grep 'kstub: ready'")
         check("ready on tty " + tty in ready, "not on the shared tty: " + ready)
         check(s.g.sh("cat /proc/consoles | grep -c '^%s'; true" % tty).strip() == "1",
@@ -1358,8 +1305,6 @@ def test_tty_shared(k, name):
         check("typed-after-rmmod" in s.g.sh("cat /tmp/ttyin2; kill $(cat /tmp/reader)"),
               "the tty lost its input after rmmod")
         guest_alive(s)
-    finally:
-        s.close()
 
 
 def kgdb_stops(s, what):
@@ -1383,8 +1328,7 @@ def test_kgdb_coexist(k, name):
     """With kgdb and kgdboc configured, kstub loads, takes SysRq-g and its own port; rmmod
     gives SysRq-g back to kgdb."""
     # kgdb knows nothing of KASLR (no qOffsets): GDB's symbols must fit as linked
-    s = Session(k, name, load=False, append="nokaslr")
-    try:
+    with Session(k, name, load=False, append="nokaslr", expected=[r"kstub: tty=ttyXYZ9"]) as s:
         check("KGDB: Registered I/O driver kgdboc" in s.g.sh("dmesg"), "kgdboc is not configured")
         kgdb_stops(s, "before kstub")
         # a tty that is not there fails insmod with one line naming it
@@ -1407,8 +1351,6 @@ def test_kgdb_coexist(k, name):
         s.g.sh("rmmod kstub")
         kgdb_stops(s, "after rmmod kstub")
         guest_alive(s)
-    finally:
-        s.close(expected=[r"kstub: tty=ttyXYZ9"])
 
 
 # ---- kernel awareness ----
@@ -1418,9 +1360,8 @@ SLEEPERS = 1000          # over virtio; a UART shows 30 (GDB reads each one's fr
 
 def test_task_threads(k, name):
     """Every task is a thread, named, with its CPU or state; a sleeping task's bt goes through schedule()."""
-    s = Session(k, name, test_module=False)
-    want = SLEEPERS if k.transport == "virtio" else 30
-    try:
+    with Session(k, name, test_module=False) as s:
+        want = SLEEPERS if k.transport == "virtio" else 30
         t0 = time.time()
         s.g.sh("i=0; while [ $i -lt %d ]; do sleep 1000 & i=$((i+1)); done" % want,
                timeout=300)
@@ -1476,14 +1417,11 @@ def test_task_threads(k, name):
         s.g.finish(seq)
         s.g.sh("killall sleep; true")
         guest_alive(s)
-    finally:
-        s.close()
 
 
 def test_monitor_commands(k, name):
     """monitor help, ps, dmesg [N], lsmod, cpus: answered from the stopped kernel."""
-    s = Session(k, name)
-    try:
+    with Session(k, name) as s:
         s.g.sh("echo kstub-monitor-mark > /dev/kmsg")
         seq = s.attach()
         out = s.gdb.cmd("monitor help")
@@ -1515,8 +1453,6 @@ def test_monitor_commands(k, name):
         s.detach()
         s.g.finish(seq)
         guest_alive(s)
-    finally:
-        s.close()
 
 
 TESTS = [

@@ -42,8 +42,7 @@ def test_breakpoint_in_stop_path(k, name):
     """A breakpoint on __const_udelay, which kstub's roundup used to run with
     the breakpoints in: a SysRq-g stop and resumes all work, and the
     breakpoint is hit by the guest's own udelay(), with a backtrace."""
-    s = Session(k, name)
-    try:
+    with Session(k, name) as s:
         seq = s.attach()
         s.load_test_symbols()
         # in the text all along; GDB resumes at the kernel's own udelay()s
@@ -64,16 +63,13 @@ def test_breakpoint_in_stop_path(k, name):
         s.detach()
         check(s.g.finish(seq)[0] == 0, "udelay write failed")
         guest_alive(s)
-    finally:
-        s.close()
 
 
 def test_breakpoint_in_panic_path(k, name):
     """A breakpoint on vsnprintf(), which kstub's panic message used to run
     with the breakpoints in: the panic stops in GDB (SIGABRT) and then
     proceeds to the reboot."""
-    s = Session(k, name)
-    try:
+    with Session(k, name, expected=PANIC_LINES) as s:
         seq = s.attach()
         s.load_test_symbols()
         # in the text all along; GDB resumes at the kernel's other calls
@@ -95,8 +91,6 @@ def test_breakpoint_in_panic_path(k, name):
         while s.g.qemu.poll() is None and time.time() < deadline:
             time.sleep(0.2)
         check(s.g.qemu.poll() is not None, "the panic did not proceed to the reboot")
-    finally:
-        s.close(expected=PANIC_LINES)
 
 
 def test_refused_sites(k, name):
@@ -105,8 +99,7 @@ def test_refused_sites(k, name):
     instruction boundary, Z0 is refused; a breakpoint on the line around a
     static branch survives the key being flipped both ways, and the text
     is as it was afterwards."""
-    s = Session(k, name)
-    try:
+    with Session(k, name) as s:
         site = int(s.g.sh("cat /proc/kstub_test/key").split()[-1], 16)
         seq = s.attach()
         s.load_test_symbols()
@@ -128,8 +121,6 @@ def test_refused_sites(k, name):
         s.detach()
         s.g.finish(seq)
         guest_alive(s)
-    finally:
-        s.close()
 
 
 KEY_ROUNDS = stress(24, 400)
@@ -144,8 +135,7 @@ def test_breakpoint_while_key_flips(k, name):
     the kernel lives on. (kstub once asked jump_label_text_reserved()
     whether the Z0 was on a static branch: it decodes every branch below
     the address, and BUG()ed on the int3.)"""
-    s = Session(k, name)
-    try:
+    with Session(k, name) as s:
         site = int(s.g.sh("cat /proc/kstub_test/key").split()[-1], 16)
         seq = s.attach()
         s.load_test_symbols()
@@ -184,16 +174,13 @@ def test_breakpoint_while_key_flips(k, name):
         s.detach()
         s.g.sh("kill $(cat /tmp/flipper)")
         guest_alive(s)
-    finally:
-        s.close()
 
 
 def test_new_gdb_after_kill(k, name):
     """A GDB killed with its breakpoint in a hot function: the kernel stops
     on the orphaned breakpoint; a new GDB attaches, continues, and the
     kernel runs on, with no breakpoint of the first GDB left in its text."""
-    s = Session(k, name)
-    try:
+    with Session(k, name) as s:
         before = s.g.sh("cat /proc/kstub_test/hottext").split()[-1]
         s.g.sh("echo 1 > /proc/kstub_test/busy")
         seq = s.attach()
@@ -229,8 +216,6 @@ def test_new_gdb_after_kill(k, name):
         s.detach()
         s.g.finish(seq)
         guest_alive(s)
-    finally:
-        s.close()
 
 
 # each round is an insmod, an attach and an rmmod (some 3 s under TCG):
@@ -266,8 +251,7 @@ def test_rmmod_while_hit(k, name):
     times a second, on either CPU) with every CPU busy; every other time
     with a client attached and resuming at each hit. No oops, and the
     function's text is byte-identical afterwards."""
-    s = Session(k, name, load=False)
-    try:
+    with Session(k, name, load=False) as s:
         s.g.sh("insmod /kstub_test.ko")
         hot = int(s.g.sh("grep -w kstub_test_timer_fn /proc/kallsyms").split()[0], 16)
         before = s.g.sh("cat /proc/kstub_test/timertext").split()[-1]
@@ -303,8 +287,6 @@ def test_rmmod_while_hit(k, name):
               "text differs after the last rmmod")
         check(not re.search(r"^kstub ", s.g.sh("cat /proc/modules"), re.M), "kstub still loaded")
         guest_alive(s)
-    finally:
-        s.close()
 
 
 def test_crash_policy(k, name):
@@ -313,8 +295,7 @@ def test_crash_policy(k, name):
     (panic=-1) goes on at once; kstub.crash_wait=N waits N seconds, then
     goes on; a kernel that would not reboot (panic=0) waits for GDB."""
     said = "kstub: panic: %s; no GDB attached, going on (panic= set)" % PANIC_MSG
-    s = Session(k, name + "_reboots")
-    try:
+    with Session(k, name + "_reboots", expected=PANIC_LINES + ARCH[k.arch]["oops_lines"]) as s:
         # an oops first: the kernel goes on
         rc, _ = s.g.finish(s.g.start("sh -c 'echo 1 > /proc/kstub_test/oops'"), 60)
         check(rc != 0, "the oopsing process should have been killed")
@@ -326,23 +307,17 @@ def test_crash_policy(k, name):
         s.g.wait_for("Kernel panic - not syncing: " + PANIC_MSG)
         wait_reboot(s, "the panic did not go on to the reboot")
         check("waiting" not in s.g.console().split(said)[1], "the panic waited")
-    finally:
-        s.close(expected=PANIC_LINES + ARCH[k.arch]["oops_lines"])
 
-    s = Session(k, name + "_waits_2s", kstub_args="crash_wait=2")
-    try:
+    with Session(k, name + "_waits_2s", kstub_args="crash_wait=2", expected=PANIC_LINES) as s:
         s.g.start("echo 7 > /proc/kstub_test/panic")
         s.g.wait_for("kstub: panic: %s; waiting 2 s for GDB" % PANIC_MSG)
         began = time.time()
         s.g.wait_for("Kernel panic - not syncing: " + PANIC_MSG, 60)
         check(time.time() - began > 1.5, "the panic did not wait its 2 s")
         wait_reboot(s, "the panic did not go on to the reboot after its wait")
-    finally:
-        s.close(expected=PANIC_LINES)
 
     # a kernel that would not reboot: the panic waits for GDB, with no limit
-    s = Session(k, name + "_holds", append="panic=0")
-    try:
+    with Session(k, name + "_holds", append="panic=0", expected=PANIC_LINES) as s:
         s.g.start("echo 7 > /proc/kstub_test/panic")
         s.g.wait_for("kstub: panic: %s; waiting for GDB" % PANIC_MSG)
         time.sleep(5)
@@ -352,8 +327,6 @@ def test_crash_policy(k, name):
         check("SIGABRT" in out + g.cmd("info program"), "no SIGABRT stop:\n" + out)
         check(re.search(r"\bpanic \(fmt=.*\) at \S*kernel/panic\.c:\d+", out),
               "not stopped in panic():\n" + out)
-    finally:
-        s.close(expected=PANIC_LINES)
 
 
 LOCKED_WRITE = "kstub: the kernel is locked down: GDB may read, not write"
@@ -381,8 +354,7 @@ def test_lockdown_raised(k, name):
     under integrity GDB reads but writes nothing, and the breakpoint it had
     put in is out of the text for good; under confidentiality GDB is let go
     (the target exited), no stop is served, and a panic no longer waits."""
-    s = Session(k, name)
-    try:
+    with Session(k, name, expected=PANIC_LINES) as s:
         orig = s.g.sh("cat /proc/kstub_test/text").strip()
         seq = s.attach()
         s.load_test_symbols()
@@ -419,8 +391,6 @@ def test_lockdown_raised(k, name):
         s.g.wait_for("Kernel panic - not syncing: " + PANIC_MSG)
         wait_reboot(s, "the panic did not go on to the reboot")
         check("kstub: panic:" not in s.g.console(), "the panic stopped in kstub")
-    finally:
-        s.close(expected=PANIC_LINES)
 
 
 def test_builtin_lockdown(k, name):
@@ -462,16 +432,13 @@ TRAP_PATH = {"x86_64": ["kstub_x86_notify", "kstub_x86_nmi", "kstub_call"],
 def test_trap_path_not_kprobed(k, name):
     """kstub's trap path is on the kprobes blacklist (NOKPROBE_SYMBOL), as
     kgdb's is: a kprobe there would trap inside the stop."""
-    s = Session(k, name, test_module=False)
-    try:
+    with Session(k, name, test_module=False) as s:
         s.g.sh("mount -t debugfs none /sys/kernel/debug 2>/dev/null; true")
         listed = s.g.sh("cat /sys/kernel/debug/kprobes/blacklist | grep kstub; true")
         for fn in ["kstub_trap", "kstub_trap_swbreak", "kstub_stopped", "kstub_park",
                    "kstub_rx_irq", "kstub_bp_deactivate", "kstub_kernel_init_gone",
                    "kstub_text_gone"] + TRAP_PATH[k.arch]:
             check(re.search(r"\b%s\b" % fn, listed), "%s not on the blacklist:\n%s" % (fn, listed))
-    finally:
-        s.close()
 
 
 TESTS = [
