@@ -31,8 +31,9 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(HERE, "qemu"))
 
 import harness  # noqa: E402
-import test_e2e  # noqa: E402
-import test_safety  # noqa: E402
+import registry  # noqa: E402
+import test_e2e  # noqa: E402, F401 (its tests register themselves)
+import test_safety  # noqa: E402, F401
 import test_stock  # noqa: E402
 
 KVERS = ["6.1", "6.12"]
@@ -473,33 +474,35 @@ def plan_kernels(r, kvers, arches):
             plans.append(Plan(kver, arch, variant, runs))
 
     def over(t, arch, kver):
-        if FULL or t in test_e2e.TRANSPORT_TESTS:
+        if FULL or t.transport:
             return TRANSPORTS[arch]
         return [ONE_TRANSPORT[kver]]
 
     for arch in arches:
         for kver in kvers:
             prefix = "%s/%s/" % (kver, arch)
-            tests = test_e2e.TESTS + test_e2e.ARCH_TESTS[arch] + test_safety.TESTS
             add(kver, arch, "", [((prefix + "virtio/" if tr == "virtio" else prefix) + t.__name__,
-                                  tr, t) for t in tests for tr in over(t, arch, kver)])
+                                  tr, t)
+                                 for t in registry.tests(registry.PLAIN, arch)
+                                 for tr in over(t, arch, kver)])
             # the same kernel with kgdb: kstub over tty=, beside kgdb; on
             # the debug kernel (kgdb and the checkers) where the run has it
             if FULL or DEBUG_KERNEL.get(arch) == kver:
                 # the checkers' tests over the UART (they are not about the
                 # transport), then the kgdb ones over tty=
                 add(kver, arch, "debug",
-                    [(prefix + "debug/" + t.__name__, "uart", t) for t in test_safety.DEBUG_TESTS]
+                    [(prefix + "debug/" + t.__name__, "uart", t)
+                     for t in registry.tests(registry.DEBUG, arch)]
                     + [(prefix + "debug/tty/" + t.__name__, "tty", t)
-                       for t in test_e2e.KGDB_TESTS])
+                       for t in registry.tests(registry.KGDB, arch)])
             elif kver in KGDB_KERNEL[arch]:
                 add(kver, arch, "kgdb", [(prefix + "kgdb/" + t.__name__, "tty", t)
-                                         for t in test_e2e.KGDB_TESTS])
+                                         for t in registry.tests(registry.KGDB, arch)])
             # the same kernel with kstub built in
             add(kver, arch, "builtin",
                 [((prefix + "builtin/virtio/" if tr == "virtio" else prefix + "builtin/")
                   + t.__name__, tr, t)
-                 for t in test_e2e.BUILTIN_TESTS + test_safety.BUILTIN_TESTS
+                 for t in registry.tests(registry.BUILTIN, arch)
                  for tr in over(t, arch, kver)])
     return plans
 

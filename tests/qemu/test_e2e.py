@@ -11,6 +11,7 @@ import signal
 import time
 
 from harness import Gdb, Guest, RawRsp, TestFailure, check
+from registry import BUILTIN, DEBUG, KGDB, PLAIN, scenario
 
 
 # What differs between the architectures, as the tests see it.
@@ -249,6 +250,7 @@ def gdb_addr(gdb, expr):
     return int(m.group(1), 16)
 
 
+@scenario(PLAIN, DEBUG)
 def test_module_symbols(k, name):
     """Modules are GDB's shared libraries: symbols with no add-symbol-file, pending
     breakpoints in a module's init and code, unload and reload while attached."""
@@ -333,6 +335,7 @@ def scripts_gdb(s):
     return g
 
 
+@scenario(PLAIN)
 def test_kernel_scripts(k, name):
     """The kernel's GDB scripts work over kstub: lx-dmesg, lx-ps, lx-lsmod, $lx_current()."""
     with Session(k, name) as s:
@@ -380,6 +383,7 @@ def test_kernel_scripts(k, name):
         guest_alive(s)
 
 
+@scenario(PLAIN)
 def test_lx_symbols(k, name):
     """lx-symbols loads the modules' symbols over kstub. It reloads vmlinux at its
     link address, so this guest runs without KASLR, as the script needs."""
@@ -405,6 +409,7 @@ def test_lx_symbols(k, name):
 
 # ---- the scenarios ----
 
+@scenario(PLAIN, DEBUG, transport=True)
 def test_sysrq_attach(k, name):
     """SysRq-g stops the kernel; GDB sees the sysrq path, registers, variables; continue resumes."""
     with Session(k, name, test_module=False) as s:
@@ -438,11 +443,13 @@ def test_sysrq_attach(k, name):
               "taint %#x, want only the out-of-tree and unsigned flags" % taint)
 
 
+@scenario(PLAIN, transport=True)
 def test_kstubwait(k, name):
     """insmod kstubwait=1 blocks until GDB attaches, and GDB sees that stop."""
     kstubwait_module(k, name, "insmod /kstub.ko kstubwait=1 %s" % k.kstub_args)
 
 
+@scenario(PLAIN, DEBUG)
 def test_breakpoint_and_stepping(k, name):
     """Breakpoint on the test function: hit with named arguments, finish, next, step, stepi, hit again."""
     with Session(k, name) as s:
@@ -486,6 +493,7 @@ def test_breakpoint_and_stepping(k, name):
         guest_alive(s)
 
 
+@scenario(PLAIN, DEBUG)
 def test_oops_entry(k, name):
     """An oops stops in GDB at the faulting source line with SIGSEGV."""
     with Session(k, name, expected=ARCH[k.arch]["oops_lines"]) as s:
@@ -508,6 +516,7 @@ def test_oops_entry(k, name):
         guest_alive(s)
 
 
+@scenario(PLAIN, arch="x86_64")
 def test_gpf_entry(k, name):
     """A general protection fault taken with interrupts on (the #GP handler
     turns them back on before the die notifiers run) stops in GDB at the
@@ -543,6 +552,7 @@ def marked_line(k, marker):
     raise TestFailure("no %s in the test module" % marker)
 
 
+@scenario(PLAIN)
 def test_bug_entry(k, name):
     """BUG() stops in GDB at its line (x86: SIGILL, before the oops); continue lets the oops go on."""
     a = ARCH[k.arch]
@@ -618,6 +628,7 @@ def wait_reboot(s, what, timeout=60):
     check(s.g.qemu.poll() is not None, what)
 
 
+@scenario(PLAIN, DEBUG, transport=True)
 def test_panic_entry(k, name):
     """panic() stops in GDB before the kernel stops the other CPUs, with its
     message; continue lets the panic proceed. Once with no GDB attached (the
@@ -701,6 +712,7 @@ def kstubwait_module(k, name, load, append=""):
         check("alive-42" in g.sh("echo alive-$((40+2))"), "guest dead")
 
 
+@scenario(PLAIN)
 def test_modprobe_kstubwait(k, name):
     """kstub.kstubwait=1 on the kernel command line holds a modprobe of kstub for GDB."""
     kstubwait_module(k, name, "r=$(uname -r); mkdir -p /lib/modules/$r; "
@@ -715,6 +727,7 @@ def builtin_args(k):
     return "kstub.uart=" + ARCH[k.arch]["uart"]
 
 
+@scenario(BUILTIN, transport=True)
 def test_builtin_kstubwait(k, name):
     """Built in, kstubwait stops the boot in kstub's initcall, before init; a
     breakpoint on a later initcall is hit; one left in the kernel's init code
@@ -761,6 +774,7 @@ def test_builtin_kstubwait(k, name):
         check("alive-42" in g.sh("echo alive-$((40+2))"), "guest dead")
 
 
+@scenario(PLAIN)
 def test_memory_write(k, name):
     """set var on a module global is seen by the guest."""
     with Session(k, name) as s:
@@ -789,6 +803,7 @@ def counters(gdb):
     return module_array(gdb, "kstub_test_counters")
 
 
+@scenario(PLAIN, DEBUG)
 def test_all_cpus_stopped(k, name):
     """While stopped, the per-CPU busy threads do not count; every CPU is a GDB thread."""
     with Session(k, name) as s:
@@ -848,6 +863,7 @@ def check_stepi_from(s, what):
     check(pc2 != pc, "%s: stepi did not move from %#x" % (what, pc))
 
 
+@scenario(PLAIN, KGDB, DEBUG, transport=True)
 def test_break_in(k, name):
     """GDB attaches to a running kernel without SysRq; Ctrl-C stops it, in
     the interrupted code, whether the CPUs are busy, idle, or in a storm of
@@ -879,6 +895,7 @@ def test_break_in(k, name):
         guest_alive(s)
 
 
+@scenario(PLAIN)
 def test_kaslr_offsets(k, name):
     """Without nokaslr, GDB's symbols match the running kernel (qOffsets)."""
     with Session(k, name, test_module=False) as s:
@@ -906,6 +923,7 @@ def test_kaslr_offsets(k, name):
         s.g.finish(seq)
 
 
+@scenario(PLAIN)
 def test_detach_restores_text_and_reattach(k, name):
     """After detach the function's bytes are the original ones; a second attach works."""
     with Session(k, name) as s:
@@ -937,6 +955,7 @@ def test_detach_restores_text_and_reattach(k, name):
         guest_alive(s)
 
 
+@scenario(PLAIN, KGDB, transport=True)
 def test_bad_input(k, name):
     """Bad checksums, garbage, over-long and unknown packets, bad addresses: correct answers, still serving."""
     with Session(k, name, test_module=False) as s:
@@ -991,6 +1010,7 @@ def test_bad_input(k, name):
         s.check_reattach("GDB after raw session")
 
 
+@scenario(PLAIN, transport=True)
 def test_rmmod_after_detach(k, name):
     """rmmod after a session leaves the text as it was; insmod again works."""
     with Session(k, name) as s:
@@ -1015,6 +1035,7 @@ def test_rmmod_after_detach(k, name):
         s.g.sh("rmmod kstub")
 
 
+@scenario(PLAIN, DEBUG)
 def test_rmmod_with_breakpoints_in(k, name):
     """rmmod while GDB's breakpoints are still in the running kernel takes them out."""
     with Session(k, name) as s:
@@ -1055,6 +1076,7 @@ def every_cpu_takes_interrupts(s):
           "a CPU takes no timer interrupts after the session: %s -> %s" % (before, after))
 
 
+@scenario(PLAIN, DEBUG)
 def test_step_with_interrupts_firing(k, name):
     """200 stepi through straight-line code while a 10 kHz hrtimer fires: every stop is the next instruction."""
     with Session(k, name) as s:
@@ -1124,6 +1146,7 @@ def step_straight_line(s, func):
     return steps
 
 
+@scenario(PLAIN)
 def test_step_interrupt_mask_instructions(k, name):
     """Stepping the instructions that read and change the interrupt mask
     ends each step on the next instruction and gives the values they give
@@ -1149,6 +1172,7 @@ def test_step_interrupt_mask_instructions(k, name):
                                                                    [hex(x) for x in want]))
 
 
+@scenario(PLAIN, arch="arm64")
 def test_fpsimd_registers(k, name):
     """GDB sees the live FP/SIMD registers of the stopped code (kgdb reports zeros)."""
     with Session(k, name) as s:
@@ -1177,6 +1201,7 @@ def insmod_fails(g, args, named):
     check(len(lines) == 1, "want one dmesg line naming %s, got %s" % (named, lines))
 
 
+@scenario(PLAIN, transport=True)
 def test_bad_parameter(k, name):
     """A wrong transport parameter fails insmod with EINVAL and one dmesg line naming it."""
     g = Guest(k)
@@ -1234,6 +1259,7 @@ def line_to_guest(s, text):
 NOISE = "kstub-noise $m0,4 #1 +-"
 
 
+@scenario(KGDB)
 def test_tty_shared(k, name):
     """tty= shares the console's line: attach to a running kernel, Ctrl-C, console output
     in between, a getty-like reader on the tty; the line goes back on detach and rmmod."""
@@ -1324,6 +1350,7 @@ def kgdb_stops(s, what):
     s.g.finish(seq)
 
 
+@scenario(KGDB)
 def test_kgdb_coexist(k, name):
     """With kgdb and kgdboc configured, kstub loads, takes SysRq-g and its own port; rmmod
     gives SysRq-g back to kgdb."""
@@ -1358,6 +1385,7 @@ def test_kgdb_coexist(k, name):
 SLEEPERS = 1000          # over virtio; a UART shows 30 (GDB reads each one's frame)
 
 
+@scenario(PLAIN, KGDB, DEBUG, transport=True)
 def test_task_threads(k, name):
     """Every task is a thread, named, with its CPU or state; a sleeping task's bt goes through schedule()."""
     with Session(k, name, test_module=False) as s:
@@ -1419,6 +1447,7 @@ def test_task_threads(k, name):
         guest_alive(s)
 
 
+@scenario(PLAIN)
 def test_monitor_commands(k, name):
     """monitor help, ps, dmesg [N], lsmod, cpus: answered from the stopped kernel."""
     with Session(k, name) as s:
@@ -1454,66 +1483,3 @@ def test_monitor_commands(k, name):
         s.g.finish(seq)
         guest_alive(s)
 
-
-TESTS = [
-    test_sysrq_attach,
-    test_module_symbols,
-    test_kernel_scripts,
-    test_lx_symbols,
-    test_kstubwait,
-    test_breakpoint_and_stepping,
-    test_oops_entry,
-    test_bug_entry,
-    test_panic_entry,
-    test_modprobe_kstubwait,
-    test_memory_write,
-    test_all_cpus_stopped,
-    test_kaslr_offsets,
-    test_break_in,
-    test_detach_restores_text_and_reattach,
-    test_bad_input,
-    test_rmmod_after_detach,
-    test_rmmod_with_breakpoints_in,
-    test_step_with_interrupts_firing,
-    test_step_interrupt_mask_instructions,
-    test_bad_parameter,
-    test_task_threads,
-    test_monitor_commands,
-]
-
-# the scenarios in which the transport plays a part (its claim and
-# release, its receive interrupt, its first contact, bad bytes on it, long
-# replies, output while the kernel runs): make check runs these over every
-# transport and the others over one per kernel (FULL=1: all over all)
-TRANSPORT_TESTS = {
-    test_sysrq_attach,
-    test_kstubwait,
-    test_panic_entry,
-    test_break_in,
-    test_bad_input,
-    test_rmmod_after_detach,
-    test_bad_parameter,
-    test_task_threads,
-    test_builtin_kstubwait,
-}
-
-# on the kgdb kernel (CONFIG_CONSOLE_POLL), over tty=: the tty's own tests,
-# and the scenarios that show the shared line carries everything
-KGDB_TESTS = [
-    test_tty_shared,
-    test_kgdb_coexist,
-    test_break_in,
-    test_bad_input,
-    test_task_threads,
-]
-
-# on the kernel with kstub built in
-BUILTIN_TESTS = [
-    test_builtin_kstubwait,
-]
-
-# what only one architecture has
-ARCH_TESTS = {
-    "x86_64": [test_gpf_entry],
-    "arm64": [test_fpsimd_registers],
-}

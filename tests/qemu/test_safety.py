@@ -6,8 +6,8 @@ import signal
 import threading
 import time
 
-import test_e2e
 from harness import RawRsp, TestFailure, check, stress
+from registry import BUILTIN, DEBUG, PLAIN, scenario
 from test_e2e import (ARCH, PANIC_LINES, PANIC_MSG, Session, builtin_args, detach,
                       first_patchable, guest_alive, guest_with_gdb, kstubwait_attached,
                       source_line, wait_reboot)
@@ -38,6 +38,7 @@ def refused(s, where):
     s.gdb.cmd("delete")
 
 
+@scenario(PLAIN, DEBUG)
 def test_breakpoint_in_stop_path(k, name):
     """A breakpoint on __const_udelay, which kstub's roundup used to run with
     the breakpoints in: a SysRq-g stop and resumes all work, and the
@@ -65,6 +66,7 @@ def test_breakpoint_in_stop_path(k, name):
         guest_alive(s)
 
 
+@scenario(PLAIN)
 def test_breakpoint_in_panic_path(k, name):
     """A breakpoint on vsnprintf(), which kstub's panic message used to run
     with the breakpoints in: the panic stops in GDB (SIGABRT) and then
@@ -93,6 +95,7 @@ def test_breakpoint_in_panic_path(k, name):
         check(s.g.qemu.poll() is not None, "the panic did not proceed to the reboot")
 
 
+@scenario(PLAIN)
 def test_refused_sites(k, name):
     """Where the kernel rewrites its own text (a static branch, as a
     tracepoint's; ftrace's call site, and on x86 an ENDBR), and off an
@@ -126,6 +129,7 @@ def test_refused_sites(k, name):
 KEY_ROUNDS = stress(24, 400)
 
 
+@scenario(PLAIN)
 def test_breakpoint_while_key_flips(k, name):
     """GDB's breakpoints go in while the kernel flips a static branch over
     and over (a shell writing /proc/kstub_test/key): many stops find a CPU
@@ -176,6 +180,7 @@ def test_breakpoint_while_key_flips(k, name):
         guest_alive(s)
 
 
+@scenario(PLAIN, DEBUG)
 def test_new_gdb_after_kill(k, name):
     """A GDB killed with its breakpoint in a hot function: the kernel stops
     on the orphaned breakpoint; a new GDB attaches, continues, and the
@@ -246,6 +251,7 @@ def hit_until_quiet(r, addr, stops):
         pass
 
 
+@scenario(PLAIN)
 def test_rmmod_while_hit(k, name):
     """rmmod, RMMOD_ROUNDS times, while a breakpoint on a timer function is hit (5
     times a second, on either CPU) with every CPU busy; every other time
@@ -289,6 +295,7 @@ def test_rmmod_while_hit(k, name):
         guest_alive(s)
 
 
+@scenario(PLAIN)
 def test_crash_policy(k, name):
     """kstub does not turn a kernel that would reboot into one that hangs:
     with no GDB attached, a panic or an oops on a kernel set to reboot
@@ -349,6 +356,7 @@ def check_read_only(gdb, arch):
     z0_refused(gdb, arch, first_patchable(gdb, arch, "vfs_read"))
 
 
+@scenario(PLAIN)
 def test_lockdown_raised(k, name):
     """Lockdown raised while kstub is loaded takes effect at the next stop:
     under integrity GDB reads but writes nothing, and the breakpoint it had
@@ -393,6 +401,7 @@ def test_lockdown_raised(k, name):
         check("kstub: panic:" not in s.g.console(), "the panic stopped in kstub")
 
 
+@scenario(BUILTIN)
 def test_builtin_lockdown(k, name):
     """A kernel booted locked down: for integrity, kstub says GDB may only
     read, kstubwait waits, GDB reads and can write nothing; for
@@ -429,6 +438,7 @@ TRAP_PATH = {"x86_64": ["kstub_x86_notify", "kstub_x86_nmi", "kstub_call"],
              "arm64": ["kstub_arm64_roundup", "kstub_arm64_patch", "kstub_call"]}
 
 
+@scenario(PLAIN)
 def test_trap_path_not_kprobed(k, name):
     """kstub's trap path is on the kprobes blacklist (NOKPROBE_SYMBOL), as
     kgdb's is: a kprobe there would trap inside the stop."""
@@ -440,39 +450,3 @@ def test_trap_path_not_kprobed(k, name):
                    "kstub_text_gone"] + TRAP_PATH[k.arch]:
             check(re.search(r"\b%s\b" % fn, listed), "%s not on the blacklist:\n%s" % (fn, listed))
 
-
-TESTS = [
-    test_breakpoint_in_stop_path,
-    test_breakpoint_in_panic_path,
-    test_refused_sites,
-    test_breakpoint_while_key_flips,
-    test_new_gdb_after_kill,
-    test_crash_policy,
-    test_lockdown_raised,
-    test_trap_path_not_kprobed,
-    test_rmmod_while_hit,
-]
-
-# on the kernel with kstub built in
-BUILTIN_TESTS = [
-    test_builtin_lockdown,
-]
-
-# on the kernel that checks kstub's own rules (tests/qemu/configs/debug.config:
-# lockdep, sleeping in atomic context, KASAN): the core scenarios, attach,
-# breakpoints and stepping, break-in, oops, panic, threads, modules, rmmod.
-# Any report the checkers print fails the test (harness.BAD_CONSOLE).
-DEBUG_TESTS = [
-    test_e2e.test_sysrq_attach,
-    test_e2e.test_breakpoint_and_stepping,
-    test_e2e.test_step_with_interrupts_firing,
-    test_e2e.test_all_cpus_stopped,
-    test_e2e.test_break_in,
-    test_e2e.test_oops_entry,
-    test_e2e.test_panic_entry,
-    test_e2e.test_task_threads,
-    test_e2e.test_module_symbols,
-    test_e2e.test_rmmod_with_breakpoints_in,
-    test_breakpoint_in_stop_path,
-    test_new_gdb_after_kill,
-]
