@@ -15,7 +15,7 @@
 #include <linux/of.h>
 #include <linux/of_address.h>
 #include <linux/kprobes.h>
-#include "kstub.h"
+#include "serial.h"
 
 enum {
 	KSTUB_PL011_SIZE = 0x1000,
@@ -67,14 +67,9 @@ static irqreturn_t kstub_pl011_interrupt(int irq, void *unused)
 /* Lets GDB's Ctrl-C and a new connection in while the kernel runs. */
 static void kstub_pl011_irq_on(int irq)
 {
-	if (irq <= 0)
-		return;
-	if (request_irq(irq, kstub_pl011_interrupt, IRQF_SHARED, "kstub", &kstub_pl011_base)) {
-		pr_warn("uart: IRQ %d is busy; GDB cannot interrupt a running kernel\n", irq);
-		return;
-	}
-	kstub_pl011_irq = irq;
-	writel(UART011_RXIM | UART011_RTIM, kstub_pl011_base + UART011_IMSC);
+	kstub_pl011_irq = kstub_serial_request_irq(irq, kstub_pl011_interrupt, &kstub_pl011_base);
+	if (kstub_pl011_irq)
+		writel(UART011_RXIM | UART011_RTIM, kstub_pl011_base + UART011_IMSC);
 }
 
 static void kstub_pl011_irq_off(void)

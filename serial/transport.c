@@ -8,7 +8,7 @@
  */
 #include <linux/kernel.h>
 #include <linux/moduleparam.h>
-#include "kstub.h"
+#include "serial.h"
 
 /* what uart= takes: the architecture's UART (kstub_io_uart) */
 #ifdef CONFIG_ARM64
@@ -91,4 +91,26 @@ int kstub_transport_pick(const struct kstub_io_ops **io, const char **arg)
 	*io = named->io;
 	*arg = *named->arg ?: named->io->default_arg;
 	return 0;
+}
+
+/**
+ * kstub_serial_request_irq() - a UART's receive interrupt, shared
+ * @irq: the UART's, 0 or less if it has none
+ * @handler: what tells the core a byte came (kstub_rx_irq())
+ * @dev: the UART's cookie, for free_irq()
+ *
+ * Without it GDB cannot interrupt a running kernel, which dmesg says; a
+ * stopped kernel polls the UART either way.
+ * Context: process, module init.
+ * Return: @irq, or 0 when there is none to have.
+ */
+int kstub_serial_request_irq(int irq, irq_handler_t handler, void *dev)
+{
+	if (irq <= 0)
+		return 0;
+	if (request_irq(irq, handler, IRQF_SHARED, "kstub", dev)) {
+		pr_warn("uart: IRQ %d is busy; GDB cannot interrupt a running kernel\n", irq);
+		return 0;
+	}
+	return irq;
 }

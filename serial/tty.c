@@ -27,7 +27,7 @@
 #include <linux/tty_port.h>
 #include <linux/kprobes.h>
 #include "compat.h"
-#include "kstub.h"
+#include "serial.h"
 
 enum {
 	KSTUB_TTY_NAME_MAX = 64,

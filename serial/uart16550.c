@@ -14,7 +14,7 @@
 #include <linux/serial_reg.h>
 #include <linux/tty.h>
 #include <linux/kprobes.h>
-#include "kstub.h"
+#include "serial.h"
 
 enum {
 	KSTUB_UART_REGS = 8,
@@ -168,14 +168,9 @@ static irqreturn_t kstub_uart_interrupt(int irq, void *unused)
 /* Lets GDB's Ctrl-C and a new connection in while the kernel runs. */
 static void kstub_uart_irq_on(int irq)
 {
-	if (irq <= 0)
-		return;
-	if (request_irq(irq, kstub_uart_interrupt, IRQF_SHARED, "kstub", &kstub_uart_base)) {
-		pr_warn("uart: IRQ %d is busy; GDB cannot interrupt a running kernel\n", irq);
-		return;
-	}
-	kstub_uart_irq = irq;
-	kstub_uart_out(UART_IER, UART_IER_RDI);
+	kstub_uart_irq = kstub_serial_request_irq(irq, kstub_uart_interrupt, &kstub_uart_base);
+	if (kstub_uart_irq)
+		kstub_uart_out(UART_IER, UART_IER_RDI);
 }
 
 static void kstub_uart_irq_off(void)

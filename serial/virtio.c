@@ -20,7 +20,7 @@
 #include <linux/virtio_ids.h>
 #include <linux/kprobes.h>
 #include "compat.h"
-#include "kstub.h"
+#include "serial.h"
 
 enum {
 	KSTUB_VC_RX_BUFS = 4,

@@ -131,10 +131,6 @@ struct kstub_io_ops {
 };
 
 extern const struct kstub_arch_ops kstub_arch;
-/* the transports: the arch's UART (a 16550 or a PL011), virtio, tty */
-extern const struct kstub_io_ops kstub_io_uart;
-extern const struct kstub_io_ops kstub_io_virtio;
-extern const struct kstub_io_ops kstub_io_tty;
 /* serial/transport.c: the one the parameters name, or the machine has */
 int kstub_transport_pick(const struct kstub_io_ops **io, const char **arg);
 
