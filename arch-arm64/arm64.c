@@ -31,6 +31,7 @@
 #include "tdesc.h"
 #include "kstub_arch.h"
 #include "fpsimd.h"
+#include "hooks.h"
 
 enum {
 	KSTUB_ARM64_INSN_SIZE = 4,
@@ -517,7 +518,7 @@ NOKPROBE_SYMBOL(kstub_arm64_step_cancel);
 /* ---- traps ---- */
 
 /* BRK #imm from kstub: enter, and step over the compiled-in one on resume. */
-static bool kstub_arm64_brk(struct pt_regs *regs, unsigned long esr)
+bool kstub_arm64_brk(struct pt_regs *regs, unsigned long esr)
 {
 	unsigned long pc = regs->pc;
 
@@ -537,148 +538,12 @@ static bool kstub_arm64_brk(struct pt_regs *regs, unsigned long esr)
 
 NOKPROBE_SYMBOL(kstub_arm64_brk);
 
-static bool kstub_arm64_step(struct pt_regs *regs)
+bool kstub_arm64_step(struct pt_regs *regs)
 {
 	return kstub_is_stepping() && kstub_trap(regs, KSTUB_REASON_STEP, KSTUB_SIGTRAP);
 }
 
 NOKPROBE_SYMBOL(kstub_arm64_step);
-
-#ifdef KSTUB_ARM64_HOOKS
-
-/* 6.1-style kernels: hooks, resolved by name because they are not exported */
-static unsigned long kstub_arm64_reg_break, kstub_arm64_unreg_break;
-static unsigned long kstub_arm64_reg_step, kstub_arm64_unreg_step;
-
-static const struct kstub_sym kstub_arm64_hook_syms[] = {
-	{ "register_kernel_break_hook", &kstub_arm64_reg_break },
-	{ "unregister_kernel_break_hook", &kstub_arm64_unreg_break },
-	{ "register_kernel_step_hook", &kstub_arm64_reg_step },
-	{ "unregister_kernel_step_hook", &kstub_arm64_unreg_step },
-};
-
-static int kstub_arm64_break_fn(struct pt_regs *regs, unsigned long esr)
-{
-	return kstub_arm64_brk(regs, esr) ? DBG_HOOK_HANDLED : DBG_HOOK_ERROR;
-}
-
-NOKPROBE_SYMBOL(kstub_arm64_break_fn);
-
-static int kstub_arm64_step_fn(struct pt_regs *regs, unsigned long esr)
-{
-	return kstub_arm64_step(regs) ? DBG_HOOK_HANDLED : DBG_HOOK_ERROR;
-}
-
-NOKPROBE_SYMBOL(kstub_arm64_step_fn);
-
-static struct break_hook kstub_arm64_break_hook = {
-	.fn = kstub_arm64_break_fn,
-	.imm = KSTUB_ARM64_BRK,
-	.mask = 1,	/* KSTUB_ARM64_BRK and KSTUB_ARM64_BRK_COMPILED */
-};
-
-static struct step_hook kstub_arm64_step_hook = {
-	.fn = kstub_arm64_step_fn,
-};
-
-static int kstub_arm64_hooks_init(void)
-{
-	int ret = kstub_syms_resolve(kstub_arm64_hook_syms,
-				     ARRAY_SIZE(kstub_arm64_hook_syms));
-
-	if (ret)
-		return ret;
-	kstub_call(kstub_arm64_reg_break, (unsigned long)&kstub_arm64_break_hook, 0, 0);
-	kstub_call(kstub_arm64_reg_step, (unsigned long)&kstub_arm64_step_hook, 0, 0);
-	pr_info("arm64: using the kernel's break/step hooks\n");
-	return 0;
-}
-
-static void kstub_arm64_hooks_exit(void)
-{
-	kstub_call(kstub_arm64_unreg_step, (unsigned long)&kstub_arm64_step_hook, 0, 0);
-	kstub_call(kstub_arm64_unreg_break, (unsigned long)&kstub_arm64_break_hook, 0, 0);
-}
-
-#else
-
-/*
- * Kernels whose BRK and step handlers are a fixed chain. The traced
- * function gets (esr, regs); when the event is kstub's, the ftrace return
- * goes to an empty function instead, so the kernel's handler (which would
- * oops on an unknown BRK, or warn about an unexpected step) never runs.
- */
-static void kstub_arm64_skip(void)
-{
-}
-
-NOKPROBE_SYMBOL(kstub_arm64_skip);
-
-static void kstub_arm64_ftrace_brk(unsigned long ip, unsigned long parent_ip,
-				   struct ftrace_ops *op, struct ftrace_regs *fregs)
-{
-	unsigned long esr = ftrace_regs_get_argument(fregs, 0);
-	struct pt_regs *regs = (struct pt_regs *)ftrace_regs_get_argument(fregs, 1);
-
-	if (kstub_arm64_brk(regs, esr))
-		ftrace_regs_set_instruction_pointer(fregs, (unsigned long)kstub_arm64_skip);
-}
-
-NOKPROBE_SYMBOL(kstub_arm64_ftrace_brk);
-
-static void kstub_arm64_ftrace_step(unsigned long ip, unsigned long parent_ip,
-				    struct ftrace_ops *op, struct ftrace_regs *fregs)
-{
-	struct pt_regs *regs = (struct pt_regs *)ftrace_regs_get_argument(fregs, 1);
-
-	if (kstub_arm64_step(regs))
-		ftrace_regs_set_instruction_pointer(fregs, (unsigned long)kstub_arm64_skip);
-}
-
-NOKPROBE_SYMBOL(kstub_arm64_ftrace_step);
-
-static struct ftrace_ops kstub_arm64_brk_ops = { .func = kstub_arm64_ftrace_brk };
-static struct ftrace_ops kstub_arm64_step_ops = { .func = kstub_arm64_ftrace_step };
-
-static int kstub_arm64_hook_one(struct ftrace_ops *ops, char *fn)
-{
-	int ret = ftrace_set_filter(ops, fn, strlen(fn), 1);
-
-	if (ret) {
-		pr_err("arm64: cannot trace %s (needs CONFIG_DYNAMIC_FTRACE): %d\n", fn, ret);
-		return ret;
-	}
-	ret = register_ftrace_function(ops);
-	if (ret)
-		pr_err("arm64: cannot hook %s: %d\n", fn, ret);
-	return ret;
-}
-
-static int kstub_arm64_hooks_init(void)
-{
-	int ret;
-
-	ret = kstub_arm64_hook_one(&kstub_arm64_brk_ops, "do_el1_brk64");
-	if (ret)
-		return ret;
-	ret = kstub_arm64_hook_one(&kstub_arm64_step_ops, "do_el1_softstep");
-	if (ret)
-		goto err_unhook_brk;
-	pr_info("arm64: hooking do_el1_brk64/do_el1_softstep through ftrace\n");
-	return 0;
-
-err_unhook_brk:
-	unregister_ftrace_function(&kstub_arm64_brk_ops);
-	return ret;
-}
-
-static void kstub_arm64_hooks_exit(void)
-{
-	unregister_ftrace_function(&kstub_arm64_step_ops);
-	unregister_ftrace_function(&kstub_arm64_brk_ops);
-}
-
-#endif /* KSTUB_ARM64_HOOKS */
 
 /*
  * An oops stops once, after the kernel printed it. If GDB moved the pc the

@@ -52,6 +52,7 @@ struct kstub_bp_table kstub_bps;
 struct kstub_bp_table kstub_hooks;
 static unsigned long kstub_libs_told;	/* the module list GDB knows of */
 
+/* kernel functions, resolved at module init and only read after it */
 static unsigned long kstub_touch_softlockup_sync;
 static unsigned long kstub_rcu_cpu_stall_reset;
 static unsigned long kstub_clocksource_touch;

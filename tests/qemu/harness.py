@@ -69,6 +69,14 @@ def check(cond, msg):
         raise TestFailure(msg)
 
 
+def wait_until(cond, what, timeout=30, every=0.1):
+    """Wait for @cond() to hold; fail saying @what if it does not within @timeout s."""
+    deadline = time.time() + timeout
+    while not cond():
+        check(time.time() < deadline, "%s (after %d s)" % (what, timeout))
+        time.sleep(every)
+
+
 def run(cmd, **kw):
     return subprocess.run(cmd, check=True, **kw)
 

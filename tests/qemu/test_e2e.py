@@ -10,7 +10,7 @@ import re
 import signal
 import time
 
-from harness import Gdb, Guest, RawRsp, TestFailure, check
+from harness import Gdb, Guest, RawRsp, TestFailure, check, wait_until
 from registry import BUILTIN, DEBUG, KGDB, PLAIN, scenario
 
 
@@ -637,9 +637,8 @@ def test_panic_entry(k, name):
     for attached in (False, True):
         with Session(k, "%s_%s" % (name, "attached" if attached else "waiting"),
                      kstub_args="" if attached else "crash_wait=600", expected=PANIC_LINES) as s:
-            s.g.sh("echo 1 > /proc/kstub_test/busy")
+            busy(s)
             runqueues = kallsyms_addr(s, "runqueues")
-            time.sleep(0.5)
             if attached:
                 seq = s.attach()
                 g = s.gdb
@@ -803,14 +802,20 @@ def counters(gdb):
     return module_array(gdb, "kstub_test_counters")
 
 
+def busy(s):
+    """The test module's busy thread on each CPU, once each has counted."""
+    s.g.sh("echo 1 > /proc/kstub_test/busy")
+    wait_until(lambda: all(int(c) for c in s.g.sh("cat /proc/kstub_test/busy").split()[:2]),
+               "the busy threads do not run")
+
+
 @scenario(PLAIN, DEBUG)
 def test_all_cpus_stopped(k, name):
     """While stopped, the per-CPU busy threads do not count; every CPU is a GDB thread."""
     with Session(k, name) as s:
         check(s.g.sh("grep -c ^processor /proc/cpuinfo").strip().endswith("2"), "guest needs 2 CPUs")
-        s.g.sh("echo 1 > /proc/kstub_test/busy")
+        busy(s)
         runqueues = kallsyms_addr(s, "runqueues")
-        time.sleep(1)
         seq = s.attach()
         s.load_test_symbols()
         c1 = counters(s.gdb)
@@ -1306,17 +1311,16 @@ def test_tty_shared(k, name):
         ctrl_c(s, "the tty open", open_tty)
         s.detach()
         line_to_guest(s, "typed-after-detach")
-        time.sleep(0.5)
+        wait_until(lambda: "typed-after-detach" in s.g.sh("cat /tmp/ttyin"),
+                   "the line was not given back on detach", timeout=10)
         got = s.g.sh("cat /tmp/ttyin")
-        check("typed-after-detach" in got, "the line was not given back on detach: %r" % got)
         check(not re.search(r"[$#]|qSupported|vCont", got), "GDB's bytes reached the tty: %r" % got)
         # sysrq still stops it with the tty open; a new GDB gets in
         seq = s.attach()
         check(re.search(r"= \d+", s.gdb.cmd("p jiffies")), "GDB does not work with the tty open")
         s.detach()
         s.g.finish(seq)
-        s.g.sh("kill $(cat /tmp/reader)")
-        time.sleep(0.5)
+        s.g.sh("r=$(cat /tmp/reader); kill $r; while kill -0 $r 2>/dev/null; do usleep 50000; done")
         # closed again; a console's port stays started, so its interrupt now
         # reads the line, and a new GDB still stops the kernel by itself
         s.new_gdb().attach(s.g)
@@ -1324,12 +1328,13 @@ def test_tty_shared(k, name):
         s.detach()
         s.g.sh("rmmod kstub")
         # and the tty works as before without kstub
-        s.g.sh("cat /dev/%s > /tmp/ttyin2 2>&1 & echo $! > /tmp/reader" % tty)
-        time.sleep(0.5)
+        s.g.sh("cat /dev/%s > /tmp/ttyin2 2>&1 & r=$!; echo $r > /tmp/reader; "
+               "while ! ls -l /proc/$r/fd 2>/dev/null | grep -q /dev/%s; do usleep 50000; done"
+               % (tty, tty), timeout=30)
         line_to_guest(s, "typed-after-rmmod")
-        time.sleep(0.5)
-        check("typed-after-rmmod" in s.g.sh("cat /tmp/ttyin2; kill $(cat /tmp/reader)"),
-              "the tty lost its input after rmmod")
+        wait_until(lambda: "typed-after-rmmod" in s.g.sh("cat /tmp/ttyin2"),
+                   "the tty lost its input after rmmod", timeout=10)
+        s.g.sh("kill $(cat /tmp/reader)")
         guest_alive(s)
 
 
