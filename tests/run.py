@@ -32,8 +32,13 @@ sys.path.insert(0, os.path.join(HERE, "qemu"))
 
 import harness  # noqa: E402
 import registry  # noqa: E402
-import test_e2e  # noqa: E402, F401 (its tests register themselves)
+# the test files: their tests register themselves (registry.scenario)
+import test_attach  # noqa: E402, F401
+import test_crash  # noqa: E402, F401
+import test_kernel_view  # noqa: E402, F401
+import test_run_control  # noqa: E402, F401
 import test_safety  # noqa: E402, F401
+import test_transport  # noqa: E402, F401
 import test_stock  # noqa: E402
 
 KVERS = ["6.1", "6.12"]

@@ -44,7 +44,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "qemu"))
 
 import harness  # noqa: E402
-import test_e2e  # noqa: E402
+import session  # noqa: E402
 from harness import TestFailure, check  # noqa: E402
 
 OUT = os.path.join(harness.BUILD, "bench")
@@ -303,7 +303,7 @@ class Config:
     def hot_address(self):
         """The first line of HOT_FUNCTION, as the tests' break_at() takes it
         (on arm64 'break fn' would also land on the ftrace NOPs before it)."""
-        return "%#x" % test_e2e.first_patchable(self.gdb, self.arch, HOT_FUNCTION)
+        return "%#x" % session.first_patchable(self.gdb, self.arch, HOT_FUNCTION)
 
 
     # -- the workload --

@@ -18,7 +18,7 @@ arch: the one architecture that has what the test checks.
 """
 PLAIN, KGDB, BUILTIN, DEBUG = "plain", "kgdb", "builtin", "debug"
 
-# every test, in the order defined (test_e2e first, then test_safety)
+# every test, in the order tests/run.py imports the files and each defines them
 ALL = []
 
 

@@ -8,7 +8,7 @@ import time
 
 from harness import RawRsp, TestFailure, check, stress
 from registry import BUILTIN, DEBUG, PLAIN, scenario
-from test_e2e import (ARCH, PANIC_LINES, PANIC_MSG, Session, builtin_args, detach,
+from session import (ARCH, PANIC_LINES, PANIC_MSG, Session, builtin_args, detach,
                       first_patchable, guest_alive, guest_with_gdb, kstubwait_attached,
                       source_line, wait_reboot)
 

@@ -1,0 +1,363 @@
+# SPDX-License-Identifier: GPL-2.0
+"""What the end-to-end tests share: a booted guest with kstub loaded and
+GDB on it (Session), what differs between the architectures (ARCH),
+and the helpers more than one test file uses.
+
+Each test boots its own guest so that one failure cannot leak into the
+next, and each ends by checking the guest console for kernel complaints.
+"""
+import contextlib
+import os
+import re
+import time
+
+from harness import check, Gdb, Guest, TestFailure, wait_until
+
+
+# What differs between the architectures, as the tests see it.
+ARCH = {
+    "x86_64": dict(
+        regs=("rax", "rbx", "rsp", "rip", "eflags", "cs", "ss", "fs_base", "gs_base"),
+        xml=b"i386:x86-64",
+        bug_signal="SIGILL",
+        bug_oops="invalid opcode",
+        bug_warns=False,
+        oops_lines=[r"BUG: kernel NULL pointer dereference", r"Oops:", r"Call Trace:",
+                    r"BUG: unable to handle"],
+        bug_lines=[r"kernel BUG at", r"Oops:", r"invalid opcode", r"Call Trace:"],
+        mask_bits=0x300,            # eflags IF and TF
+        bp_insn=b"\xcc",
+        port_owner="grep '^1:' /proc/tty/driver/serial | grep -c uart:16550; true",
+        uart="ttyS1",
+    ),
+    "arm64": dict(
+        regs=("x0", "x29", "x30", "sp", "pc", "cpsr", "v0", "v31", "fpsr", "fpcr"),
+        xml=b"aarch64",
+        bug_signal="SIGSEGV",       # arm64's BUG() is a BRK that ends in die()
+        bug_oops="Internal error: Oops - BUG",
+        oops_lines=[r"Unable to handle kernel NULL pointer", r"Internal error: Oops",
+                    r"Oops", r"Call trace:"],
+        # arm64 6.1 itself warns in context tracking when a task dies in
+        # BUG()'s debug exception (seen without kstub loaded too)
+        bug_lines=[r"kernel BUG at", r"Internal error: Oops - BUG", r"Oops", r"Call trace:",
+                   r"WARNING: .* at kernel/context_tracking.c:\d+ ct_kernel_exit"],
+        bug_warns=True,
+        mask_bits=0x3c0,            # DAIF
+        bp_insn=(0xd4200000 | 0x3b0 << 5).to_bytes(4, "little"),
+        port_owner="ls /sys/bus/amba/drivers/uart-pl011/ | grep -c pl011; true",
+        uart="pl011",
+    ),
+}
+
+
+# a line of "info threads": GDB's number, the thread id, the name, kstub's extra
+# ('*' for the current one, GDB's number, thread id, name, kstub's extra)
+THREAD_LINE = re.compile(r'^(\*?)\s*(\d+)\s+Thread (\d+) "([^"]*)" \(([^)]*)\)', re.M)
+
+
+SYSRQ_LINE = "kstub: waiting for GDB"
+
+
+# kstub's device in the virtio guests is the only virtio device on PCI
+VIRTIO_PORT_OWNER = "readlink /sys/bus/pci/devices/*/virtio*/driver | grep -c virtio_console; true"
+
+
+def port_owner(k):
+    """A guest command printing 1 when the kernel's own driver has kstub's port, else 0."""
+    return VIRTIO_PORT_OWNER if k.transport == "virtio" else ARCH[k.arch]["port_owner"]
+
+
+def first_patchable(gdb, arch, fn):
+    """The start of @fn's first line, past what kstub refuses to patch
+    there on x86: the ENDBR an indirect call must land on, and ftrace's
+    call site (a 5-byte NOP or a call)."""
+    out = gdb.cmd("info line %s" % fn)
+    m = re.search(r"starts at address (0x[0-9a-f]+)", out)
+    check(m, "no line for %s: %s" % (fn, out))
+    addr = int(m.group(1), 16)
+    if arch != "x86_64":
+        return addr
+    out = gdb.cmd("x/3i %#x" % addr)
+    for m in re.finditer(r"^\s*(?:=> )?(0x[0-9a-f]+)[^:]*:\s+(\S+)(.*)$", out, re.M):
+        if m.group(2) == "endbr64" or m.group(2).startswith("nop") or "fentry" in m.group(3) \
+                or "ftrace" in m.group(3):
+            continue
+        return int(m.group(1), 16)
+    raise TestFailure("no instruction past the ENDBR and ftrace's site in %s:\n%s" % (fn, out))
+
+
+class Session:
+    """A booted guest with kstub (and the test module) loaded."""
+
+    def __init__(self, kernel, name, test_module=True, kstub_args="", panic_on_warn=True,
+                 load=True, append="", expected=()):
+        self.k, self.name = kernel, name
+        # console lines the test expects, which close() does not take for complaints
+        self.expected = expected
+        self.g = Guest(kernel, append=append, panic_on_warn=panic_on_warn)
+        self.gdb = None
+        self.sections = {}
+        self.test_module, self.kstub_args = test_module, kstub_args
+        if load:
+            self.load()
+
+    def load(self):
+        self.g.sh("insmod /kstub.ko %s %s" % (self.k.kstub_args, self.kstub_args))
+        if self.test_module:
+            self.g.sh("insmod /kstub_test.ko")
+        self.read_sections()
+
+    def read_sections(self):
+        """Where the loaded modules are, for add-symbol-file."""
+        self.sections = {}
+        lsmod = self.g.sh("cat /proc/modules")
+        mods = [(m, ko) for m, ko in (("kstub", self.k.kstub_ko), ("kstub_test", self.k.test_ko))
+                if re.search(r"^%s " % m, lsmod, re.M)]
+        for mod, ko in mods:
+            out = self.g.sh("for f in /sys/module/%s/sections/.*; do [ -f $f ] && "
+                            "echo \"@${f##*/} $(cat $f)\"; done; true" % mod)
+            # kernel messages may land in between: take only whole "@name address" lines
+            self.sections[ko] = dict(re.findall(r"^@(\.\S+) (0x[0-9a-f]+)$", out, re.M))
+            check(".text" in self.sections[ko], "no sections for %s:\n%s" % (mod, out))
+
+    def new_gdb(self, suffix=""):
+        if self.gdb:
+            self.gdb.close()
+        self.gdb = Gdb(self.k, self.name + suffix)
+        return self.gdb
+
+    def stop(self):
+        """Stop the kernel with SysRq-g; returns the guest command to finish later.
+        Returns once the kernel is stopping: a GDB that connected before would
+        break in by itself, and the SysRq stop would come after."""
+        n = self.g.console().count(SYSRQ_LINE)
+        seq = self.g.start("echo g > /proc/sysrq-trigger")
+        self.g.wait_logged(SYSRQ_LINE, n + 1)
+        return seq
+
+    def attach(self):
+        """SysRq-g, then a fresh GDB attaches; returns the sysrq command's seq."""
+        seq = self.stop()
+        self.new_gdb().attach(self.g)
+        return seq
+
+    def load_test_symbols(self):
+        """Symbols of kstub and the test module, at their load addresses."""
+        for ko, secs in self.sections.items():
+            # the sections code and variables live in; GDB misplaces the
+            # debug info of .init/.exit code given its own addresses
+            rest = " ".join("-s %s %s" % (n, a) for n, a in sorted(secs.items())
+                            if n != ".text" and re.match(r"\.(text|data|bss|rodata)", n))
+            out = self.gdb.cmd("add-symbol-file %s %s %s" % (ko, secs[".text"], rest))
+            check("Reading symbols" in out, "add-symbol-file failed:\n" + out)
+
+    def cont_then(self, guest_cmd, pending=None, timeout=120):
+        """continue in GDB, let the guest command @pending (a seq) finish, run
+        @guest_cmd in the guest; return what GDB printed at the stop, and @guest_cmd's seq."""
+        s = self.gdb.begin("continue")
+        self.gdb.wait_printed("Continuing.")
+        if pending is not None:
+            self.g.finish(pending)
+        seq = self.g.start(guest_cmd)
+        return self.gdb.end(s, timeout), seq
+
+    def resume(self, pending):
+        """continue in GDB and let the guest command @pending (a seq) finish."""
+        self.gdb.begin("continue")
+        self.gdb.wait_printed("Continuing.")
+        self.g.finish(pending)
+
+    def check_reattach(self, what):
+        """A fresh GDB attaches through SysRq-g, unwinds the sysrq path, detaches."""
+        seq = self.attach()
+        self.load_test_symbols()
+        bt = self.gdb.cmd("bt 3")
+        check("__handle_sysrq" in bt, "%s:\n%s" % (what, bt))
+        self.detach()
+        self.g.finish(seq)
+
+    def break_at(self, fn):
+        """A breakpoint on @fn's first line. (GDB's 'break fn' on arm64 also
+        lands on the ftrace NOPs before it, which the line table gives to the
+        previous function.)"""
+        addr = first_patchable(self.gdb, self.k.arch, fn)
+        out = self.gdb.cmd("break *%#x" % addr)
+        check(re.search(r"Breakpoint \d+ at", out), out)
+        return addr
+
+    def detach(self):
+        detach(self.gdb)
+
+    def text_bytes(self):
+        syms = self.g.sh("grep -w kstub_test_func /proc/kallsyms")
+        m = re.search(r"^([0-9a-f]+) [tT] kstub_test_func\b", syms, re.M)
+        check(m, "kstub_test_func not in kallsyms: " + syms)
+        addr = m.group(1)
+        out = self.g.sh("cat /proc/kstub_test/text")
+        m = re.search(r"^([0-9a-f]{32,})$", out, re.M)
+        check(m, "no text dump: " + out)
+        return int(addr, 16), bytes.fromhex(m.group(1))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close(self.expected)
+
+    def close(self, expected=()):
+        try:
+            if self.gdb:
+                self.gdb.close()
+            self.g.check_console(expected)
+        finally:
+            self.g.close()
+            self.g.keep_log(self.name)
+
+
+def guest_alive(sess):
+    check("alive-42" in sess.g.sh("echo alive-$((40+2))"), "guest shell does not answer")
+
+
+def kallsyms(sess, sym):
+    """@sym's address in the guest's /proc/kallsyms."""
+    out = sess.g.sh("grep -w %s /proc/kallsyms; true" % sym)
+    m = re.search(r"^([0-9a-f]+) \w %s\b" % sym, out, re.M)
+    check(m, "%s not in kallsyms: %s" % (sym, out))
+    return int(m.group(1), 16)
+
+
+def source_line(text):
+    """The line of the test module's source that holds @text."""
+    with open(os.path.join(os.path.dirname(__file__), "..", "kernel", "kstub_test.c")) as f:
+        for n, line in enumerate(f, 1):
+            if text in line:
+                return n
+    raise TestFailure("kstub_test.c has no %r" % text)
+
+
+def gdb_addr(gdb, expr):
+    out = gdb.cmd("p/x (unsigned long)%s" % expr)
+    m = re.search(r"= (0x[0-9a-f]+)", out)
+    check(m, "p %s: %s" % (expr, out))
+    return int(m.group(1), 16)
+
+
+PANIC_MSG = "kstub-test panic 7 sh 8 9 10 11 feed"
+
+
+PANIC_LINES = [r"Kernel panic - not syncing: " + PANIC_MSG, r"kstub: panic: " + PANIC_MSG,
+               r"Call Trace:", r"Call trace:"]
+
+
+def kallsyms_addr(s, symbol):
+    """@symbol's address as the running kernel has it (the guest must run).
+    For per-CPU data GDB's own is wrong under KASLR on x86_64: GDB
+    relocates the zero-based per-CPU symbols by the text offset."""
+    return int(s.g.sh("grep -w %s /proc/kallsyms" % symbol).split()[0], 16)
+
+
+def other_cpu_thread(g, threads, runqueues):
+    """The one CPU thread in @threads ('info threads') that is not GDB's
+    current one, checked against the task the scheduler has running on
+    that CPU (@runqueues: its address from kallsyms_addr()). Returns
+    (GDB's thread number, pid, name, CPU)."""
+    other = [(int(m.group(2)), int(m.group(3)), m.group(4), int(m.group(5).split()[1]))
+             for m in THREAD_LINE.finditer(threads)
+             if m.group(5).startswith("CPU ") and not m.group(1)]
+    check(len(other) == 1, "want one other CPU's thread:\n" + threads)
+    _, pid, _, cpu = other[0]
+    curr = g.cmd("p ((struct rq *)(%#x + __per_cpu_offset[%d]))->curr->pid" % (runqueues, cpu))
+    check(re.search(r"= %d$" % pid, curr.strip()),
+          "CPU %d's thread is not the task it runs: %s, the scheduler's %s"
+          % (cpu, other[0], curr.strip()))
+    return other[0]
+
+
+def wait_reboot(s, what, timeout=60):
+    """The guest reboots (QEMU runs with -no-reboot: it exits)."""
+    deadline = time.time() + timeout
+    while s.g.qemu.poll() is None and time.time() < deadline:
+        time.sleep(0.2)
+    check(s.g.qemu.poll() is not None, what)
+
+
+@contextlib.contextmanager
+def guest_with_gdb(k, name, **guest_args):
+    """A guest with nothing loaded, and a GDB not attached yet; at the end
+    both go, and the console is checked."""
+    g = Guest(k, **guest_args)
+    gdb = None
+    try:
+        gdb = Gdb(k, name)
+        yield g, gdb
+    finally:
+        if gdb:
+            gdb.close()
+        g.check_console()
+        g.close()
+        g.keep_log(name)
+
+
+def detach(gdb):
+    out = gdb.cmd("detach")
+    check("detached" in out.lower(), "detach failed:\n" + out)
+
+
+def kstubwait_attached(g, gdb):
+    """GDB attaches to a kernel stopped by kstubwait; returns what it printed."""
+    out = gdb.attach(g)
+    check("SIGTRAP" in out + gdb.cmd("info program"), "no SIGTRAP stop:\n" + out)
+    return out
+
+
+def builtin_args(k):
+    """kstub's parameters on the command line of a kernel it is built into."""
+    if k.transport == "virtio":
+        return "kstub.virtio=auto"
+    return "kstub.uart=" + ARCH[k.arch]["uart"]
+
+
+def module_array(gdb, name):
+    """The values of one of the test module's unsigned long arrays."""
+    gdb.cmd("set print repeats unlimited")
+    out = gdb.cmd("p " + name)
+    m = re.search(r"= \{([\d, ]*)\}", out)
+    check(m, "cannot read %s: %s" % (name, out))
+    return [int(n) for n in m.group(1).split(",")]
+
+
+def busy(s):
+    """The test module's busy thread on each CPU, once each has counted."""
+    s.g.sh("echo 1 > /proc/kstub_test/busy")
+    wait_until(lambda: all(int(c) for c in s.g.sh("cat /proc/kstub_test/busy").split()[:2]),
+               "the busy threads do not run")
+
+
+def stop_location(s, what):
+    """Where GDB says the kernel stopped; must be kernel code outside kstub."""
+    pc = int(re.search(r"= (0x[0-9a-f]+)", s.gdb.cmd("p/x $pc")).group(1), 16)
+    where = s.gdb.cmd("info symbol $pc").strip()
+    symbol = where.split(" in section ")[0]
+    check(pc >> 48 == 0xffff, "%s: pc %#x is not kernel code" % (what, pc))
+    # kstub's symbols are loaded: its own code says "of .../kstub.ko"
+    # (a stepi may land in a module's PLT, which has no symbol)
+    check("/kstub.ko" not in where,
+          "%s: stopped inside kstub, not in the interrupted code: %s" % (what, where))
+    return pc, symbol
+
+
+def check_stepi_from(s, what):
+    pc, _ = stop_location(s, what)
+    s.gdb.cmd("stepi")
+    pc2, _ = stop_location(s, what + ", after stepi")
+    check(pc2 != pc, "%s: stepi did not move from %#x" % (what, pc))
+
+
+def insmod_fails(g, args, named):
+    """insmod kstub @args fails with EINVAL and one dmesg line naming @named."""
+    rc, out = g.finish(g.start("insmod /kstub.ko %s 2>&1" % args))
+    check(rc != 0 and "Invalid" in out, "insmod %s: rc %d %s" % (args, rc, out))
+    # busybox insmod tries init_module after finit_module: one line per try
+    lines = {re.sub(r"^\[[ \d.]+\] ", "", l)
+             for l in g.sh("dmesg | grep kstub:").splitlines() if named in l}
+    check(len(lines) == 1, "want one dmesg line naming %s, got %s" % (named, lines))

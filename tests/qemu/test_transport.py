@@ -1,0 +1,219 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Bytes on the line, end to end: bad input, a tty shared with the console,
+kgdb beside kstub.
+"""
+import os
+import re
+import signal
+import time
+
+from harness import check, Gdb, RawRsp, wait_until
+from registry import KGDB, PLAIN, scenario
+from session import ARCH, check_stepi_from, guest_alive, insmod_fails, Session
+
+
+@scenario(PLAIN, KGDB, transport=True)
+def test_bad_input(k, name):
+    """Bad checksums, garbage, over-long and unknown packets, bad addresses: correct answers, still serving."""
+    with Session(k, name, test_module=False) as s:
+        seq = s.stop()
+        s.g.wait_for("kstub: waiting for GDB")
+        time.sleep(0.5)
+        r = RawRsp(s.g.gdb_port)
+        r.write(b"$qC#00")
+        check(r.read_ack() == b"-", "bad checksum not NAKed")
+        r.write(b"\x01\xffgarbage}}##$$")
+        r.write(b"#01")  # ends the '$' the garbage opened, with a bad checksum
+        check(r.read_ack() == b"-", "garbage packet not NAKed")
+        check(r.request(b"qC").startswith(b"QC"), "qC after garbage")
+        sup = r.request(b"qSupported").decode()
+        m = re.search(r"PacketSize=([0-9a-f]+)", sup)
+        check(m, "no PacketSize in %r" % sup)
+        # 64 KiB through a polled tty takes a while under TCG
+        check(r.request(b"x" * (int(m.group(1), 16) + 100), timeout=180) == b"E5a",
+              "over-long packet")
+        check(r.request(b"qKstubNoSuchPacket") == b"", "unknown packet must get an empty reply")
+        check(r.request(b"vKstubNoSuch;1") == b"", "unknown v packet")
+        check(r.request(b"m0,8") == b"E0e", "read of address 0")
+        check(r.request(b"mffff800000000000,10").startswith(b"E"), "read of a hole")
+        check(r.request(b"m1,ffffffff") == b"E16", "read longer than PacketSize")
+        check(r.request(b"Mffffffffffffff00,2:0000") == b"E0e", "write to an unmapped address")
+        check(r.request(b"M0,1:zz") == b"E16", "malformed write")
+        check(r.request(b"Z0,0,1").startswith(b"E"), "breakpoint at 0")
+        check(r.request(b"p9999") == b"E16", "register past the end")
+        check(r.request(b"Hg3fffff0") == b"E03", "no such thread")
+        sup = r.request(b"qSupported:swbreak+")
+        check(b"PacketSize=10000" in sup and b"qXfer:features:read+" in sup, sup)
+        xml = r.request(b"qXfer:features:read:target.xml:0,fff")
+        check(xml.startswith(b"l<?xml") and ARCH[k.arch]["xml"] in xml, xml[:80])
+        check(r.request(b"?").startswith(b"T05thread:"), "stop reason")
+        # acks can go only where the link cannot lose bytes
+        if k.transport == "virtio":
+            check(b"QStartNoAckMode+" in sup, "virtio does not offer no-ack mode: %r" % sup)
+            check(r.request(b"QStartNoAckMode") == b"OK", "QStartNoAckMode")
+            r.write(r.frame(b"qC"))
+            r.read_until(lambda b: len(b) >= 1)
+            check(r.buf.startswith(b"$"), "acked in no-ack mode: %r" % r.buf[:20])
+            check(r.read_packet().startswith(b"QC"), "qC in no-ack mode")
+            r.write(r.frame(b"D"))
+            check(r.read_packet() == b"OK", "detach in no-ack mode")
+        else:
+            check(b"QStartNoAckMode" not in sup, "a UART must keep acks: %r" % sup)
+            check(r.request(b"D") == b"OK", "detach")
+        r.close()
+        s.g.finish(seq)
+        guest_alive(s)
+        # and a real GDB still gets in afterwards
+        s.check_reattach("GDB after raw session")
+
+
+# ---- a kgdb kernel: kstub on a tty it shares, and kgdb beside it ----
+
+def ctrl_c(s, what, meanwhile=None):
+    """continue, run @meanwhile, then GDB's Ctrl-C: it must stop the kernel,
+    outside kstub. How fast is make bench's to measure (no wall-clock
+    assertion under TCG); GDB gives up after 30 s."""
+    cont = s.gdb.begin("continue")
+    s.gdb.wait_printed("Continuing.")
+    if meanwhile:
+        meanwhile()
+    time.sleep(1)
+    t0 = time.time()
+    s.gdb.p.send_signal(signal.SIGINT)
+    out = s.gdb.end(cont, timeout=30)
+    took = time.time() - t0
+    print("    Ctrl-C (%s) stopped the kernel in %.2f s" % (what, took))
+    check("SIGINT" in out, "%s: Ctrl-C gave no SIGINT stop:\n%s" % (what, out))
+    check_stepi_from(s, what)
+
+
+def line_to_guest(s, text):
+    """Type @text on GDB's line, as a terminal on it would, with GDB away."""
+    r = RawRsp(s.g.gdb_port)
+    r.write(text.encode() + b"\n")
+    time.sleep(0.5)
+    r.close()
+
+
+NOISE = "kstub-noise $m0,4 #1 +-"
+
+
+@scenario(KGDB)
+def test_tty_shared(k, name):
+    """tty= shares the console's line: attach to a running kernel, Ctrl-C, console output
+    in between, a getty-like reader on the tty; the line goes back on detach and rmmod."""
+    with Session(k, name) as s:
+        tty = k.facts["tty"]
+        ready = s.g.sh("dmesg | grep 'kstub: ready'")
+        check("ready on tty " + tty in ready, "not on the shared tty: " + ready)
+        check(s.g.sh("cat /proc/consoles | grep -c '^%s'; true" % tty).strip() == "1",
+              "%s is not a console" % tty)
+        # the tty is closed: kstub polls it, and a new GDB's first packet stops the kernel
+        s.new_gdb().attach(s.g)
+        s.load_test_symbols()
+        check_stepi_from(s, "attach over the shared tty")
+        # kernel messages on the same line, with packet characters in them,
+        # while GDB waits for the kernel to stop (a few hundred a second:
+        # QEMU does not pace this UART, and a flood GDB cannot print as
+        # fast as it comes would queue up in front of the stop)
+        s.break_at("kstub_test_func")
+        cont = s.gdb.begin("continue")
+        s.gdb.wait_printed("Continuing.")
+        s.g.sh("(while :; do echo '%s' > /dev/kmsg; usleep 5000; done) >/dev/null 2>&1 & echo $! > /tmp/noise"
+               % NOISE)
+        time.sleep(2)
+        call = s.g.start("echo 5 > /proc/kstub_test/call")
+        out = s.gdb.end(cont, timeout=60)
+        check(re.search(r"Breakpoint 1, kstub_test_func \(a=(a@entry=)?5", out), "no hit:\n" + out)
+        check(NOISE in s.g.console(), "the guest printed no noise")
+        check(NOISE in out, "the console's text did not reach GDB:\n" + out[-2000:])
+        fin = s.gdb.cmd("finish")
+        check(re.search(r"Value returned is \$\d+ = 132", fin), "finish:\n" + fin)
+        s.gdb.cmd("delete")
+        ctrl_c(s, "console output on the line")
+        dump = s.gdb.cmd("dump binary memory %s/dump.bin _stext _stext+16384"
+                         % s.g.dir, timeout=120)
+        check(os.path.getsize(s.g.dir + "/dump.bin") == 16384, "memory dump short:\n" + dump)
+
+        # a reader holds the tty open, as a getty would: the driver takes the
+        # bytes now. GDB's Ctrl-C still reaches kstub, and none of GDB's
+        # bytes reach the reader
+        def open_tty():
+            s.g.finish(call)
+            s.g.sh("kill $(cat /tmp/noise)")
+            s.g.sh("cat /dev/%s > /tmp/ttyin 2>&1 & echo $! > /tmp/reader" % tty)
+        ctrl_c(s, "the tty open", open_tty)
+        s.detach()
+        line_to_guest(s, "typed-after-detach")
+        wait_until(lambda: "typed-after-detach" in s.g.sh("cat /tmp/ttyin"),
+                   "the line was not given back on detach", timeout=10)
+        got = s.g.sh("cat /tmp/ttyin")
+        check(not re.search(r"[$#]|qSupported|vCont", got), "GDB's bytes reached the tty: %r" % got)
+        # sysrq still stops it with the tty open; a new GDB gets in
+        seq = s.attach()
+        check(re.search(r"= \d+", s.gdb.cmd("p jiffies")), "GDB does not work with the tty open")
+        s.detach()
+        s.g.finish(seq)
+        s.g.sh("r=$(cat /tmp/reader); kill $r; while kill -0 $r 2>/dev/null; do usleep 50000; done")
+        # closed again; a console's port stays started, so its interrupt now
+        # reads the line, and a new GDB still stops the kernel by itself
+        s.new_gdb().attach(s.g)
+        check(re.search(r"= \d+", s.gdb.cmd("p jiffies")), "attach after the tty closed")
+        s.detach()
+        s.g.sh("rmmod kstub")
+        # and the tty works as before without kstub
+        s.g.sh("cat /dev/%s > /tmp/ttyin2 2>&1 & r=$!; echo $r > /tmp/reader; "
+               "while ! ls -l /proc/$r/fd 2>/dev/null | grep -q /dev/%s; do usleep 50000; done"
+               % (tty, tty), timeout=30)
+        line_to_guest(s, "typed-after-rmmod")
+        wait_until(lambda: "typed-after-rmmod" in s.g.sh("cat /tmp/ttyin2"),
+                   "the tty lost its input after rmmod", timeout=10)
+        s.g.sh("kill $(cat /tmp/reader)")
+        guest_alive(s)
+
+
+def kgdb_stops(s, what):
+    """SysRq-g enters kgdb: a GDB on kgdboc's port sees kgdb's breakpoint; detach."""
+    seq = s.g.start("echo g > /proc/sysrq-trigger")
+    s.g.wait_for("DEBUG", 30)
+    gdb = Gdb(s.k, s.name + "-kgdb")
+    try:
+        out = gdb.cmd("target remote 127.0.0.1:%d" % s.g.kgdb_port, timeout=60)
+        check("Remote debugging using" in out, "%s: kgdb did not answer:\n%s" % (what, out))
+        bt = gdb.cmd("bt 4")
+        check("kgdb_breakpoint" in bt and "__handle_sysrq" in bt,
+              "%s: not stopped in kgdb:\n%s" % (what, bt))
+        gdb.cmd("detach")
+    finally:
+        gdb.close()
+    s.g.finish(seq)
+
+
+@scenario(KGDB)
+def test_kgdb_coexist(k, name):
+    """With kgdb and kgdboc configured, kstub loads, takes SysRq-g and its own port; rmmod
+    gives SysRq-g back to kgdb."""
+    # kgdb knows nothing of KASLR (no qOffsets): GDB's symbols must fit as linked
+    with Session(k, name, load=False, append="nokaslr", expected=[r"kstub: tty=ttyXYZ9"]) as s:
+        check("KGDB: Registered I/O driver kgdboc" in s.g.sh("dmesg"), "kgdboc is not configured")
+        kgdb_stops(s, "before kstub")
+        # a tty that is not there fails insmod with one line naming it
+        insmod_fails(s.g, "tty=ttyXYZ9", "tty=ttyXYZ9")
+        s.load()
+        check("sysrq 'g' stops in kstub now" in s.g.sh("dmesg | grep kstub:"),
+              "kstub did not say it took SysRq-g from kgdb")
+        seq = s.attach()
+        s.load_test_symbols()
+        check("__handle_sysrq" in s.gdb.cmd("bt 4"), "SysRq-g did not stop in kstub")
+        s.break_at("kstub_test_func")
+        out, call = s.cont_then("echo 5 > /proc/kstub_test/call", pending=seq)
+        check(re.search(r"Breakpoint 1, kstub_test_func \(a=(a@entry=)?5", out), "no hit:\n" + out)
+        s.gdb.cmd("stepi")
+        s.gdb.cmd("delete")
+        s.detach()
+        s.g.finish(call)
+        s.gdb.close()
+        s.gdb = None
+        s.g.sh("rmmod kstub")
+        kgdb_stops(s, "after rmmod kstub")
+        guest_alive(s)
