@@ -312,30 +312,6 @@ NOKPROBE_SYMBOL(kstub_x86_roundup);
 
 /* ---- breakpoints and patching ---- */
 
-/*
- * Whether @addr starts an instruction, decoding from the start of its
- * function as kprobes does; an int3 in the middle of one would change
- * what the instructions around it are.
- */
-static bool kstub_x86_insn_boundary(unsigned long addr)
-{
-	unsigned long size, off, at;
-	u8 buf[MAX_INSN_SIZE];
-	struct insn insn;
-
-	if (!kstub_call(kstub_x86_size_offset, addr, (unsigned long)&size,
-			(unsigned long)&off))
-		return false;
-	for (at = addr - off; at < addr; at += insn.length) {
-		if (copy_from_kernel_nofault(buf, (void *)at, sizeof(buf)) ||
-		    kstub_call4(kstub_x86_insn_decode, (unsigned long)&insn,
-				(unsigned long)buf, sizeof(buf), INSN_MODE_KERN) ||
-		    !insn.length)
-			return false;
-	}
-	return at == addr;
-}
-
 #ifdef CONFIG_JUMP_LABEL
 /*
  * The length of the static branch at @code: a 2- or 5-byte jump or nop.
@@ -400,18 +376,66 @@ static bool kstub_x86_jump_site(unsigned long addr)
 }
 #endif
 
+/*
+ * Whether the kernel may be rewriting the instruction at @at, whose first
+ * byte is an int3: a static branch, a static call or an ftrace site that
+ * a parked CPU is half way through (text_poke_bp()). Other int3s are
+ * instructions of their own (the one after a return, under SLS).
+ */
+static bool kstub_x86_rewriting(unsigned long at)
+{
+	if (kstub_x86_jump_site(at))
+		return true;
+	if (kstub_x86_static_call_reserved &&
+	    (kstub_call(kstub_x86_static_call_reserved, at, at, 0) & 0xff))
+		return true;
+	return kstub_x86_ftrace_location &&
+	       kstub_call(kstub_x86_ftrace_location, at, at, 0) == at;
+}
+
+/*
+ * 0 if @addr starts an instruction, decoding from the start of its
+ * function as kprobes does (an int3 in the middle of one would change what
+ * the instructions around it are); -EINVAL if it does not; -EBUSY if an
+ * instruction before it is being rewritten, whose length (and so where
+ * the next one starts) is not known until the rewrite is done.
+ */
+static int kstub_x86_insn_start(unsigned long addr)
+{
+	unsigned long size, off, at;
+	u8 buf[MAX_INSN_SIZE];
+	struct insn insn;
+
+	if (!kstub_call(kstub_x86_size_offset, addr, (unsigned long)&size,
+			(unsigned long)&off))
+		return -EINVAL;
+	for (at = addr - off; at < addr; at += insn.length) {
+		if (copy_from_kernel_nofault(buf, (void *)at, sizeof(buf)))
+			return -EINVAL;
+		if (buf[0] == KSTUB_X86_INT3 && kstub_x86_rewriting(at))
+			return -EBUSY;
+		if (kstub_call4(kstub_x86_insn_decode, (unsigned long)&insn,
+				(unsigned long)buf, sizeof(buf), INSN_MODE_KERN) ||
+		    !insn.length)
+			return -EINVAL;
+	}
+	return at == addr ? 0 : -EINVAL;
+}
+
 static int kstub_x86_bp_valid(unsigned long addr)
 {
 	u8 insn[sizeof(kstub_x86_nop5)];
 	unsigned long site;
+	int ret;
 
 	if (!kstub_call(kstub_x86_kernel_text_address, addr, 0, 0))
 		return -EFAULT;
 	/* entry, noinstr and NOKPROBE code run where a trap is not survivable */
 	if (kstub_call(kstub_x86_within_kprobe_blacklist, addr, 0, 0) & 0xff)
 		return -EPERM;
-	if (!kstub_x86_insn_boundary(addr))
-		return -EINVAL;
+	ret = kstub_x86_insn_start(addr);
+	if (ret)
+		return ret;
 	/*
 	 * Code the kernel rewrites while it runs, expecting its own bytes
 	 * there: static branches (jump_label BUG()s on an int3), static

@@ -69,25 +69,47 @@ FULL = os.environ.get("FULL", "") not in ("", "0")
 # set once tests/run.sh's second half of the package install is done: the
 # builds start without it, the tests and the guests' initramfs need it
 DEPS_READY = threading.Event()
+DEPS_TIMEOUT = 1800
 
 
 def wait_deps():
     """Wait for tests/deps.sh rest, which tests/run.sh started beside the
-    first build; its exit status lands in $KSTUB_DEPS_REST."""
+    first build: its exit status lands in $KSTUB_DEPS_REST, and its pid is
+    $KSTUB_DEPS_PID. A line a minute while it runs."""
     path = os.environ.get("KSTUB_DEPS_REST")
+    pid = int(os.environ.get("KSTUB_DEPS_PID", "0"))
+    t0 = said = time.time()
     try:
         while path:
-            with open(path) as f:
-                rc = f.read().strip()
+            try:
+                with open(path) as f:
+                    rc = f.read().strip()
+            except OSError as e:
+                raise harness.TestFailure("tests/deps.sh rest: %s" % e)
             if rc:
                 break
+            if pid and not os.path.exists("/proc/%d" % pid):
+                with open(path) as f:
+                    rc = f.read().strip()
+                if not rc:
+                    rc = "nothing (it was killed)"
+                break
+            harness.check(time.time() - t0 < DEPS_TIMEOUT,
+                          "tests/deps.sh rest still running after %ds" % DEPS_TIMEOUT)
+            if time.time() - said >= 60:
+                print("deps: installing the rest beside the build (%s)" % mmss(time.time() - t0),
+                      flush=True)
+                said = time.time()
             time.sleep(1)
         else:
             return
-        with open(path + ".log", errors="replace") as f:
-            log = f.read()[-3000:]
+        log = ""
+        if os.path.exists(path + ".log"):
+            with open(path + ".log", errors="replace") as f:
+                log = f.read()[-3000:]
         for f in (path, path + ".log"):
-            os.remove(f)
+            if os.path.exists(f):
+                os.remove(f)
         if rc != "0":
             raise harness.TestFailure("tests/deps.sh rest exited %s:\n%s" % (rc, log))
     finally:
@@ -530,26 +552,34 @@ def main():
     if os.environ.get("KSTUB_DEPS_SECONDS"):
         phases.append(("deps: what the builds need", float(os.environ["KSTUB_DEPS_SECONDS"])))
     t0 = time.time()
-    try:
-        wait_deps()
-    except harness.TestFailure as e:
-        r.fail("deps", str(e))
-    phases.append(("deps: the rest, beside the build", time.time() - t0))
-    t0 = time.time()
-    r.run("host/rsp", host_tests)
-    r.run("host/docs", docs_tests)
-    r.run("host/fuzz", fuzz_smoke)
-    phases.append(("host tests", time.time() - t0))
     stock = Plan("stock", "", "", [("stock/" + t.__name__, None, t) for t in test_stock.TESTS
                                    if r.wanted("stock/" + t.__name__)])
     stock.name = "stock kernel tests"
     stock.done.set()
     try:
-        Pool(r, [stock] + plans, builder).run()
+        deps = True
+        try:
+            wait_deps()
+        except harness.TestFailure as e:
+            # nothing can run without the packages: stop here, as deps.sh did
+            r.fail("deps", str(e))
+            deps = False
+        phases.append(("deps: the rest, beside the build", time.time() - t0))
+        if deps:
+            t0 = time.time()
+            r.run("host/rsp", host_tests)
+            r.run("host/docs", docs_tests)
+            r.run("host/fuzz", fuzz_smoke)
+            phases.append(("host tests", time.time() - t0))
+            Pool(r, [stock] + plans, builder).run()
     finally:
         builder.stop()
         r.stop()
+    return summary(r, phases, plans, stock, t_start)
 
+
+def summary(r, phases, plans, stock, t_start):
+    """The table of phases and the count; what the run exits with."""
     print("\nphases (wall clock; builds run beside the tests of the kernels before them):")
     for what, dt in phases:
         print("  %-34s %s" % (what, mmss(dt)))

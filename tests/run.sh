@@ -33,4 +33,5 @@ export KSTUB_DEPS_SECONDS=$(($(date +%s) - t0))
 KSTUB_DEPS_REST=$(mktemp /tmp/kstub-deps.XXXXXX)
 export KSTUB_DEPS_REST
 (rc=0; tests/deps.sh rest >"$KSTUB_DEPS_REST.log" 2>&1 || rc=$?; echo $rc >"$KSTUB_DEPS_REST") &
+export KSTUB_DEPS_PID=$!
 exec python3 -u tests/run.py
