@@ -54,7 +54,7 @@ void kstub_rx_irq(void)
 	    atomic_cmpxchg(&kstub_master, KSTUB_NO_CPU, cpu) != KSTUB_NO_CPU)
 		return;
 	do {
-		c = kstub_io->get_char();
+		c = kstub_transport->get_char();
 	} while (c >= 0 && c != KSTUB_CTRL_C && c != '$');
 	if (c < 0) {
 		atomic_set(&kstub_master, KSTUB_NO_CPU);

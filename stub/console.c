@@ -21,7 +21,7 @@ void kstub_output(const char *s, size_t n)
 {
 	u8 frame[2 + 2 * KSTUB_OUTPUT_CHUNK + 3];
 
-	kstub_write_output(kstub_io_write, NULL, s, n, frame, sizeof(frame));
+	kstub_write_output(kstub_transport_write, NULL, s, n, frame, sizeof(frame));
 }
 
 /*

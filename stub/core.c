@@ -44,7 +44,7 @@ bool kstub_closing;
 /* a breakpoint kstub_reentered() took out, not told yet */
 static unsigned long kstub_refused_news;
 static struct cpumask kstub_roundup_mask;
-const struct kstub_io_ops *kstub_io;
+const struct kstub_transport_ops *kstub_transport;
 static struct kstub_buffers kstub_bufs;
 struct kstub_session kstub_sess;
 struct kstub_bp_table kstub_bps;
@@ -210,12 +210,12 @@ static void kstub_acquire(int cpu)
 NOKPROBE_SYMBOL(kstub_acquire);
 
 /* The session's write op, and the console's: the transport's bytes out. */
-void kstub_io_write(void *io, const u8 *buf, size_t len)
+void kstub_transport_write(void *io, const u8 *buf, size_t len)
 {
-	kstub_io->put_chars(buf, len);
+	kstub_transport->put_chars(buf, len);
 }
 
-NOKPROBE_SYMBOL(kstub_io_write);
+NOKPROBE_SYMBOL(kstub_transport_write);
 
 /*
  * Serve GDB until it resumes the kernel. @wait_ns: how long to wait for
@@ -231,7 +231,7 @@ static enum kstub_action kstub_serve(u64 wait_ns)
 	if (wait_ns != U64_MAX)
 		deadline = ktime_get_mono_fast_ns() + wait_ns;
 	for (;;) {
-		c = kstub_io->get_char();
+		c = kstub_transport->get_char();
 		if (c < 0) {
 			/*
 			 * A pause, not a spin: an emulated device refills its
@@ -554,7 +554,7 @@ NOKPROBE_SYMBOL(kstub_is_stepping);
 
 /* ---- setup ---- */
 
-int kstub_core_init(const struct kstub_io_ops *io, kstub_monitor_fn monitor,
+int kstub_core_init(const struct kstub_transport_ops *io, kstub_monitor_fn monitor,
 		    const struct kstub_libs_ops *libs)
 {
 	int ret;
@@ -566,14 +566,14 @@ int kstub_core_init(const struct kstub_io_ops *io, kstub_monitor_fn monitor,
 		ret = kstub_text_init();
 	if (ret)
 		return ret;
-	kstub_io = io;
+	kstub_transport = io;
 	kstub_target_monitor = monitor;
 	kstub_target_libs = libs;
 	kstub_bp_init(&kstub_bps, &kstub_bp_text, NULL);
 	kstub_session_init(&kstub_sess, &kstub_bufs);
 	kstub_sess.target = &kstub_target;
 	kstub_sess.bps = &kstub_bps;
-	kstub_sess.write = kstub_io_write;
+	kstub_sess.write = kstub_transport_write;
 	kstub_sess.reliable = io->reliable;
 	kstub_breakin_init();
 	kstub_bp_init(&kstub_hooks, &kstub_bp_text, NULL);

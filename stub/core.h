@@ -66,7 +66,7 @@ extern const struct kstub_libs_ops kstub_module_libs;
 int kstub_modules_init(void);
 void kstub_modules_exit(void);
 
-int kstub_core_init(const struct kstub_io_ops *io, kstub_monitor_fn monitor,
+int kstub_core_init(const struct kstub_transport_ops *io, kstub_monitor_fn monitor,
 		    const struct kstub_libs_ops *libs);
 void kstub_core_exit(void);
 
@@ -89,11 +89,11 @@ extern atomic_t kstub_master;
 extern int kstub_step_cpu;
 extern bool kstub_ready;
 extern bool kstub_closing;
-extern const struct kstub_io_ops *kstub_io;
+extern const struct kstub_transport_ops *kstub_transport;
 extern struct kstub_session kstub_sess;
 extern struct kstub_bp_table kstub_bps;
 extern struct kstub_bp_table kstub_hooks;
-void kstub_io_write(void *io, const u8 *buf, size_t len);
+void kstub_transport_write(void *io, const u8 *buf, size_t len);
 
 /* target.c: the stopped kernel as the session sees it */
 extern unsigned int kstub_may;

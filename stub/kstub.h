@@ -105,7 +105,7 @@ struct kstub_arch_ops {
 };
 
 /**
- * struct kstub_io_ops - a transport
+ * struct kstub_transport_ops - a transport
  * @name: as given in the module parameter.
  * @reliable: the link never drops or corrupts bytes (no-ack mode offered).
  * @init: claim the device named by @arg; process context; 0 or -errno.
@@ -119,7 +119,7 @@ struct kstub_arch_ops {
  *	May be NULL: only a parameter chooses it (the UART is the default).
  * @default_arg: what @init gets when it is chosen without a parameter.
  */
-struct kstub_io_ops {
+struct kstub_transport_ops {
 	const char *name;
 	bool reliable;
 	bool (*probe)(void);
@@ -131,8 +131,8 @@ struct kstub_io_ops {
 };
 
 extern const struct kstub_arch_ops kstub_arch;
-/* serial/transport.c: the one the parameters name, or the machine has */
-int kstub_transport_pick(const struct kstub_io_ops **io, const char **arg);
+/* transport/transport.c: the one the parameters name, or the machine has */
+int kstub_transport_pick(const struct kstub_transport_ops **io, const char **arg);
 
 /* kernel symbols the core and arch code resolve at load time */
 struct kstub_sym {

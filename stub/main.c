@@ -10,8 +10,8 @@
 #include "core.h"
 #include "kstub_arch.h"
 
-/* the transport, chosen at init (serial/transport.c) */
-static const struct kstub_io_ops *kstub_main_io;
+/* the transport, chosen at init (transport/transport.c) */
+static const struct kstub_transport_ops *kstub_main_transport;
 static const char *kstub_main_io_arg;
 
 static bool kstub_wait;
@@ -101,10 +101,10 @@ static int __init kstub_init(void)
 	ret = kstub_lockdown_check();
 	if (ret)
 		return ret;
-	ret = kstub_transport_pick(&kstub_main_io, &kstub_main_io_arg);
+	ret = kstub_transport_pick(&kstub_main_transport, &kstub_main_io_arg);
 	if (ret)
 		return ret;
-	ret = kstub_main_io->init(kstub_main_io_arg);
+	ret = kstub_main_transport->init(kstub_main_io_arg);
 	if (ret)
 		return ret;
 	ret = kstub_arch.init();
@@ -113,7 +113,7 @@ static int __init kstub_init(void)
 	ret = kstub_monitor_init();
 	if (ret)
 		goto err_exit_arch;
-	ret = kstub_core_init(kstub_main_io, kstub_monitor, &kstub_module_libs);
+	ret = kstub_core_init(kstub_main_transport, kstub_monitor, &kstub_module_libs);
 	if (ret)
 		goto err_exit_arch;
 	ret = kstub_sysrq_take();
@@ -123,7 +123,7 @@ static int __init kstub_init(void)
 	if (ret)
 		goto err_give_back;
 	pr_info("ready on %s %s (%s); echo g > /proc/sysrq-trigger to stop\n",
-		kstub_main_io->name, kstub_main_io_arg, kstub_arch.name);
+		kstub_main_transport->name, kstub_main_io_arg, kstub_arch.name);
 	if (kstub_wait) {
 		pr_info("kstubwait: waiting for GDB\n");
 		kstub_arch_break();
@@ -137,7 +137,7 @@ err_exit_core:
 err_exit_arch:
 	kstub_arch.exit();
 err_exit_io:
-	kstub_main_io->exit();
+	kstub_main_transport->exit();
 	return ret;
 }
 
@@ -147,7 +147,7 @@ static void __exit kstub_exit(void)
 	kstub_sysrq_give_back();
 	kstub_core_exit();
 	kstub_arch.exit();
-	kstub_main_io->exit();
+	kstub_main_transport->exit();
 }
 
 module_init(kstub_init);

@@ -19,7 +19,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.path.join(ROOT, "build")
-MODULE_SOURCES = ["Kbuild", "Makefile", "Kconfig", "stub", "arch-x86", "arch-arm64", "serial",
+MODULE_SOURCES = ["Kbuild", "Makefile", "Kconfig", "stub", "arch-x86", "arch-arm64", "transport",
                   "tools"]
 CACHE = os.environ.get("KSTUB_CACHE", os.path.expanduser("~/.cache/kstub"))
 GDB_INDEX_CACHE = os.path.join(CACHE, "gdb-index")

@@ -20,7 +20,7 @@
 #include <linux/virtio_ids.h>
 #include <linux/kprobes.h>
 #include "compat.h"
-#include "serial.h"
+#include "transport.h"
 
 enum {
 	KSTUB_VC_RX_BUFS = 4,
@@ -222,7 +222,7 @@ static void kstub_vc_give_back(void)
  * @arg: "auto" or a device name
  *
  * Context: process.
- * Return: true if @arg names a device kstub_io_virtio.init() would take.
+ * Return: true if @arg names a device kstub_transport_virtio.init() would take.
  */
 static bool kstub_virtio_find(const char *arg)
 {
@@ -295,7 +295,7 @@ static bool kstub_vc_present(void)
 	return kstub_virtio_find("auto");
 }
 
-const struct kstub_io_ops kstub_io_virtio = {
+const struct kstub_transport_ops kstub_transport_virtio = {
 	.name = "virtio",
 	.reliable = true,
 	.probe = kstub_vc_present,

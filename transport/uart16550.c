@@ -14,7 +14,7 @@
 #include <linux/serial_reg.h>
 #include <linux/tty.h>
 #include <linux/kprobes.h>
-#include "serial.h"
+#include "transport.h"
 
 enum {
 	KSTUB_UART_REGS = 8,
@@ -168,7 +168,7 @@ static irqreturn_t kstub_uart_interrupt(int irq, void *unused)
 /* Lets GDB's Ctrl-C and a new connection in while the kernel runs. */
 static void kstub_uart_irq_on(int irq)
 {
-	kstub_uart_irq = kstub_serial_request_irq(irq, kstub_uart_interrupt, &kstub_uart_base);
+	kstub_uart_irq = kstub_transport_request_irq(irq, kstub_uart_interrupt, &kstub_uart_base);
 	if (kstub_uart_irq)
 		kstub_uart_out(UART_IER, UART_IER_RDI);
 }
@@ -249,7 +249,7 @@ static void kstub_uart_exit(void)
 	kstub_uart_give_back();
 }
 
-const struct kstub_io_ops kstub_io_uart = {
+const struct kstub_transport_ops kstub_transport_uart = {
 	.name = "uart",
 	.reliable = false,
 	.default_arg = "ttyS1",

@@ -27,7 +27,7 @@
 #include <linux/tty_port.h>
 #include <linux/kprobes.h>
 #include "compat.h"
-#include "serial.h"
+#include "transport.h"
 
 enum {
 	KSTUB_TTY_NAME_MAX = 64,
@@ -216,7 +216,7 @@ static void kstub_tty_exit(void)
 	kstub_tty_drv = NULL;
 }
 
-const struct kstub_io_ops kstub_io_tty = {
+const struct kstub_transport_ops kstub_transport_tty = {
 	.name = "tty",
 	.reliable = false,
 	.init = kstub_tty_init,

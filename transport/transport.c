@@ -8,9 +8,9 @@
  */
 #include <linux/kernel.h>
 #include <linux/moduleparam.h>
-#include "serial.h"
+#include "transport.h"
 
-/* what uart= takes: the architecture's UART (kstub_io_uart) */
+/* what uart= takes: the architecture's UART (kstub_transport_uart) */
 #ifdef CONFIG_ARM64
 #define KSTUB_UART_HELP "pl011 (the first in the device tree) or mmio:<address>"
 #define KSTUB_UART_DEFAULT "pl011"
@@ -32,26 +32,26 @@ module_param_named(tty, kstub_tty, charp, 0444);
 MODULE_PARM_DESC(tty, "GDB on a tty it shares, as kgdboc: <tty>[,<baud>] (CONFIG_CONSOLE_POLL kernels)");
 
 /**
- * struct kstub_transport - one row of the table
+ * struct kstub_transport_row - one row of the table
  * @param: its parameter's name, and its own name in dmesg.
  * @arg: the parameter's value, NULL if not given.
  * @io: its ops, NULL if this build cannot carry it.
  * @why_not: if @io is NULL, why; said with what to use instead.
  */
-struct kstub_transport {
+struct kstub_transport_row {
 	const char *param;
 	char **arg;
-	const struct kstub_io_ops *io;
+	const struct kstub_transport_ops *io;
 	const char *why_not;
 };
 
 /* in the order kstub tries them when no parameter names one */
-static const struct kstub_transport kstub_transports[] = {
-	{ "virtio", &kstub_virtio, IS_ENABLED(CONFIG_KSTUB_VIRTIO) ? &kstub_io_virtio : NULL,
+static const struct kstub_transport_row kstub_transports[] = {
+	{ "virtio", &kstub_virtio, IS_ENABLED(CONFIG_KSTUB_VIRTIO) ? &kstub_transport_virtio : NULL,
 	  "this kernel has no built-in virtio; use uart= (" KSTUB_UART_HELP ")" },
-	{ "tty", &kstub_tty, IS_ENABLED(CONFIG_KSTUB_TTY) ? &kstub_io_tty : NULL,
+	{ "tty", &kstub_tty, IS_ENABLED(CONFIG_KSTUB_TTY) ? &kstub_transport_tty : NULL,
 	  "this kernel has no CONFIG_CONSOLE_POLL; use uart= (" KSTUB_UART_HELP ") or virtio=" },
-	{ "uart", &kstub_uart, &kstub_io_uart, NULL },
+	{ "uart", &kstub_uart, &kstub_transport_uart, NULL },
 };
 
 /**
@@ -62,9 +62,9 @@ static const struct kstub_transport kstub_transports[] = {
  * Context: process, module init.
  * Return: 0, or -EINVAL with one line in dmesg that names the parameter.
  */
-int kstub_transport_pick(const struct kstub_io_ops **io, const char **arg)
+int kstub_transport_pick(const struct kstub_transport_ops **io, const char **arg)
 {
-	const struct kstub_transport *t, *named = NULL;
+	const struct kstub_transport_row *t, *named = NULL;
 	int given = 0;
 
 	for (t = kstub_transports; t < kstub_transports + ARRAY_SIZE(kstub_transports); t++) {
@@ -94,7 +94,7 @@ int kstub_transport_pick(const struct kstub_io_ops **io, const char **arg)
 }
 
 /**
- * kstub_serial_request_irq() - a UART's receive interrupt, shared
+ * kstub_transport_request_irq() - a UART's receive interrupt, shared
  * @irq: the UART's, 0 or less if it has none
  * @handler: what tells the core a byte came (kstub_rx_irq())
  * @dev: the UART's cookie, for free_irq()
@@ -104,7 +104,7 @@ int kstub_transport_pick(const struct kstub_io_ops **io, const char **arg)
  * Context: process, module init.
  * Return: @irq, or 0 when there is none to have.
  */
-int kstub_serial_request_irq(int irq, irq_handler_t handler, void *dev)
+int kstub_transport_request_irq(int irq, irq_handler_t handler, void *dev)
 {
 	if (irq <= 0)
 		return 0;

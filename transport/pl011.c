@@ -15,7 +15,7 @@
 #include <linux/of.h>
 #include <linux/of_address.h>
 #include <linux/kprobes.h>
-#include "serial.h"
+#include "transport.h"
 
 enum {
 	KSTUB_PL011_SIZE = 0x1000,
@@ -67,7 +67,8 @@ static irqreturn_t kstub_pl011_interrupt(int irq, void *unused)
 /* Lets GDB's Ctrl-C and a new connection in while the kernel runs. */
 static void kstub_pl011_irq_on(int irq)
 {
-	kstub_pl011_irq = kstub_serial_request_irq(irq, kstub_pl011_interrupt, &kstub_pl011_base);
+	kstub_pl011_irq = kstub_transport_request_irq(irq, kstub_pl011_interrupt,
+						      &kstub_pl011_base);
 	if (kstub_pl011_irq)
 		writel(UART011_RXIM | UART011_RTIM, kstub_pl011_base + UART011_IMSC);
 }
@@ -157,7 +158,7 @@ static void kstub_pl011_exit(void)
 	kstub_pl011_give_back();
 }
 
-const struct kstub_io_ops kstub_io_uart = {
+const struct kstub_transport_ops kstub_transport_uart = {
 	.name = "uart",
 	.reliable = false,
 	.default_arg = "pl011",
