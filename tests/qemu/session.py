@@ -9,6 +9,7 @@ next, and each ends by checking the guest console for kernel complaints.
 import contextlib
 import os
 import re
+import signal
 import time
 
 from harness import check, Gdb, Guest, TestFailure, wait_until
@@ -351,6 +352,24 @@ def check_stepi_from(s, what):
     s.gdb.cmd("stepi")
     pc2, _ = stop_location(s, what + ", after stepi")
     check(pc2 != pc, "%s: stepi did not move from %#x" % (what, pc))
+
+
+def ctrl_c(s, what, meanwhile=None):
+    """continue, run @meanwhile, then GDB's Ctrl-C: it must stop the kernel,
+    outside kstub. How fast is make bench's to measure (no wall-clock
+    assertion under TCG); GDB gives up after 30 s."""
+    cont = s.gdb.begin("continue")
+    s.gdb.wait_printed("Continuing.")
+    if meanwhile:
+        meanwhile()
+    time.sleep(1)
+    t0 = time.time()
+    s.gdb.p.send_signal(signal.SIGINT)
+    out = s.gdb.end(cont, timeout=30)
+    took = time.time() - t0
+    print("    Ctrl-C (%s) stopped the kernel in %.2f s" % (what, took))
+    check("SIGINT" in out, "%s: Ctrl-C gave no SIGINT stop:\n%s" % (what, out))
+    check_stepi_from(s, what)
 
 
 def insmod_fails(g, args, named):

@@ -4,12 +4,11 @@ kgdb beside kstub.
 """
 import os
 import re
-import signal
 import time
 
 from harness import check, Gdb, RawRsp, wait_until
 from registry import KGDB, PLAIN, scenario
-from session import ARCH, check_stepi_from, guest_alive, insmod_fails, Session
+from session import ARCH, check_stepi_from, ctrl_c, guest_alive, insmod_fails, Session
 
 
 @scenario(PLAIN, KGDB, transport=True)
@@ -68,24 +67,6 @@ def test_bad_input(k, name):
 
 
 # ---- a kgdb kernel: kstub on a tty it shares, and kgdb beside it ----
-
-def ctrl_c(s, what, meanwhile=None):
-    """continue, run @meanwhile, then GDB's Ctrl-C: it must stop the kernel,
-    outside kstub. How fast is make bench's to measure (no wall-clock
-    assertion under TCG); GDB gives up after 30 s."""
-    cont = s.gdb.begin("continue")
-    s.gdb.wait_printed("Continuing.")
-    if meanwhile:
-        meanwhile()
-    time.sleep(1)
-    t0 = time.time()
-    s.gdb.p.send_signal(signal.SIGINT)
-    out = s.gdb.end(cont, timeout=30)
-    took = time.time() - t0
-    print("    Ctrl-C (%s) stopped the kernel in %.2f s" % (what, took))
-    check("SIGINT" in out, "%s: Ctrl-C gave no SIGINT stop:\n%s" % (what, out))
-    check_stepi_from(s, what)
-
 
 def line_to_guest(s, text):
     """Type @text on GDB's line, as a terminal on it would, with GDB away."""
