@@ -376,6 +376,20 @@ static bool kstub_x86_jump_site(unsigned long addr)
 }
 #endif
 
+/* Whether @addr is in a static call site the kernel patches in place. */
+static bool kstub_x86_static_call_site(unsigned long addr)
+{
+	return kstub_x86_static_call_reserved &&
+	       (kstub_call(kstub_x86_static_call_reserved, addr, addr, 0) & 0xff);
+}
+
+/* The ftrace call site @addr is in, or 0. */
+static unsigned long kstub_x86_ftrace_site(unsigned long addr)
+{
+	return kstub_x86_ftrace_location ?
+	       kstub_call(kstub_x86_ftrace_location, addr, addr, 0) : 0;
+}
+
 /*
  * Whether the kernel may be rewriting the instruction at @at, whose first
  * byte is an int3: a static branch, a static call or an ftrace site that
@@ -384,13 +398,8 @@ static bool kstub_x86_jump_site(unsigned long addr)
  */
 static bool kstub_x86_rewriting(unsigned long at)
 {
-	if (kstub_x86_jump_site(at))
-		return true;
-	if (kstub_x86_static_call_reserved &&
-	    (kstub_call(kstub_x86_static_call_reserved, at, at, 0) & 0xff))
-		return true;
-	return kstub_x86_ftrace_location &&
-	       kstub_call(kstub_x86_ftrace_location, at, at, 0) == at;
+	return kstub_x86_jump_site(at) || kstub_x86_static_call_site(at) ||
+	       kstub_x86_ftrace_site(at) == at;
 }
 
 /*
@@ -443,14 +452,12 @@ static int kstub_x86_bp_valid(unsigned long addr)
 	 */
 	if (kstub_x86_jump_site(addr))
 		return -EBUSY;
-	if (kstub_x86_static_call_reserved &&
-	    (kstub_call(kstub_x86_static_call_reserved, addr, addr, 0) & 0xff))
+	if (kstub_x86_static_call_site(addr))
 		return -EBUSY;
 	if (addr >= kstub_x86_sct_start && addr < kstub_x86_sct_end)
 		return -EBUSY;
 	/* a call site ftrace is using is rewritten under us at any time */
-	site = kstub_x86_ftrace_location ?
-	       kstub_call(kstub_x86_ftrace_location, addr, addr, 0) : 0;
+	site = kstub_x86_ftrace_site(addr);
 	if (site && (copy_from_kernel_nofault(insn, (void *)site, sizeof(insn)) ||
 		     memcmp(insn, kstub_x86_nop5, sizeof(insn))))
 		return -EBUSY;
