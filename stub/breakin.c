@@ -11,13 +11,15 @@
 #include "kstub_arch.h"
 
 /*
- * An arch that cannot step from this interrupt just now (arm64, while
- * softirqs are pending) is asked again: a few times back to back, from a
- * self-IPI that comes once this interrupt has exited, then every 2 ms.
- * Under load softirqs stay pending for many interrupts in a row (the
- * softirq thread has them, and more come), and eight back-to-back tries
- * all failed; spread over a quarter of a second the step found its
- * moment. Only then does kstub stop in its own handler.
+ * Where a step cannot start just now, kstub asks again: a few times back
+ * to back, from a self-IPI that comes once this interrupt has exited,
+ * then every 2 ms from a timer. Not now is: the interrupt came from user
+ * code, or from kstub's own (a later one may come from the kernel's), or
+ * the arch says so (arm64, while softirqs are pending: under load they
+ * stay pending for many interrupts in a row, the softirq thread has them
+ * and more come; eight back-to-back tries all failed, spread over a
+ * quarter of a second the step found its moment). Only then does kstub
+ * stop in its own handler.
  */
 enum {
 	KSTUB_CTRL_C = 0x03,
@@ -29,7 +31,8 @@ enum {
 /* owned by the CPU that holds kstub_master */
 struct kstub_breakin kstub_breakin;
 
-static void kstub_breakin_arm(bool own_irq);
+static int kstub_breakin_try(struct pt_regs *regs, bool own_irq);
+static void kstub_breakin_again(int ret);
 
 /**
  * kstub_rx_irq() - bytes came in while the kernel runs
@@ -63,29 +66,45 @@ void kstub_rx_irq(void)
 	kstub_breakin.packet = c == '$';
 	kstub_breakin.signal = c == '$' ? KSTUB_SIGTRAP : KSTUB_SIGINT;
 	kstub_breakin.tries = 0;
-	kstub_breakin_arm(false);
+	kstub_breakin_again(kstub_breakin_try(get_irq_regs(), false));
 }
 
 NOKPROBE_SYMBOL(kstub_rx_irq);
 
 /*
- * Context: hard interrupt, with kstub_master held by this CPU. An arch
- * that cannot step from here just now (-EAGAIN) is asked again from
- * kstub's own irq_work, queued at once or by the timer.
+ * Arm the step into the code @regs (the interrupted frame, or NULL) goes
+ * back to: 0, or why not.
+ *
+ * Context: hard interrupt, with kstub_master held by this CPU.
  */
-static void kstub_breakin_arm(bool own_irq)
+static int kstub_breakin_try(struct pt_regs *regs, bool own_irq)
 {
-	struct pt_regs *regs = get_irq_regs();
-	int cpu = smp_processor_id();
-	int ret = -EPERM;
+	int ret;
 
-	if (regs && READ_ONCE(kstub_ready) && !kstub_owns(instruction_pointer(regs)))
-		ret = kstub_arch.step_irq(regs, own_irq);
+	if (!READ_ONCE(kstub_ready))
+		return -EPERM;
+	/* x86's irq_work interrupt does not say what it interrupted */
+	if (!regs || user_mode(regs) || kstub_owns(instruction_pointer(regs)))
+		return -EAGAIN;
+	ret = kstub_arch.step_irq(regs, own_irq);
 	if (!ret) {
 		kstub_breakin.regs = regs;
-		WRITE_ONCE(kstub_step_cpu, cpu);
-		return;
+		WRITE_ONCE(kstub_step_cpu, smp_processor_id());
 	}
+	return ret;
+}
+
+NOKPROBE_SYMBOL(kstub_breakin_try);
+
+/*
+ * After a try that returned @ret: done, ask again later, or stop here.
+ *
+ * Context: hard interrupt, with kstub_master held by this CPU.
+ */
+static void kstub_breakin_again(int ret)
+{
+	if (!ret)
+		return;
 	if (ret == -EAGAIN && READ_ONCE(kstub_ready) &&
 	    ++kstub_breakin.tries < KSTUB_BREAKIN_TRIES) {
 		if (kstub_breakin.tries < KSTUB_BREAKIN_QUICK_TRIES)
@@ -101,25 +120,30 @@ static void kstub_breakin_arm(bool own_irq)
 		kstub_arch_break();
 }
 
-NOKPROBE_SYMBOL(kstub_breakin_arm);
+NOKPROBE_SYMBOL(kstub_breakin_again);
 
 static void kstub_breakin_retry(struct irq_work *work)
 {
-	kstub_breakin_arm(true);
+	kstub_breakin_again(kstub_breakin_try(get_irq_regs(), true));
 }
 
 NOKPROBE_SYMBOL(kstub_breakin_retry);
 
 /*
- * Not from here: code that runs after a timer's callback in the same
- * interrupt may restore an interrupt mask saved before it (arm64).
+ * The timer's interrupt says what it interrupted, where x86's irq_work
+ * does not: try from here first. An arch that wants its own interrupt
+ * for the step (arm64: code that runs after a timer's callback in the
+ * same interrupt may restore an interrupt mask saved before it) gets it
+ * from the irq_work.
  */
 static enum hrtimer_restart kstub_breakin_later(struct hrtimer *timer)
 {
-	if (READ_ONCE(kstub_ready))
+	int ret = kstub_breakin_try(get_irq_regs(), false);
+
+	if (ret == -EAGAIN && READ_ONCE(kstub_ready))
 		irq_work_queue(&kstub_breakin.work);
 	else
-		atomic_set(&kstub_master, KSTUB_NO_CPU);
+		kstub_breakin_again(ret);
 	return HRTIMER_NORESTART;
 }
 

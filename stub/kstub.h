@@ -59,8 +59,8 @@ enum kstub_reason {
  * @step_done: undo @step_arm after the step trap, keeping what the
  *	stepped instruction itself did to the interrupt mask.
  * @step_irq: from inside an interrupt handler, @step_arm the frame
- *	@regs it returns to; -errno where a step cannot start from there
- *	(user mode, or the exit path could switch tasks first), -EAGAIN
+ *	@regs it returns to (kernel code); -errno where a step cannot
+ *	start from there (the exit path could switch tasks first), -EAGAIN
  *	where it may from the next interrupt. @own_irq says the handler is
  *	kstub's own irq_work, which the interrupt runs last, with no
  *	saved interrupt state of anyone else's restored after it; other

@@ -119,15 +119,26 @@ def test_break_in(k, name):
     """GDB attaches to a running kernel without SysRq; Ctrl-C stops it, in
     the interrupted code, whether the CPUs are busy, idle, or in a storm of
     softirqs (pending at nearly every interrupt's exit: on arm64 the step
-    must wait for a moment they are not, or for softirq context)."""
+    must wait for a moment they are not, or for softirq context), or in
+    user space half the time (an interrupt from user code waits for one
+    from the kernel's)."""
+    # a shell loop per CPU, spinning in user space and sleeping by turns
+    user = ("for c in 1 2; do (while :; do i=0; while [ $i -lt 300 ]; do i=$((i+1)); done;"
+            " usleep 2000; done) >/dev/null 2>&1 & echo $! >> /tmp/user; done")
+    loads = (("busy", "echo 1 > /proc/kstub_test/busy"),
+             ("softirq storm", "echo 0 > /proc/kstub_test/busy;"
+                               " echo 1 > /proc/kstub_test/softirqs"),
+             ("user code", "echo 0 > /proc/kstub_test/softirqs; " + user),
+             ("user code, again", "true"),
+             ("user code, a third time", "true"),
+             ("user code, a fourth time", "true"),
+             ("idle", "kill $(cat /tmp/user)"))
     with Session(k, name) as s:
         s.new_gdb().attach(s.g)
         s.load_test_symbols()
         check_stepi_from(s, "attach to a running kernel")
-        for load, spin, storm in (("busy", 1, 0), ("softirq storm", 0, 1), ("idle", 0, 0)):
-            ctrl_c(s, load, lambda: s.g.sh(
-                "echo %d > /proc/kstub_test/busy; echo %d > /proc/kstub_test/softirqs"
-                % (spin, storm)))
+        for load, cmd in loads:
+            ctrl_c(s, load, lambda: s.g.sh(cmd))
             c1 = counters(s.gdb)
             time.sleep(1)
             check(counters(s.gdb) == c1, "the kernel still runs after Ctrl-C")
