@@ -285,9 +285,21 @@ NOKPROBE_SYMBOL(kstub_x86_save_cpu);
 
 /* ---- stopping the other CPUs ---- */
 
+/*
+ * Set by the master for each CPU it sends the NMI to, cleared by that
+ * CPU's handler: the NMI is kstub's even when it finds nothing to do (it
+ * came after the CPU had parked itself, waiting in its own trap, and the
+ * stop was over), and the kernel must not call it unknown.
+ */
+static DEFINE_PER_CPU(bool, kstub_x86_nmi_sent);
+
 static int kstub_x86_nmi(unsigned int cmd, struct pt_regs *regs)
 {
-	return kstub_park(regs) ? NMI_HANDLED : NMI_DONE;
+	bool sent = this_cpu_read(kstub_x86_nmi_sent);
+
+	if (sent)
+		this_cpu_write(kstub_x86_nmi_sent, false);
+	return kstub_park(regs) || sent ? NMI_HANDLED : NMI_DONE;
 }
 
 NOKPROBE_SYMBOL(kstub_x86_nmi);
@@ -305,6 +317,10 @@ static struct nmiaction kstub_x86_nmiaction = {
 
 static void kstub_x86_roundup(const struct cpumask *mask)
 {
+	unsigned int cpu;
+
+	for_each_cpu(cpu, mask)
+		WRITE_ONCE(per_cpu(kstub_x86_nmi_sent, cpu), true);
 	apic->send_IPI_mask(mask, NMI_VECTOR);
 }
 

@@ -33,6 +33,8 @@ DEFINE_PER_CPU(struct kstub_cpu, kstub_cpus);
 /* the CPU that owns the stop, or KSTUB_NO_CPU: taken by cmpxchg */
 atomic_t kstub_master = ATOMIC_INIT(KSTUB_NO_CPU);
 static atomic_t kstub_nparked = ATOMIC_INIT(0);
+/* the master, from its roundup's start to its end */
+static bool kstub_rounding_up;
 /* the CPU stepping for GDB: the master writes it, any CPU's trap reads it */
 int kstub_step_cpu = KSTUB_NO_CPU;
 /* traps are kstub's: set at the end of init, cleared in exit */
@@ -127,7 +129,12 @@ static void kstub_record_cpu(int cpu, struct pt_regs *regs)
 
 NOKPROBE_SYMBOL(kstub_record_cpu);
 
-/* Called by the arch roundup handler (an NMI on x86). */
+/*
+ * Called by the arch roundup handler (an NMI on x86), and by a CPU that
+ * waits for kstub_master in its own trap (interrupts masked: on arm64 the
+ * roundup's IPI cannot reach it). Such a CPU parks with its trap frame,
+ * and an NMI that comes on top of that finds it parked already.
+ */
 bool kstub_park(struct pt_regs *regs)
 {
 	int cpu = raw_smp_processor_id();
@@ -136,7 +143,11 @@ bool kstub_park(struct pt_regs *regs)
 
 	if (!READ_ONCE(kc->hold))
 		return false;
-	kstub_record_cpu(cpu, regs);
+	if (READ_ONCE(kc->parked))
+		return true;
+	WRITE_ONCE(kc->parked, true);
+	barrier();
+	kstub_record_cpu(cpu, kc->waiting ?: regs);
 	/* the master reads our regs once it sees the count */
 	smp_mb__before_atomic();
 	atomic_inc(&kstub_nparked);
@@ -146,6 +157,11 @@ bool kstub_park(struct pt_regs *regs)
 			touch_nmi_watchdog();
 	}
 	WRITE_ONCE(kc->regs, NULL);
+	/*
+	 * Not parked before the count drops: no master sets hold again
+	 * until it is zero, and an NMI of that next stop must park us.
+	 */
+	WRITE_ONCE(kc->parked, false);
 	/* regs are gone before the master may start the next stop */
 	smp_mb__before_atomic();
 	atomic_dec(&kstub_nparked);
@@ -154,7 +170,7 @@ bool kstub_park(struct pt_regs *regs)
 
 NOKPROBE_SYMBOL(kstub_park);
 
-static void kstub_roundup(int self)
+static void kstub_roundup_cpus(int self)
 {
 	unsigned int want, cpu;
 	int us;
@@ -175,6 +191,20 @@ static void kstub_roundup(int self)
 		udelay(1);
 	}
 	/* a CPU that did not answer is listed, with no registers */
+}
+
+NOKPROBE_SYMBOL(kstub_roundup_cpus);
+
+/*
+ * The roundup runs kernel code (the IPIs, udelay()) with the breakpoints
+ * still in: a breakpoint the master runs into there takes them all out
+ * at once, for this stop (kstub_trap_swbreak()).
+ */
+static void kstub_roundup(int self)
+{
+	WRITE_ONCE(kstub_rounding_up, true);
+	kstub_roundup_cpus(self);
+	WRITE_ONCE(kstub_rounding_up, false);
 }
 
 NOKPROBE_SYMBOL(kstub_roundup);
@@ -200,11 +230,22 @@ static void kstub_release_cpus(void)
 
 NOKPROBE_SYMBOL(kstub_release_cpus);
 
-static void kstub_acquire(int cpu)
+/*
+ * Wait to own the stop. Another CPU's stop parks us meanwhile, with our
+ * trap frame @regs, and once it is over we report our own trap: none is
+ * lost. Context: a trap, interrupts masked.
+ */
+static void kstub_acquire(int cpu, struct pt_regs *regs)
 {
-	/* while we wait, the master's roundup parks us like any other CPU */
-	while (atomic_cmpxchg(&kstub_master, KSTUB_NO_CPU, cpu) != KSTUB_NO_CPU)
+	struct kstub_cpu *kc = per_cpu_ptr(&kstub_cpus, cpu);
+
+	WRITE_ONCE(kc->waiting, regs);
+	while (atomic_cmpxchg(&kstub_master, KSTUB_NO_CPU, cpu) != KSTUB_NO_CPU) {
+		if (READ_ONCE(kc->hold))
+			kstub_park(regs);
 		cpu_relax();
+	}
+	WRITE_ONCE(kc->waiting, NULL);
 }
 
 NOKPROBE_SYMBOL(kstub_acquire);
@@ -394,15 +435,6 @@ static void kstub_enter(int cpu, struct pt_regs *regs, enum kstub_reason why,
 {
 	struct pt_regs *breakin = kstub_breakin.regs;
 
-	/*
-	 * First, before the master runs any kernel code (the roundup's
-	 * IPIs and delays, the panic message): every breakpoint out, so that
-	 * none is hit by the CPU that owns the stop. The other CPUs may
-	 * still run; the arch writes one breakpoint's bytes in a way a CPU
-	 * running into them survives (kstub_trap_swbreak() finds it gone).
-	 */
-	kstub_bp_deactivate(&kstub_bps);
-	kstub_bp_deactivate(&kstub_hooks);
 	if (!stepping) {
 		kstub_roundup(cpu);
 	} else if (!breakin) {
@@ -421,6 +453,14 @@ static void kstub_enter(int cpu, struct pt_regs *regs, enum kstub_reason why,
 		}
 		kstub_roundup(cpu);
 	}
+	/*
+	 * The breakpoints out once the other CPUs are parked: a CPU that
+	 * runs into one meanwhile waits in kstub_acquire() and reports it
+	 * after this stop. Before the master runs any other kernel code
+	 * (the panic message, GDB's requests).
+	 */
+	kstub_bp_deactivate(&kstub_bps);
+	kstub_bp_deactivate(&kstub_hooks);
 	kstub_stopped(cpu, regs, why, signal);
 }
 
@@ -450,7 +490,7 @@ bool kstub_trap(struct pt_regs *regs, enum kstub_reason why, int signal)
 		return false;
 	}
 	if (!stepping)
-		kstub_acquire(cpu);
+		kstub_acquire(cpu, regs);
 	kstub_enter(cpu, regs, why, signal, stepping);
 	return true;
 }
@@ -495,13 +535,35 @@ bool kstub_trap_swbreak(struct pt_regs *regs, unsigned long addr)
 {
 	int cpu = raw_smp_processor_id();
 	bool stepping = READ_ONCE(kstub_step_cpu) == cpu;
+	unsigned long pc = instruction_pointer(regs);
+	bool known;
 
 	if (!READ_ONCE(kstub_ready))
 		return false;
-	if (!stepping && atomic_read(&kstub_master) == cpu)
-		return kstub_reentered(regs, addr);
-	if (!stepping)
-		kstub_acquire(cpu);
+	if (!stepping && atomic_read(&kstub_master) == cpu) {
+		if (!READ_ONCE(kstub_rounding_up))
+			return kstub_reentered(regs, addr);
+		if (!kstub_bp_known(&kstub_bps, addr) && !kstub_bp_known(&kstub_hooks, addr))
+			return false;
+		kstub_bp_deactivate(&kstub_bps);
+		kstub_bp_deactivate(&kstub_hooks);
+		kstub_arch.set_pc(regs, addr);
+		return true;
+	}
+	/*
+	 * Parked while it waits, this CPU shows GDB the breakpoint's address,
+	 * not the instruction after it (x86). GDB may move it meanwhile.
+	 */
+	known = kstub_bp_known(&kstub_bps, addr) || kstub_bp_known(&kstub_hooks, addr);
+	if (!stepping) {
+		if (known)
+			kstub_arch.set_pc(regs, addr);
+		kstub_acquire(cpu, regs);
+		if (known && instruction_pointer(regs) != addr) {
+			atomic_set(&kstub_master, KSTUB_NO_CPU);
+			return true;
+		}
+	}
 	if (kstub_bp_state_at(&kstub_bps, addr) == KSTUB_BP_ACTIVE) {
 		kstub_arch.set_pc(regs, addr);
 		kstub_enter(cpu, regs, KSTUB_REASON_SWBREAK, KSTUB_SIGTRAP, stepping);
@@ -526,6 +588,7 @@ bool kstub_trap_swbreak(struct pt_regs *regs, unsigned long addr)
 			atomic_set(&kstub_master, KSTUB_NO_CPU);
 		return true;
 	}
+	kstub_arch.set_pc(regs, pc);
 	if (!stepping)
 		atomic_set(&kstub_master, KSTUB_NO_CPU);
 	return false;

@@ -81,6 +81,10 @@ bool kstub_kernel_init_gone(u64 addr);
 struct kstub_cpu {
 	struct pt_regs *regs;	/* trap frame while stopped, else NULL */
 	bool hold;		/* the master wants this CPU parked */
+	/* this CPU only: in kstub_park(), where an NMI may call it again */
+	bool parked;
+	/* this CPU only: its trap frame while it waits for kstub_master */
+	struct pt_regs *waiting;
 	struct task_struct *task;	/* what it was running */
 };
 

@@ -959,6 +959,12 @@ static void kstub_reply_begin(struct kstub_session *s)
 void kstub_session_stop(struct kstub_session *s, int tid, int signal,
 			unsigned int flags)
 {
+	/* a step after GDB's Ctrl-C: what GDB waits for is its interrupt */
+	if (s->interrupt) {
+		s->interrupt = false;
+		signal = KSTUB_SIGINT;
+		flags &= ~KSTUB_STOP_SWBREAK;
+	}
 	s->stop_tid = tid;
 	s->signal = signal;
 	s->stop_flags = flags;
@@ -989,6 +995,19 @@ enum kstub_action kstub_session_handle(struct kstub_session *s,
 		else
 			act = ret;
 	}
+	/*
+	 * GDB's Ctrl-C came while the kernel was stopped (between the
+	 * packets of a step over a breakpoint, say): GDB waits for the
+	 * stop it asked for, and sends it only once. The kernel stops
+	 * again at once, as if it had run for an instant.
+	 */
+	if (act == KSTUB_CONTINUE && s->interrupt) {
+		s->interrupt = false;
+		s->signal = KSTUB_SIGINT;
+		s->stop_flags = 0;
+		kstub_put_stop(s);
+		act = KSTUB_STAY;
+	}
 	if (act == KSTUB_CONTINUE || act == KSTUB_STEP || s->silent)
 		return act;
 	kstub_send_reply(s);
@@ -997,6 +1016,7 @@ enum kstub_action kstub_session_handle(struct kstub_session *s,
 	if (act == KSTUB_DETACH) {
 		s->connected = false;
 		s->no_ack = false;
+		s->interrupt = false;
 	}
 	return act;
 }
@@ -1021,6 +1041,7 @@ void kstub_session_new_client(struct kstub_session *s)
 {
 	s->connected = false;
 	s->no_ack = false;
+	s->interrupt = false;
 }
 
 void kstub_session_end(struct kstub_session *s)
@@ -1064,8 +1085,11 @@ enum kstub_action kstub_session_feed(struct kstub_session *s, u8 c)
 		if (!s->no_ack && s->frame_len)
 			s->write(s->io, s->frame, s->frame_len);
 		return KSTUB_STAY;
+	case KSTUB_RX_INTERRUPT:
+		s->interrupt = s->connected;
+		return KSTUB_STAY;
 	default:
-		/* acks and Ctrl-C while already stopped need nothing */
+		/* acks need nothing */
 		return KSTUB_STAY;
 	}
 }

@@ -115,6 +115,7 @@ struct kstub_session {
 	bool connected;		/* a GDB has talked to us since the last detach */
 	bool no_ack;
 	bool silent;		/* handler sends no reply (k, resume) */
+	bool interrupt;		/* GDB's Ctrl-C came while stopped: the next stop is SIGINT */
 	int stop_tid;		/* thread that stopped */
 	int g_tid;		/* thread for g/G/p/P, from Hg */
 	int signal;

@@ -38,6 +38,7 @@ import test_crash  # noqa: E402, F401
 import test_kernel_view  # noqa: E402, F401
 import test_run_control  # noqa: E402, F401
 import test_safety  # noqa: E402, F401
+import test_stress  # noqa: E402, F401
 import test_transport  # noqa: E402, F401
 import test_stock  # noqa: E402
 
@@ -61,7 +62,8 @@ DEBUG_KERNEL = {}
 # 6.12's only, and the kgdb scenarios run on both versions and both
 # architectures; FULL=1 has all four (as debug variants).
 KGDB_KERNEL = {"x86_64": ("6.1", "6.12"), "arm64": ("6.12",)}
-TEST_TIMEOUT = 420
+# STRESS=long's endurance runs take many minutes each
+TEST_TIMEOUT = 3600 if harness.STRESS_LONG else 420
 BUILD_TIMEOUT = int(os.environ.get("KSTUB_BUILD_TIMEOUT", "3600"))
 FULL = os.environ.get("FULL", "") not in ("", "0")
 

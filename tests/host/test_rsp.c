@@ -695,6 +695,41 @@ static void test_stop_reply(void)
 	CHECK(out_len == 0, "no stop reply after detach");
 }
 
+/*
+ * GDB's Ctrl-C that reaches a stopped kernel (GDB was stepping over a
+ * breakpoint when the user pressed it) is sent once: the next stop says
+ * SIGINT, at once if GDB continues, else after the step.
+ */
+static void test_interrupt_while_stopped(void)
+{
+	reset(false);
+	kstub_session_feed(&sess, 0x03);
+	CHECK(!sess.interrupt, "a Ctrl-C before any GDB talked is not kept");
+	exchange("qC");
+	kstub_session_stop(&sess, 1, KSTUB_SIGTRAP, KSTUB_STOP_SWBREAK);
+	kstub_session_feed(&sess, 0x03);
+	out_len = 0;
+	CHECK(send_pkt("vCont;c", 7) == KSTUB_STAY, "continue after Ctrl-C resumes");
+	CHECK(!strncmp(last_reply(), "T02thread:1;core:0;0:", 21),
+	      "continue after Ctrl-C: SIGINT at once: %s", reply);
+	out_len = 0;
+	CHECK(send_pkt("vCont;c", 7) == KSTUB_CONTINUE, "the next continue resumes");
+
+	kstub_session_stop(&sess, 1, KSTUB_SIGTRAP, KSTUB_STOP_SWBREAK);
+	kstub_session_feed(&sess, 0x03);
+	CHECK(send_pkt("vCont;s:1", 9) == KSTUB_STEP, "a step after Ctrl-C steps");
+	out_len = 0;
+	kstub_session_stop(&sess, 1, KSTUB_SIGTRAP, 0);
+	CHECK(!strncmp(last_reply(), "T02thread:1;", 12), "the step's stop says SIGINT: %s", reply);
+	CHECK(send_pkt("c", 1) == KSTUB_CONTINUE, "then a continue resumes");
+
+	kstub_session_stop(&sess, 1, KSTUB_SIGTRAP, 0);
+	kstub_session_feed(&sess, 0x03);
+	exchange("D");
+	exchange("qC");
+	CHECK(send_pkt("c", 1) == KSTUB_CONTINUE, "a detach forgets the Ctrl-C");
+}
+
 static void test_thread_xml(void)
 {
 	static char whole[4096];
@@ -1017,6 +1052,7 @@ int main(void)
 	test_monitor();
 	test_no_ack();
 	test_stop_reply();
+	test_interrupt_while_stopped();
 	test_breakpoints();
 	test_breakpoint_refused();
 	test_new_gdb_drops_breakpoints();

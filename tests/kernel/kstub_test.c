@@ -9,7 +9,10 @@
  *   ticks   write N: a timer pinned to each CPU, firing every N microseconds
  *           (0 stops them), counted in kstub_test_ticks[cpu]
  *   global  read/write kstub_test_global
- *   busy    write 1/0: start/stop one kthread per CPU calling kstub_test_hot()
+ *   busy    write 1/0: start/stop one kthread per CPU calling kstub_test_hot();
+ *           write 2: the kthreads call kstub_test_stress_a() and _b() too
+ *   stress  write N: calls kstub_test_stress_a() and _b() N times each;
+ *           read: how often each has been called, from anywhere
  *   udelay  write N: udelay(N)
  *   key     write 1/0: enable/disable kstub_test_key and run kstub_test_branchy();
  *           read: the address of the static branch on it in kstub_test_branchy()
@@ -74,6 +77,24 @@ noinline int kstub_test_func(int a, int b)
 noinline void kstub_test_hot(unsigned long cpu)
 {
 	WRITE_ONCE(kstub_test_counters[cpu], kstub_test_counters[cpu] + 1);
+}
+
+/*
+ * Two functions the stress test puts a breakpoint on and the busy
+ * kthreads call together, so that both CPUs run into one at the same
+ * moment; each counts its calls, for GDB's hit counts to match.
+ */
+static bool kstub_test_stress_on;
+atomic_long_t kstub_test_stress_calls[2];
+
+noinline void kstub_test_stress_a(void)
+{
+	atomic_long_inc(&kstub_test_stress_calls[0]);
+}
+
+noinline void kstub_test_stress_b(void)
+{
+	atomic_long_inc(&kstub_test_stress_calls[1]);
 }
 
 /* a static branch, like a tracepoint's, which the kernel rewrites when the key flips */
@@ -213,6 +234,10 @@ static int kstub_test_busy_fn(void *data)
 
 	while (!kthread_should_stop()) {
 		kstub_test_hot(cpu);
+		if (READ_ONCE(kstub_test_stress_on)) {
+			kstub_test_stress_a();
+			kstub_test_stress_b();
+		}
 		cond_resched();
 	}
 	return 0;
@@ -373,11 +398,33 @@ static ssize_t kstub_test_busy_write(struct file *f, const char __user *buf,
 
 	if (ret)
 		return ret;
+	WRITE_ONCE(kstub_test_stress_on, on == 2);
 	if (on)
 		kstub_test_busy_start();
 	else
 		kstub_test_busy_stop();
 	return len;
+}
+
+static ssize_t kstub_test_stress_write(struct file *f, const char __user *buf,
+				       size_t len, loff_t *pos)
+{
+	int n, ret = kstub_test_get_int(buf, len, &n);
+
+	if (ret)
+		return ret;
+	while (n-- > 0) {
+		kstub_test_stress_a();
+		kstub_test_stress_b();
+	}
+	return len;
+}
+
+static int kstub_test_stress_show(struct seq_file *m, void *v)
+{
+	seq_printf(m, "%ld %ld\n", atomic_long_read(&kstub_test_stress_calls[0]),
+		   atomic_long_read(&kstub_test_stress_calls[1]));
+	return 0;
 }
 
 static ssize_t kstub_test_softirqs_write(struct file *f, const char __user *buf,
@@ -554,6 +601,7 @@ KSTUB_TEST_FILE(ticks, kstub_test_empty_show, kstub_test_ticks_write);
 KSTUB_TEST_FILE(panic, kstub_test_empty_show, kstub_test_panic_write);
 KSTUB_TEST_FILE(global, kstub_test_global_show, kstub_test_global_write);
 KSTUB_TEST_FILE(busy, kstub_test_busy_show, kstub_test_busy_write);
+KSTUB_TEST_FILE(stress, kstub_test_stress_show, kstub_test_stress_write);
 KSTUB_TEST_FILE(softirqs, kstub_test_empty_show, kstub_test_softirqs_write);
 KSTUB_TEST_FILE(text, kstub_test_text_show, NULL);
 KSTUB_TEST_FILE(hottext, kstub_test_hottext_show, NULL);
@@ -591,6 +639,7 @@ static int __init kstub_test_init(void)
 	proc_create("panic", 0200, kstub_test_dir, &kstub_test_panic_ops);
 	proc_create("global", 0600, kstub_test_dir, &kstub_test_global_ops);
 	proc_create("busy", 0600, kstub_test_dir, &kstub_test_busy_ops);
+	proc_create("stress", 0600, kstub_test_dir, &kstub_test_stress_ops);
 	proc_create("softirqs", 0200, kstub_test_dir, &kstub_test_softirqs_ops);
 	proc_create("text", 0400, kstub_test_dir, &kstub_test_text_ops);
 	proc_create("hottext", 0400, kstub_test_dir, &kstub_test_hottext_ops);

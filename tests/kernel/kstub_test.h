@@ -6,6 +6,8 @@
 int kstub_test_helper(int x);
 int kstub_test_func(int a, int b);
 void kstub_test_hot(unsigned long cpu);
+void kstub_test_stress_a(void);
+void kstub_test_stress_b(void);
 void kstub_test_branchy(void);
 struct hrtimer;
 enum hrtimer_restart kstub_test_timer_fn(struct hrtimer *t);

@@ -43,7 +43,7 @@ BAD_CONSOLE = [
     # the kernel's own line on loading an unsigned module is not kstub's
     r"kstub: (?!module verification failed: signature and/or required key missing)"
     r".*(error|failed)", r"Oops - BRK", r"Unexpected kernel single-step",
-    r"Internal error", r"NMI handler \(kstub",
+    r"Internal error", r"NMI handler \(kstub", r"NMI received for unknown reason",
     # what the debug kernel's checkers say beyond BUG: and WARNING: lines
     r"INFO: trying to register non-static key", r"turning off the locking correctness validator",
     r"INFO: lockdep is turned off",
@@ -524,10 +524,14 @@ class Gdb:
         # its index cache, keyed by build ID, has the index already. Only
         # for vmlinux: tools/kstub-gdb-ko rewrites kstub.ko under the same
         # build ID, so the cache is off again before any module loads.
+        # KSTUB_RSP_LOG=1: every packet, both ways, into <name>.rsp.log
+        rsp_log = []
+        if os.environ.get("KSTUB_RSP_LOG", "") not in ("", "0"):
+            rsp_log = ["-iex", "set remotelogfile %s" % os.path.join(logs, log_name + ".rsp.log")]
         self.p = subprocess.Popen(
             ["gdb-multiarch", "-q", "-nx", "-nh",
              "-iex", "set index-cache directory %s" % GDB_INDEX_CACHE,
-             "-iex", "set index-cache enabled on", kernel.vmlinux],
+             "-iex", "set index-cache enabled on"] + rsp_log + [kernel.vmlinux],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             bufsize=0)
         track(self.p, "gdb")

@@ -348,10 +348,19 @@ def stop_location(s, what):
 
 
 def check_stepi_from(s, what):
+    """A stepi from where the kernel stopped executes an instruction: the
+    pc moves, or (an x86 rep string instruction steps one iteration at a
+    time) the count in rcx does."""
     pc, _ = stop_location(s, what)
+    rep = s.k.arch == "x86_64" and re.search(r":\s+rep", s.gdb.cmd("x/i $pc"))
+    count = s.gdb.cmd("p/x $rcx") if rep else None
     s.gdb.cmd("stepi")
     pc2, _ = stop_location(s, what + ", after stepi")
-    check(pc2 != pc, "%s: stepi did not move from %#x" % (what, pc))
+    if rep and pc2 == pc:
+        check(s.gdb.cmd("p/x $rcx").split("=")[-1] != count.split("=")[-1],
+              "%s: stepi did not run the rep instruction at %#x" % (what, pc))
+    else:
+        check(pc2 != pc, "%s: stepi did not move from %#x" % (what, pc))
 
 
 def ctrl_c(s, what, meanwhile=None):
