@@ -282,10 +282,15 @@ NOKPROBE_SYMBOL(kstub_arm64_save_cpu);
 static DEFINE_PER_CPU(call_single_data_t, kstub_arm64_csd);
 static DEFINE_PER_CPU(bool, kstub_arm64_csd_busy);
 
+/*
+ * The request is answered before the CPU parks: an async csd is free
+ * again before its function runs, and the next stop, which may start as
+ * soon as this CPU has left its park, must be able to send it again.
+ */
 static void kstub_arm64_ipi(void *unused)
 {
-	kstub_park(get_irq_regs());
 	this_cpu_write(kstub_arm64_csd_busy, false);
+	kstub_park(get_irq_regs());
 }
 
 NOKPROBE_SYMBOL(kstub_arm64_ipi);

@@ -35,6 +35,13 @@ atomic_t kstub_master = ATOMIC_INIT(KSTUB_NO_CPU);
 static atomic_t kstub_nparked = ATOMIC_INIT(0);
 /* the master, from its roundup's start to its end */
 static bool kstub_rounding_up;
+/* the master's: breakpoints it ran into while rounding up and could not take out */
+static unsigned long kstub_roundup_stuck;
+/*
+ * The master's: its breakpoints are out of the text, and a parked CPU
+ * may call a kernel function (the watchdogs') without running into one.
+ */
+static bool kstub_text_clean;
 /* the CPU stepping for GDB: the master writes it, any CPU's trap reads it */
 int kstub_step_cpu = KSTUB_NO_CPU;
 /* traps are kstub's: set at the end of init, cleared in exit */
@@ -147,19 +154,34 @@ bool kstub_park(struct pt_regs *regs)
 		return true;
 	WRITE_ONCE(kc->parked, true);
 	barrier();
+	/* an NMI between the first look and here may have parked us already */
+	if (!READ_ONCE(kc->hold)) {
+		WRITE_ONCE(kc->parked, false);
+		return false;
+	}
 	kstub_record_cpu(cpu, kc->waiting ?: regs);
 	/* the master reads our regs once it sees the count */
 	smp_mb__before_atomic();
 	atomic_inc(&kstub_nparked);
 	while (READ_ONCE(kc->hold)) {
 		cpu_relax();
-		if (!(++n % KSTUB_TOUCH_EVERY))
+		if (++n % KSTUB_TOUCH_EVERY)
+			continue;
+		WRITE_ONCE(kc->touching, true);
+		/* pairs with kstub_text_dirty(): one of us sees the other's write */
+		smp_mb();
+		if (READ_ONCE(kstub_text_clean))
 			touch_nmi_watchdog();
+		/* out of the watchdogs' code before the master sees us leave */
+		smp_store_release(&kc->touching, false);
 	}
+	/* pairs with kstub_release_cpus(): GDB's writes to our frame are in */
+	smp_rmb();
 	WRITE_ONCE(kc->regs, NULL);
 	/*
-	 * Not parked before the count drops: no master sets hold again
-	 * until it is zero, and an NMI of that next stop must park us.
+	 * Not parked before the count drops: an NMI of the next stop (which
+	 * starts once the count is zero, or the last master gave up on it)
+	 * must park us.
 	 */
 	WRITE_ONCE(kc->parked, false);
 	/* regs are gone before the master may start the next stop */
@@ -219,11 +241,11 @@ static void kstub_release_cpus(void)
 	unsigned int cpu;
 	unsigned long n;
 
+	/* GDB's register writes to parked CPUs are in place before they leave */
+	smp_mb();
 	for (cpu = 0; cpu < nr_cpu_ids; cpu++)
 		if (cpu_online(cpu))
 			WRITE_ONCE(per_cpu(kstub_cpus, cpu).hold, false);
-	/* GDB's register writes to parked CPUs are in place before they leave */
-	smp_mb();
 	for (n = 0; n < KSTUB_RELEASE_SPINS && atomic_read(&kstub_nparked); n++)
 		cpu_relax();
 }
@@ -249,6 +271,25 @@ static void kstub_acquire(int cpu, struct pt_regs *regs)
 }
 
 NOKPROBE_SYMBOL(kstub_acquire);
+
+/*
+ * The breakpoints go back in: no parked CPU may be in a kernel function
+ * from here on. Context: the master, the other CPUs parked.
+ */
+static void kstub_text_dirty(void)
+{
+	unsigned int cpu;
+
+	WRITE_ONCE(kstub_text_clean, false);
+	/* pairs with kstub_park(): one of us sees the other's write */
+	smp_mb();
+	for_each_online_cpu(cpu)
+		/* acquire: that CPU is out of the watchdogs' code */
+		while (smp_load_acquire(&per_cpu(kstub_cpus, cpu).touching))
+			cpu_relax();
+}
+
+NOKPROBE_SYMBOL(kstub_text_dirty);
 
 /* The session's write op, and the console's: the transport's bytes out. */
 void kstub_transport_write(void *io, const u8 *buf, size_t len)
@@ -356,6 +397,7 @@ static void kstub_stopped(int cpu, struct pt_regs *regs,
 	kstub_touch_watchdogs();
 	if (kstub_bp_any_stale(&kstub_bps) && !READ_ONCE(kstub_closing))
 		kstub_text_restore_later();
+	kstub_text_dirty();
 	/* last, then only inline code: see kstub_release_cpus() */
 	if (!READ_ONCE(kstub_closing)) {
 		kstub_bp_activate(&kstub_hooks);
@@ -376,6 +418,7 @@ NOKPROBE_SYMBOL(kstub_stopped);
 static void kstub_abandon(struct pt_regs *regs)
 {
 	WRITE_ONCE(kstub_step_cpu, KSTUB_NO_CPU);
+	WRITE_ONCE(kstub_rounding_up, false);
 	kstub_release_cpus();
 	atomic_set(&kstub_master, KSTUB_NO_CPU);
 	pr_emerg("fault at %pS inside kstub's stop; the kernel handles it\n",
@@ -461,6 +504,7 @@ static void kstub_enter(int cpu, struct pt_regs *regs, enum kstub_reason why,
 	 */
 	kstub_bp_deactivate(&kstub_bps);
 	kstub_bp_deactivate(&kstub_hooks);
+	WRITE_ONCE(kstub_text_clean, true);
 	kstub_stopped(cpu, regs, why, signal);
 }
 
@@ -537,6 +581,7 @@ bool kstub_trap_swbreak(struct pt_regs *regs, unsigned long addr)
 	bool stepping = READ_ONCE(kstub_step_cpu) == cpu;
 	unsigned long pc = instruction_pointer(regs);
 	bool known;
+	int stuck;
 
 	if (!READ_ONCE(kstub_ready))
 		return false;
@@ -545,8 +590,23 @@ bool kstub_trap_swbreak(struct pt_regs *regs, unsigned long addr)
 			return kstub_reentered(regs, addr);
 		if (!kstub_bp_known(&kstub_bps, addr) && !kstub_bp_known(&kstub_hooks, addr))
 			return false;
-		kstub_bp_deactivate(&kstub_bps);
-		kstub_bp_deactivate(&kstub_hooks);
+		/*
+		 * The other CPUs are not all parked yet: one that holds
+		 * text_mutex is no sign of a patch left half done (arm64
+		 * still waits out its patch_lock). One that could not come
+		 * out is run into again, and tried again.
+		 */
+		kstub_patch_forced = true;
+		stuck = kstub_bp_deactivate(&kstub_bps) + kstub_bp_deactivate(&kstub_hooks);
+		kstub_patch_forced = false;
+		/* a CPU parked with the patch lock held: an oops, not a hang */
+		if (!stuck) {
+			kstub_roundup_stuck = 0;
+		} else if (++kstub_roundup_stuck > KSTUB_STALE_TRIES) {
+			kstub_roundup_stuck = 0;
+			kstub_abandon(regs);
+			return false;
+		}
 		kstub_arch.set_pc(regs, addr);
 		return true;
 	}

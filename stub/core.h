@@ -85,6 +85,8 @@ struct kstub_cpu {
 	bool parked;
 	/* this CPU only: its trap frame while it waits for kstub_master */
 	struct pt_regs *waiting;
+	/* parked, in the watchdogs' code: set by this CPU, read by the master */
+	bool touching;
 	struct task_struct *task;	/* what it was running */
 };
 

@@ -959,12 +959,15 @@ static void kstub_reply_begin(struct kstub_session *s)
 void kstub_session_stop(struct kstub_session *s, int tid, int signal,
 			unsigned int flags)
 {
-	/* a step after GDB's Ctrl-C: what GDB waits for is its interrupt */
-	if (s->interrupt) {
-		s->interrupt = false;
+	/*
+	 * Any stop answers GDB's Ctrl-C; a step's (a SIGTRAP) says it is
+	 * the interrupt GDB asked for. A fault keeps its own signal.
+	 */
+	if (s->interrupt && signal == KSTUB_SIGTRAP) {
 		signal = KSTUB_SIGINT;
 		flags &= ~KSTUB_STOP_SWBREAK;
 	}
+	s->interrupt = false;
 	s->stop_tid = tid;
 	s->signal = signal;
 	s->stop_flags = flags;
@@ -1008,11 +1011,13 @@ enum kstub_action kstub_session_handle(struct kstub_session *s,
 		kstub_put_stop(s);
 		act = KSTUB_STAY;
 	}
-	if (act == KSTUB_CONTINUE || act == KSTUB_STEP || s->silent)
+	if (act == KSTUB_CONTINUE || act == KSTUB_STEP)
 		return act;
-	kstub_send_reply(s);
+	if (!s->silent)
+		kstub_send_reply(s);
 	if (cmd && cmd->fn == kstub_cmd_no_ack)
 		s->no_ack = true;
+	/* D, or k (silent): the next GDB starts afresh */
 	if (act == KSTUB_DETACH) {
 		s->connected = false;
 		s->no_ack = false;

@@ -723,11 +723,25 @@ static void test_interrupt_while_stopped(void)
 	CHECK(!strncmp(last_reply(), "T02thread:1;", 12), "the step's stop says SIGINT: %s", reply);
 	CHECK(send_pkt("c", 1) == KSTUB_CONTINUE, "then a continue resumes");
 
+	/* a fault in the step keeps its signal, and answers the Ctrl-C */
+	kstub_session_feed(&sess, 0x03);
+	send_pkt("s", 1);
+	out_len = 0;
+	kstub_session_stop(&sess, 1, KSTUB_SIGSEGV, 0);
+	CHECK(!strncmp(last_reply(), "T0bthread:1;", 12), "a fault stays SIGSEGV: %s", reply);
+	CHECK(send_pkt("c", 1) == KSTUB_CONTINUE, "the fault answered the Ctrl-C");
+
 	kstub_session_stop(&sess, 1, KSTUB_SIGTRAP, 0);
 	kstub_session_feed(&sess, 0x03);
 	exchange("D");
 	exchange("qC");
 	CHECK(send_pkt("c", 1) == KSTUB_CONTINUE, "a detach forgets the Ctrl-C");
+
+	kstub_session_stop(&sess, 1, KSTUB_SIGTRAP, 0);
+	kstub_session_feed(&sess, 0x03);
+	out_len = 0;
+	CHECK(send_pkt("k", 1) == KSTUB_DETACH && out_len == 1, "k: the ack alone");
+	CHECK(!sess.connected && !sess.interrupt, "k ends the session, Ctrl-C and all");
 }
 
 static void test_thread_xml(void)

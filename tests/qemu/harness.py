@@ -600,6 +600,19 @@ class Gdb:
             if r:
                 self.buf += self.p.stdout.read(65536) or b""
 
+    def ended(self, seq, timeout):
+        """end(), or None if the command is still running after @timeout s."""
+        import select
+        deadline = time.time() + timeout
+        while not re.search(b"@@G%d@@\n" % seq, self.buf) and self.p.poll() is None:
+            left = deadline - time.time()
+            if left <= 0:
+                return None
+            r, _, _ = select.select([self.p.stdout], [], [], min(left, 0.2))
+            if r:
+                self.buf += self.p.stdout.read(65536) or b""
+        return self.end(seq, 1)
+
     def end(self, seq, timeout=60):
         out = self._read_until(r"@@G%d@@\n" % seq, timeout)
         self.log.write(out)

@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 """Stress: breakpoints hit from every CPU at once, for as long as the run
 allows, with nothing lost, doubled or hung (Documentation/testing.rst)."""
+import os
+import random
 import re
 import signal
 import time
@@ -110,4 +112,107 @@ def test_stress_hits(k, name):
         check(sum(done) >= STRESS_HITS, "too few calls: %s" % done)
         s.gdb.cmd("delete")
         s.detach()
+        guest_alive(s)
+
+
+# functions drawn at random from the kernel's text: make check's short
+# form, and STRESS=long's; KSTUB_ROULETTE_SEED=N replays a run's draw
+ROULETTE = stress(100, 1000)
+ROULETTE_BATCH = 20
+# how long a batch of breakpoints waits for its hits
+ROULETTE_WAIT = 1.5
+
+
+def kernel_functions(s, seed, n):
+    """@n of the running kernel's functions, drawn with @seed from its
+    text symbols in /proc/kallsyms (modules' left out): (address, name)."""
+    count = int(s.g.sh("awk 'NF == 3 && ($2 == \"t\" || $2 == \"T\")' /proc/kallsyms | wc -l"))
+    check(count > 1000, "few text symbols in kallsyms: %d" % count)
+    picks = sorted(random.Random(seed).sample(range(count), n))
+    funcs = []
+    for i in range(0, n, 100):
+        want = " ".join(str(p) for p in picks[i:i + 100])
+        out = s.g.sh("awk -v want='%s' 'BEGIN { split(want, w, \" \"); for (i in w) W[w[i]] = 1 }"
+                     " NF == 3 && ($2 == \"t\" || $2 == \"T\") { if (n in W) print $1, $3; n++ }'"
+                     " /proc/kallsyms" % want)
+        funcs += [(int(a, 16), f) for a, f in re.findall(r"^([0-9a-f]{16}) (\S+)$", out, re.M)]
+    check(len(funcs) == n, "drew %d functions, found %d" % (n, len(funcs)))
+    return funcs
+
+
+def roulette_batch(s, batch, tally):
+    """Breakpoints on @batch, continue: each is refused by kstub (GDB
+    cannot insert it) or hit and then deleted, or not hit within
+    ROULETTE_WAIT s; then Ctrl-C, and all of them go."""
+    gdb = s.gdb
+    names = {}
+    for addr, name in batch:
+        out = gdb.cmd("break *%#x" % addr)
+        m = re.search(r"Breakpoint (\d+) at", out)
+        check(m, "GDB did not take break *%#x (%s): %s" % (addr, name, out))
+        names[m.group(1)] = name
+    deadline = time.time() + ROULETTE_WAIT
+    while names:
+        cont = gdb.begin("continue")
+        out = gdb.ended(cont, max(0.1, deadline - time.time()))
+        stopping = out is None
+        if stopping:
+            gdb.p.send_signal(signal.SIGINT)
+            out = gdb.end(cont, timeout=60)
+            if "SIGINT" in out:
+                break
+            # a hit came first, and kstub holds the Ctrl-C for the next
+            # continue, as gdbserver does; GDB, interrupted as it printed
+            # the frame ("Quit"), may have lost its selected thread
+            tally["ctrl-c held"] = True
+            m = re.search(r"Thread (\d+) .*hit Breakpoint", out)
+            if m:
+                gdb.cmd("thread %s" % m.group(1))
+        elif "SIGINT" in out and tally.pop("ctrl-c held", False):
+            continue
+        refused = re.findall(r"Cannot insert breakpoint (\d+)", out)
+        hit = re.search(r"Breakpoint (\d+), ", out)
+        check(refused or (hit and hit.group(1) in names),
+              "batch %s: an unexpected stop:\n%s" % (sorted(names.values()), out))
+        for n in refused:
+            tally["refused"].append(names.pop(n))
+            gdb.cmd("delete %s" % n)
+        if not refused:
+            tally["hit"].append(names.pop(hit.group(1)))
+            gdb.cmd("delete %s" % hit.group(1))
+        if stopping or time.time() > deadline:
+            break
+    tally["not hit"] += names.values()
+    gdb.cmd("delete")
+
+
+@scenario(PLAIN)
+def test_breakpoint_roulette(k, name):
+    """Breakpoints on ROULETTE functions drawn at random from the kernel's
+    text (the seed is printed: KSTUB_ROULETTE_SEED=N replays it), twenty at
+    a time, with a busy thread on each CPU, a timer and a shell loop doing
+    file and pipe I/O: each is refused or hit or quiet, never a hang, an
+    oops or a warning, and the kernel runs on."""
+    seed = int(os.environ.get("KSTUB_ROULETTE_SEED", "0")) or random.randrange(1, 1 << 31)
+    print("    seed %d (KSTUB_ROULETTE_SEED=%d replays it)" % (seed, seed))
+    with Session(k, name) as s:
+        funcs = kernel_functions(s, seed, ROULETTE)
+        s.g.sh("echo 1 > /proc/kstub_test/busy; echo 20000 > /proc/kstub_test/timer")
+        s.g.sh("(while :; do cat /proc/version | wc -c > /tmp/io; ls / > /dev/null; done)"
+               " >/dev/null 2>&1 & echo $! > /tmp/ioloop")
+        seq = s.attach()
+        s.gdb.begin("continue")
+        s.gdb.wait_printed("Continuing.")
+        s.g.finish(seq)
+        s.gdb.p.send_signal(signal.SIGINT)
+        check("SIGINT" in s.gdb.end(s.gdb.seq, timeout=60), "no stop after the attach")
+        tally = {"hit": [], "refused": [], "not hit": []}
+        for i in range(0, len(funcs), ROULETTE_BATCH):
+            roulette_batch(s, funcs[i:i + ROULETTE_BATCH], tally)
+        print("    %d functions: %d hit, %d refused, %d not hit; refused: %s"
+              % (len(funcs), len(tally["hit"]), len(tally["refused"]), len(tally["not hit"]),
+                 " ".join(tally["refused"][:20])))
+        s.detach()
+        s.g.sh("kill $(cat /tmp/ioloop); echo 0 > /proc/kstub_test/busy;"
+               " echo 0 > /proc/kstub_test/timer")
         guest_alive(s)
