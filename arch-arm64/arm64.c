@@ -317,16 +317,30 @@ NOKPROBE_SYMBOL(kstub_arm64_roundup);
 /* ---- breakpoints and patching ---- */
 
 /*
- * What kstub_arm64_patch() runs besides the kernel's __kprobes patching
- * code (which kprobes' blacklist covers): a breakpoint there would be hit
- * while kstub writes the others in or out, with patch_lock held, where
- * it cannot be taken out. Functions a kernel does not have are skipped.
+ * Kernel code kstub runs with its breakpoints in, where one would be hit
+ * with no way out. Functions a kernel does not have are skipped.
+ * - What kstub_arm64_patch() runs besides the kernel's __kprobes patching
+ *   code (which kprobes' blacklist covers): hit while kstub writes the
+ *   others in or out, with patch_lock held, it could not be taken out.
+ * - How a BRK reaches kstub where ftrace brings it (hooks_ftrace.c): a BRK
+ *   in there would find ftrace's recursion guard taken, never reach kstub,
+ *   and oops (test_breakpoint_roulette found ftrace_ops_test).
+ * - The roundup's IPI, sent with the breakpoints still in: a BRK taken
+ *   inside kstub's own handler does not reach kstub where ftrace brings it.
  */
 static const char * const kstub_arm64_patch_path[] = {
 	"vmalloc_to_page", "__set_fixmap", "copy_to_kernel_nofault",
 	"_raw_spin_lock_irqsave", "_raw_spin_unlock_irqrestore",
 	"caches_clean_inval_pou", "__flush_icache_range", "flush_icache_range",
 	"__memcpy", "memcpy",
+	"arch_ftrace_ops_list_func", "ftrace_ops_list_func", "ftrace_ops_test",
+	"ftrace_lookup_ip", "ftrace_ops_assist_func",
+	"smp_call_function_single_async", "generic_exec_single",
+	"__smp_call_single_queue", "send_call_function_single_ipi",
+	"arch_send_call_function_single_ipi", "smp_cross_call", "llist_add_batch",
+	"__ipi_send_mask", "__ipi_send_single", "ipi_send_mask", "ipi_send_single",
+	"gic_ipi_send_mask", "__bitmap_weight", "_find_next_bit", "_find_first_bit",
+	"cpumask_next",
 };
 
 static struct {

@@ -20,7 +20,6 @@
 #include "kstub_arch.h"
 
 enum {
-	KSTUB_ROUNDUP_WAIT_US = 1000000,
 	KSTUB_RELEASE_SPINS = 100000000,	/* cpu_relax()es, ~1 s and more */
 	KSTUB_STALE_TRIES = 10000,
 };
@@ -195,7 +194,7 @@ NOKPROBE_SYMBOL(kstub_park);
 static void kstub_roundup_cpus(int self)
 {
 	unsigned int want, cpu;
-	int us;
+	unsigned long n;
 
 	cpumask_copy(&kstub_roundup_mask, cpu_online_mask);
 	cpumask_clear_cpu(self, &kstub_roundup_mask);
@@ -207,10 +206,11 @@ static void kstub_roundup_cpus(int self)
 	/* hold must be visible before the NMI that makes a CPU look at it */
 	smp_mb();
 	kstub_arch.stop_cpus(&kstub_roundup_mask);
-	for (us = 0; us < KSTUB_ROUNDUP_WAIT_US; us++) {
+	/* no udelay(): the breakpoints are still in */
+	for (n = 0; n < KSTUB_RELEASE_SPINS; n++) {
 		if (atomic_read(&kstub_nparked) >= want)
 			return;
-		udelay(1);
+		cpu_relax();
 	}
 	/* a CPU that did not answer is listed, with no registers */
 }
@@ -218,7 +218,7 @@ static void kstub_roundup_cpus(int self)
 NOKPROBE_SYMBOL(kstub_roundup_cpus);
 
 /*
- * The roundup runs kernel code (the IPIs, udelay()) with the breakpoints
+ * The roundup runs kernel code (the IPIs, the cpumask helpers) with the breakpoints
  * still in: a breakpoint the master runs into there takes them all out
  * at once, for this stop (kstub_trap_swbreak()).
  */

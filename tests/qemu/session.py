@@ -327,6 +327,26 @@ def module_array(gdb, name):
     return [int(n) for n in m.group(1).split(",")]
 
 
+def spawn(s, name, script):
+    """Run @script in the guest apart from its shell: not one of the
+    shell's jobs (BusyBox's shell may exit, dropping the command it was
+    given, when a job of its ends or is killed). /tmp/@name.pid has its
+    pid; /tmp/@name.done appears when it ends."""
+    s.g.sh("rm -f /tmp/{0}.done; ( ( {1}; touch /tmp/{0}.done ) >/dev/null 2>&1 &"
+           " echo $! > /tmp/{0}.pid )".format(name, script))
+
+
+def unspawn(s, name):
+    """Stop what spawn() started as @name."""
+    s.g.sh("kill $(cat /tmp/%s.pid) 2>/dev/null; true" % name)
+
+
+def wait_spawned(s, name, timeout):
+    """Wait for what spawn() started as @name to end by itself."""
+    wait_until(lambda: "ended" in s.g.sh("[ -e /tmp/%s.done ] && echo ended; true" % name),
+               "%s did not end" % name, timeout=timeout, every=1)
+
+
 def busy(s):
     """The test module's busy thread on each CPU, once each has counted."""
     s.g.sh("echo 1 > /proc/kstub_test/busy")

@@ -8,7 +8,7 @@ import time
 from harness import check
 from registry import DEBUG, KGDB, PLAIN, scenario
 from session import (ARCH, busy, check_stepi_from, ctrl_c, guest_alive, kallsyms_addr,
-                     module_array, other_cpu_thread, Session, THREAD_LINE)
+                     module_array, other_cpu_thread, Session, spawn, THREAD_LINE, unspawn)
 
 
 @scenario(PLAIN, DEBUG)
@@ -123,22 +123,30 @@ def test_break_in(k, name):
     user space half the time (an interrupt from user code waits for one
     from the kernel's)."""
     # a shell loop per CPU, spinning in user space and sleeping by turns
-    user = ("for c in 1 2; do (while :; do i=0; while [ $i -lt 300 ]; do i=$((i+1)); done;"
-            " usleep 2000; done) >/dev/null 2>&1 & echo $! >> /tmp/user; done")
-    loads = (("busy", "echo 1 > /proc/kstub_test/busy"),
-             ("softirq storm", "echo 0 > /proc/kstub_test/busy;"
-                               " echo 1 > /proc/kstub_test/softirqs"),
-             ("user code", "echo 0 > /proc/kstub_test/softirqs; " + user),
-             ("user code, again", "true"),
-             ("user code, a third time", "true"),
-             ("user code, a fourth time", "true"),
-             ("idle", "kill $(cat /tmp/user)"))
+    user = "while :; do i=0; while [ $i -lt 300 ]; do i=$((i+1)); done; usleep 2000; done"
+
+    def user_code(s):
+        s.g.sh("echo 0 > /proc/kstub_test/softirqs")
+        spawn(s, "user1", user)
+        spawn(s, "user2", user)
+
+    def idle(s):
+        unspawn(s, "user1")
+        unspawn(s, "user2")
+    loads = (("busy", lambda s: s.g.sh("echo 1 > /proc/kstub_test/busy")),
+             ("softirq storm", lambda s: s.g.sh("echo 0 > /proc/kstub_test/busy;"
+                                                " echo 1 > /proc/kstub_test/softirqs")),
+             ("user code", user_code),
+             ("user code, again", None),
+             ("user code, a third time", None),
+             ("user code, a fourth time", None),
+             ("idle", idle))
     with Session(k, name) as s:
         s.new_gdb().attach(s.g)
         s.load_test_symbols()
         check_stepi_from(s, "attach to a running kernel")
-        for load, cmd in loads:
-            ctrl_c(s, load, lambda: s.g.sh(cmd))
+        for load, fn in loads:
+            ctrl_c(s, load, fn and (lambda: fn(s)))
             c1 = counters(s.gdb)
             time.sleep(1)
             check(counters(s.gdb) == c1, "the kernel still runs after Ctrl-C")

@@ -10,7 +10,7 @@ from harness import RawRsp, TestFailure, check, stress
 from registry import BUILTIN, DEBUG, PLAIN, scenario
 from session import (ARCH, PANIC_LINES, PANIC_MSG, Session, builtin_args, detach,
                       first_patchable, guest_alive, guest_with_gdb, kstubwait_attached,
-                      source_line, wait_reboot)
+                      source_line, spawn, unspawn, wait_reboot)
 
 # GDB's words when a breakpoint cannot be inserted at a resume
 NOT_INSERTED = r"Cannot insert breakpoint (\d+)"
@@ -159,8 +159,8 @@ def test_breakpoint_while_key_flips(k, name):
         cont = s.gdb.begin("continue")
         s.gdb.wait_printed("Continuing.")
         s.g.finish(seq)
-        s.g.sh("(while :; do echo 1 >/proc/kstub_test/key; echo 0 >/proc/kstub_test/key; "
-               "done) >/dev/null 2>&1 & echo $! >/tmp/flipper")
+        spawn(s, "flipper", "while :; do echo 1 >/proc/kstub_test/key;"
+              " echo 0 >/proc/kstub_test/key; done")
         half = 0
         for i in range(KEY_ROUNDS):
             if i:
@@ -192,7 +192,7 @@ def test_breakpoint_while_key_flips(k, name):
         check(half or k.arch != "x86_64", "no stop found the branch half rewritten")
         s.gdb.cmd("delete")
         s.detach()
-        s.g.sh("kill $(cat /tmp/flipper)")
+        unspawn(s, "flipper")
         guest_alive(s)
 
 

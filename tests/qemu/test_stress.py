@@ -9,7 +9,7 @@ import time
 
 from harness import check, stress, wait_until
 from registry import PLAIN, scenario
-from session import Session, guest_alive, stop_location
+from session import Session, guest_alive, spawn, stop_location, unspawn, wait_spawned
 
 # hits of the two breakpoints together: make check's short form, and
 # STRESS=long's (some 30 a second under TCG)
@@ -84,8 +84,8 @@ def test_stress_hits(k, name):
         s.g.finish(seq)
         t0 = time.time()
         s.g.sh("echo 2 > /proc/kstub_test/busy")
-        s.g.sh("(i=0; while [ $i -lt %d ]; do echo 1 > /proc/kstub_test/stress;"
-               " i=$((i+1)); done) >/dev/null 2>&1 & echo $! > /tmp/loop" % SHELL_WRITES)
+        spawn(s, "loop", "i=0; while [ $i -lt %d ]; do echo 1 > /proc/kstub_test/stress;"
+              " i=$((i+1)); done" % SHELL_WRITES)
 
         def calls():
             return sum(int(n) for n in s.g.sh("cat /proc/kstub_test/stress").split()) - sum(base)
@@ -97,8 +97,7 @@ def test_stress_hits(k, name):
                    timeout=STRESS_HITS)
         # the threads end, and with them their last hits
         s.g.sh("echo 0 > /proc/kstub_test/busy", timeout=120)
-        s.g.sh("while kill -0 $(cat /tmp/loop) 2>/dev/null; do usleep 100000; done",
-               timeout=STRESS_HITS)
+        wait_spawned(s, "loop", timeout=STRESS_HITS)
         took = time.time() - t0
         s.gdb.p.send_signal(signal.SIGINT)
         out = s.gdb.end(cont, timeout=120)
@@ -198,8 +197,7 @@ def test_breakpoint_roulette(k, name):
     with Session(k, name) as s:
         funcs = kernel_functions(s, seed, ROULETTE)
         s.g.sh("echo 1 > /proc/kstub_test/busy; echo 20000 > /proc/kstub_test/timer")
-        s.g.sh("(while :; do cat /proc/version | wc -c > /tmp/io; ls / > /dev/null; done)"
-               " >/dev/null 2>&1 & echo $! > /tmp/ioloop")
+        spawn(s, "io", "while :; do cat /proc/version | wc -c > /tmp/io; ls / > /dev/null; done")
         seq = s.attach()
         s.gdb.begin("continue")
         s.gdb.wait_printed("Continuing.")
@@ -213,6 +211,70 @@ def test_breakpoint_roulette(k, name):
               % (len(funcs), len(tally["hit"]), len(tally["refused"]), len(tally["not hit"]),
                  " ".join(tally["refused"][:20])))
         s.detach()
-        s.g.sh("kill $(cat /tmp/ioloop); echo 0 > /proc/kstub_test/busy;"
-               " echo 0 > /proc/kstub_test/timer")
+        unspawn(s, "io")
+        s.g.sh("echo 0 > /proc/kstub_test/busy; echo 0 > /proc/kstub_test/timer")
+        guest_alive(s)
+
+
+# GDBs killed in a row: make check's short form (each way once), and
+# STRESS=long's; KSTUB_RECONNECT_SEED=N replays a run's choices
+RECONNECTS = stress(4, 100)
+KILL_POINTS = ("attached", "dumping memory", "running, a breakpoint in", "running")
+
+
+def killed_gdb(s, i, where, rng):
+    """A new GDB attaches and is killed with SIGKILL at @where."""
+    gdb = s.new_gdb("_%d" % i)
+    gdb.attach(s.g)
+    if where == "dumping memory":
+        gdb.begin("dump binary memory %s/dump.bin _stext _stext+262144" % s.g.dir)
+        time.sleep(rng.uniform(0.05, 1.0))
+    elif where.startswith("running"):
+        if "breakpoint" in where:
+            s.load_test_symbols()
+            s.break_at("kstub_test_hot")
+        gdb.begin("continue")
+        gdb.wait_printed("Continuing.")
+        time.sleep(rng.uniform(0.0, 1.0))
+    gdb.p.kill()
+    gdb.p.wait()
+    gdb.log.close()
+    s.gdb = None
+
+
+@scenario(PLAIN, transport=True)
+def test_reconnects(k, name):
+    """GDB killed with SIGKILL RECONNECTS times at random points of its
+    session (just attached, in the middle of a memory dump, while the
+    kernel runs with a breakpoint in a hot function, or with none), a new
+    GDB attaching each time: the last one's session works fully, the
+    kernel runs on, and the hot function's text is as it was."""
+    seed = int(os.environ.get("KSTUB_RECONNECT_SEED", "0")) or random.randrange(1, 1 << 31)
+    print("    seed %d (KSTUB_RECONNECT_SEED=%d replays it)" % (seed, seed))
+    rng = random.Random(seed)
+    with Session(k, name) as s:
+        before = s.g.sh("cat /proc/kstub_test/hottext").split()[-1]
+        s.g.sh("echo 1 > /proc/kstub_test/busy")
+        for i in range(RECONNECTS):
+            where = KILL_POINTS[i] if i < len(KILL_POINTS) else rng.choice(KILL_POINTS)
+            killed_gdb(s, i, where, rng)
+        gdb = s.new_gdb("_last")
+        gdb.attach(s.g)
+        s.load_test_symbols()
+        threads = gdb.cmd("info threads")
+        check("kstub_busy/1" in threads and "did not stop" not in threads,
+              "info threads after the reconnects:\n" + threads)
+        s.break_at("kstub_test_func")
+        out, call = s.cont_then("echo 7 > /proc/kstub_test/call")
+        check(re.search(r"Breakpoint 1, kstub_test_func \(a=(a@entry=)?7", out),
+              "no hit after the reconnects:\n" + out)
+        gdb.cmd("delete")
+        s.detach()
+        s.g.finish(call)
+        c0 = s.g.sh("cat /proc/kstub_test/busy")
+        time.sleep(1)
+        check(s.g.sh("cat /proc/kstub_test/busy") != c0, "the busy threads do not run")
+        s.g.sh("echo 0 > /proc/kstub_test/busy")
+        check(s.g.sh("cat /proc/kstub_test/hottext").split()[-1] == before,
+              "a killed GDB's breakpoint is still in the text")
         guest_alive(s)

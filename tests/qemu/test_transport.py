@@ -8,7 +8,8 @@ import time
 
 from harness import check, Gdb, RawRsp, wait_until
 from registry import KGDB, PLAIN, scenario
-from session import ARCH, check_stepi_from, ctrl_c, guest_alive, insmod_fails, Session
+from session import (ARCH, check_stepi_from, ctrl_c, guest_alive, insmod_fails, Session, spawn,
+                     unspawn)
 
 
 @scenario(PLAIN, KGDB, transport=True)
@@ -100,8 +101,7 @@ def test_tty_shared(k, name):
         s.break_at("kstub_test_func")
         cont = s.gdb.begin("continue")
         s.gdb.wait_printed("Continuing.")
-        s.g.sh("(while :; do echo '%s' > /dev/kmsg; usleep 5000; done) >/dev/null 2>&1 & echo $! > /tmp/noise"
-               % NOISE)
+        spawn(s, "noise", "while :; do echo '%s' > /dev/kmsg; usleep 5000; done" % NOISE)
         time.sleep(2)
         call = s.g.start("echo 5 > /proc/kstub_test/call")
         out = s.gdb.end(cont, timeout=60)
@@ -121,7 +121,7 @@ def test_tty_shared(k, name):
         # bytes reach the reader
         def open_tty():
             s.g.finish(call)
-            s.g.sh("kill $(cat /tmp/noise)")
+            unspawn(s, "noise")
             s.g.sh("cat /dev/%s > /tmp/ttyin 2>&1 & echo $! > /tmp/reader" % tty)
         ctrl_c(s, "the tty open", open_tty)
         s.detach()
