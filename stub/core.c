@@ -20,7 +20,7 @@
 #include "kstub_arch.h"
 
 enum {
-	KSTUB_RELEASE_SPINS = 100000000,	/* cpu_relax()es, ~1 s and more */
+	KSTUB_WAIT_SPINS = 100000000,	/* cpu_relax()es, ~1 s and more */
 	KSTUB_STALE_TRIES = 10000,
 };
 
@@ -207,7 +207,7 @@ static void kstub_roundup_cpus(int self)
 	smp_mb();
 	kstub_arch.stop_cpus(&kstub_roundup_mask);
 	/* no udelay(): the breakpoints are still in */
-	for (n = 0; n < KSTUB_RELEASE_SPINS; n++) {
+	for (n = 0; n < KSTUB_WAIT_SPINS; n++) {
 		if (atomic_read(&kstub_nparked) >= want)
 			return;
 		cpu_relax();
@@ -246,7 +246,7 @@ static void kstub_release_cpus(void)
 	for (cpu = 0; cpu < nr_cpu_ids; cpu++)
 		if (cpu_online(cpu))
 			WRITE_ONCE(per_cpu(kstub_cpus, cpu).hold, false);
-	for (n = 0; n < KSTUB_RELEASE_SPINS && atomic_read(&kstub_nparked); n++)
+	for (n = 0; n < KSTUB_WAIT_SPINS && atomic_read(&kstub_nparked); n++)
 		cpu_relax();
 }
 
@@ -453,6 +453,39 @@ static bool kstub_reentered(struct pt_regs *regs, unsigned long addr)
 
 NOKPROBE_SYMBOL(kstub_reentered);
 
+/*
+ * The CPU that owns the stop ran into one of kstub's breakpoints while it
+ * rounds up the others (the IPIs, the cpumask helpers): every breakpoint
+ * comes out now, for this stop, and the CPU runs the instruction. The
+ * other CPUs are not all parked yet: one that holds text_mutex is no sign
+ * of a patch left half done (arm64 still waits out its patch_lock). One
+ * that could not come out is run into again, and tried again; after
+ * KSTUB_STALE_TRIES, the kernel gets the trap (an oops, not a hang).
+ * Context: the master, in a trap, inside kstub_roundup().
+ * Return: true if the breakpoint was kstub's and the CPU goes on.
+ */
+static bool kstub_roundup_reentered(struct pt_regs *regs, unsigned long addr)
+{
+	int stuck;
+
+	if (!kstub_bp_known(&kstub_bps, addr) && !kstub_bp_known(&kstub_hooks, addr))
+		return false;
+	kstub_patch_forced = true;
+	stuck = kstub_bp_deactivate(&kstub_bps) + kstub_bp_deactivate(&kstub_hooks);
+	kstub_patch_forced = false;
+	if (!stuck) {
+		kstub_roundup_stuck = 0;
+	} else if (++kstub_roundup_stuck > KSTUB_STALE_TRIES) {
+		kstub_roundup_stuck = 0;
+		kstub_abandon(regs);
+		return false;
+	}
+	kstub_arch.set_pc(regs, addr);
+	return true;
+}
+
+NOKPROBE_SYMBOL(kstub_roundup_reentered);
+
 /* Say which breakpoint kstub_reentered() took out. Context: the master, stopped. */
 static void kstub_tell_refused(void)
 {
@@ -581,35 +614,12 @@ bool kstub_trap_swbreak(struct pt_regs *regs, unsigned long addr)
 	bool stepping = READ_ONCE(kstub_step_cpu) == cpu;
 	unsigned long pc = instruction_pointer(regs);
 	bool known;
-	int stuck;
 
 	if (!READ_ONCE(kstub_ready))
 		return false;
-	if (!stepping && atomic_read(&kstub_master) == cpu) {
-		if (!READ_ONCE(kstub_rounding_up))
-			return kstub_reentered(regs, addr);
-		if (!kstub_bp_known(&kstub_bps, addr) && !kstub_bp_known(&kstub_hooks, addr))
-			return false;
-		/*
-		 * The other CPUs are not all parked yet: one that holds
-		 * text_mutex is no sign of a patch left half done (arm64
-		 * still waits out its patch_lock). One that could not come
-		 * out is run into again, and tried again.
-		 */
-		kstub_patch_forced = true;
-		stuck = kstub_bp_deactivate(&kstub_bps) + kstub_bp_deactivate(&kstub_hooks);
-		kstub_patch_forced = false;
-		/* a CPU parked with the patch lock held: an oops, not a hang */
-		if (!stuck) {
-			kstub_roundup_stuck = 0;
-		} else if (++kstub_roundup_stuck > KSTUB_STALE_TRIES) {
-			kstub_roundup_stuck = 0;
-			kstub_abandon(regs);
-			return false;
-		}
-		kstub_arch.set_pc(regs, addr);
-		return true;
-	}
+	if (!stepping && atomic_read(&kstub_master) == cpu)
+		return READ_ONCE(kstub_rounding_up) ? kstub_roundup_reentered(regs, addr) :
+						      kstub_reentered(regs, addr);
 	/*
 	 * Parked while it waits, this CPU shows GDB the breakpoint's address,
 	 * not the instruction after it (x86). GDB may move it meanwhile.
