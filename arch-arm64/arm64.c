@@ -32,6 +32,7 @@
 #include "kstub_arch.h"
 #include "fpsimd.h"
 #include "hooks.h"
+#include "poke.h"
 
 enum {
 	KSTUB_ARM64_INSN_SIZE = 4,
@@ -60,7 +61,6 @@ static const u32 kstub_arm64_brk_insn = KSTUB_ARM64_BRK_BASE | (KSTUB_ARM64_BRK 
 
 static DEFINE_PER_CPU(struct kstub_arm64_fpsimd, kstub_arm64_fp);
 
-static unsigned long kstub_arm64_patch_text;
 static unsigned long kstub_arm64_jump_label_reserved;
 static unsigned long kstub_arm64_size_offset;
 static unsigned long kstub_arm64_enable_step;
@@ -69,11 +69,9 @@ static unsigned long kstub_arm64_kernel_text_address;
 static unsigned long kstub_arm64_within_kprobe_blacklist;
 static unsigned long kstub_arm64_ftrace_location;
 static unsigned long kstub_arm64_stext;
-static unsigned long kstub_arm64_patch_lock;
 static unsigned long kstub_arm64_irq_preempt_key;
 
 static const struct kstub_sym kstub_arm64_syms[] = {
-	{ "aarch64_insn_patch_text_nosync", &kstub_arm64_patch_text },
 	{ "jump_label_text_reserved", &kstub_arm64_jump_label_reserved },
 	{ "kallsyms_lookup_size_offset", &kstub_arm64_size_offset },
 	{ "kernel_enable_single_step", &kstub_arm64_enable_step },
@@ -81,7 +79,6 @@ static const struct kstub_sym kstub_arm64_syms[] = {
 	{ "kernel_text_address", &kstub_arm64_kernel_text_address },
 	{ "within_kprobe_blacklist", &kstub_arm64_within_kprobe_blacklist },
 	{ "_text", &kstub_arm64_stext },
-	{ "patch_lock", &kstub_arm64_patch_lock, true },
 	{ "ftrace_location_range", &kstub_arm64_ftrace_location, true },
 	{ "sk_dynamic_irqentry_exit_cond_resched", &kstub_arm64_irq_preempt_key, true },
 };
@@ -319,20 +316,18 @@ NOKPROBE_SYMBOL(kstub_arm64_roundup);
 /*
  * Kernel code kstub runs with its breakpoints in, where one would be hit
  * with no way out. Functions a kernel does not have are skipped.
- * - What kstub_arm64_patch() runs besides the kernel's __kprobes patching
- *   code (which kprobes' blacklist covers): hit while kstub writes the
- *   others in or out, with patch_lock held, it could not be taken out.
+ * - What kstub_arm64_poke() calls to find a module's page: hit while
+ *   kstub writes the others in or out, it could not be taken out.
  * - How a BRK reaches kstub where ftrace brings it (hooks_ftrace.c): a BRK
  *   in there would find ftrace's recursion guard taken, never reach kstub,
  *   and oops (test_breakpoint_roulette found ftrace_ops_test).
  * - The roundup's IPI, sent with the breakpoints still in: a BRK taken
  *   inside kstub's own handler does not reach kstub where ftrace brings it.
+ * Elsewhere, a breakpoint kstub runs into while it serves GDB is taken out
+ * and refused (core.c, kstub_reentered()).
  */
 static const char * const kstub_arm64_patch_path[] = {
-	"vmalloc_to_page", "__set_fixmap", "copy_to_kernel_nofault",
-	"_raw_spin_lock_irqsave", "_raw_spin_unlock_irqrestore",
-	"caches_clean_inval_pou", "__flush_icache_range", "flush_icache_range",
-	"__memcpy", "memcpy",
+	"vmalloc_to_page",
 	"arch_ftrace_ops_list_func", "ftrace_ops_list_func", "ftrace_ops_test",
 	"ftrace_lookup_ip", "ftrace_ops_assist_func",
 	"smp_call_function_single_async", "generic_exec_single",
@@ -403,22 +398,14 @@ static int kstub_arm64_bp_valid(unsigned long addr)
 	return 0;
 }
 
-/*
- * Context: every other CPU parked, or, to take a breakpoint out at the
- * start of a stop, running. The _nosync variant cleans and invalidates to
- * the point of unification itself and sends no IPI; the parked CPUs
- * synchronise on their exception return. One aligned word changes: a CPU
- * that runs into it meanwhile executes the BRK or the instruction.
- */
+/* Context: see kstub_arm64_poke(). Instructions are little-endian */
 static int kstub_arm64_patch(unsigned long addr, const void *buf, size_t len)
 {
-	u32 insn;
+	const u8 *b = buf;
 
-	if (kstub_arm64_patch_lock &&
-	    raw_spin_is_locked((raw_spinlock_t *)kstub_arm64_patch_lock))
-		return -EBUSY;
-	memcpy(&insn, buf, sizeof(insn));
-	return kstub_call(kstub_arm64_patch_text, addr, insn, 0) ? -EIO : 0;
+	if (len != KSTUB_ARM64_INSN_SIZE)
+		return -EINVAL;
+	return kstub_arm64_poke(addr, b[0] | b[1] << 8 | b[2] << 16 | (u32)b[3] << 24);
 }
 
 NOKPROBE_SYMBOL(kstub_arm64_patch);
@@ -635,9 +622,12 @@ static int kstub_arm64_init(void)
 	if (!kstub_tdesc_build(kstub_arm64_xml, sizeof(kstub_arm64_xml), "aarch64",
 			       kstub_arm64_regs, ARRAY_SIZE(kstub_arm64_regs)))
 		return -ENOSPC;
-	ret = kstub_arm64_hooks_init();
+	ret = kstub_arm64_poke_init();
 	if (ret)
 		return ret;
+	ret = kstub_arm64_hooks_init();
+	if (ret)
+		goto err_exit_poke;
 	ret = register_die_notifier(&kstub_arm64_die_nb);
 	if (ret)
 		goto err_exit_hooks;
@@ -645,6 +635,8 @@ static int kstub_arm64_init(void)
 
 err_exit_hooks:
 	kstub_arm64_hooks_exit();
+err_exit_poke:
+	kstub_arm64_poke_exit();
 	return ret;
 }
 
@@ -652,6 +644,7 @@ static void kstub_arm64_exit(void)
 {
 	unregister_die_notifier(&kstub_arm64_die_nb);
 	kstub_arm64_hooks_exit();
+	kstub_arm64_poke_exit();
 }
 
 const struct kstub_arch_ops kstub_arch = {
@@ -669,6 +662,7 @@ const struct kstub_arch_ops kstub_arch = {
 	.bp_len = sizeof(kstub_arm64_brk_insn),
 	.bp_valid = kstub_arm64_bp_valid,
 	.patch = kstub_arm64_patch,
+	.patch_unlocked = true,
 	.set_pc = kstub_arm64_set_pc,
 	.step_arm = kstub_arm64_step_arm,
 	.step_done = kstub_arm64_step_done,

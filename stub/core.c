@@ -458,9 +458,9 @@ NOKPROBE_SYMBOL(kstub_reentered);
  * rounds up the others (the IPIs, the cpumask helpers): every breakpoint
  * comes out now, for this stop, and the CPU runs the instruction. The
  * other CPUs are not all parked yet: one that holds text_mutex is no sign
- * of a patch left half done (arm64 still waits out its patch_lock). One
- * that could not come out is run into again, and tried again; after
- * KSTUB_STALE_TRIES, the kernel gets the trap (an oops, not a hang).
+ * of a patch left half done. One that could not come out is run into
+ * again, and tried again; after KSTUB_STALE_TRIES, the kernel gets the
+ * trap (an oops, not a hang).
  * Context: the master, in a trap, inside kstub_roundup().
  * Return: true if the breakpoint was kstub's and the CPU goes on.
  */
@@ -587,8 +587,7 @@ static void kstub_stale_hit(struct pt_regs *regs, unsigned long addr)
 
 	/*
 	 * The holder of text_mutex may be waiting for this CPU (a
-	 * stop_machine() that cannot preempt it): after a while, rely on the
-	 * arch's own check alone (arm64's patch_lock)
+	 * stop_machine() that cannot preempt it): after a while, patch anyway
 	 */
 	kstub_patch_forced = ++tries > KSTUB_STALE_TRIES;
 	if (!kstub_bp_restore_stale(&kstub_bps))

@@ -27,6 +27,9 @@
  *           (its address is in /proc/kallsyms)
  *   hottext read: the same of kstub_test_hot
  *   timertext read: the same of kstub_test_timer_fn
+ *   peek    write up to KSTUB_TEST_PEEKS kernel addresses in hex; read: a line
+ *           "ADDR BYTES" for each, its first KSTUB_TEST_PEEK_BYTES in hex as
+ *           the CPU sees them ("-" where they cannot be read)
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -36,15 +39,23 @@
 #include <linux/jump_label.h>
 #include <linux/kthread.h>
 #include <linux/module.h>
+#include <linux/mutex.h>
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/string.h>
 #include <linux/uaccess.h>
 #include "kstub_test.h"
 #ifdef CONFIG_ARM64
 #include <asm/neon.h>
 #endif
 
-enum { KSTUB_TEST_CPUS = 8, KSTUB_TEST_TEXT_BYTES = 96 };
+enum {
+	KSTUB_TEST_CPUS = 8,
+	KSTUB_TEST_TEXT_BYTES = 96,
+	KSTUB_TEST_PEEKS = 128,
+	KSTUB_TEST_PEEK_BYTES = 16,
+};
 
 int kstub_test_global = 42;
 int kstub_test_result;
@@ -573,6 +584,56 @@ static int kstub_test_timertext_show(struct seq_file *m, void *v)
 	return kstub_test_dump(m, kstub_test_timer_fn);
 }
 
+/* the addresses the last write to "peek" named; the tests use it one at a time */
+static unsigned long kstub_test_peeks[KSTUB_TEST_PEEKS];
+static int kstub_test_npeeks;
+static DEFINE_MUTEX(kstub_test_peek_lock);
+
+static ssize_t kstub_test_peek_write(struct file *f, const char __user *ubuf,
+				     size_t len, loff_t *pos)
+{
+	char *buf, *cur, *word;
+	int ret = 0;
+
+	buf = memdup_user_nul(ubuf, min_t(size_t, len, PAGE_SIZE * 2));
+	if (IS_ERR(buf))
+		return PTR_ERR(buf);
+	mutex_lock(&kstub_test_peek_lock);
+	kstub_test_npeeks = 0;
+	cur = buf;
+	while ((word = strsep(&cur, "\n ")) && !ret) {
+		if (!*word)
+			continue;
+		if (kstub_test_npeeks == KSTUB_TEST_PEEKS)
+			ret = -E2BIG;
+		else
+			ret = kstrtoul(word, 16, &kstub_test_peeks[kstub_test_npeeks++]);
+	}
+	mutex_unlock(&kstub_test_peek_lock);
+	kfree(buf);
+	return ret ? ret : len;
+}
+
+static int kstub_test_peek_show(struct seq_file *m, void *v)
+{
+	u8 bytes[KSTUB_TEST_PEEK_BYTES];
+	int i, j;
+
+	mutex_lock(&kstub_test_peek_lock);
+	for (i = 0; i < kstub_test_npeeks; i++) {
+		seq_printf(m, "%lx ", kstub_test_peeks[i]);
+		if (copy_from_kernel_nofault(bytes, (void *)kstub_test_peeks[i], sizeof(bytes))) {
+			seq_puts(m, "-\n");
+			continue;
+		}
+		for (j = 0; j < sizeof(bytes); j++)
+			seq_printf(m, "%02x", bytes[j]);
+		seq_putc(m, '\n');
+	}
+	mutex_unlock(&kstub_test_peek_lock);
+	return 0;
+}
+
 static int kstub_test_empty_show(struct seq_file *m, void *v)
 {
 	return 0;
@@ -606,6 +667,7 @@ KSTUB_TEST_FILE(softirqs, kstub_test_empty_show, kstub_test_softirqs_write);
 KSTUB_TEST_FILE(text, kstub_test_text_show, NULL);
 KSTUB_TEST_FILE(hottext, kstub_test_hottext_show, NULL);
 KSTUB_TEST_FILE(timertext, kstub_test_timertext_show, NULL);
+KSTUB_TEST_FILE(peek, kstub_test_peek_show, kstub_test_peek_write);
 KSTUB_TEST_FILE(timer, kstub_test_timer_show, kstub_test_timer_write);
 KSTUB_TEST_FILE(steps, kstub_test_empty_show, kstub_test_steps_write);
 KSTUB_TEST_FILE(mask, kstub_test_mask_show, kstub_test_mask_write);
@@ -644,6 +706,7 @@ static int __init kstub_test_init(void)
 	proc_create("text", 0400, kstub_test_dir, &kstub_test_text_ops);
 	proc_create("hottext", 0400, kstub_test_dir, &kstub_test_hottext_ops);
 	proc_create("timertext", 0400, kstub_test_dir, &kstub_test_timertext_ops);
+	proc_create("peek", 0600, kstub_test_dir, &kstub_test_peek_ops);
 	proc_create("timer", 0600, kstub_test_dir, &kstub_test_timer_ops);
 	proc_create("steps", 0200, kstub_test_dir, &kstub_test_steps_ops);
 	proc_create("mask", 0600, kstub_test_dir, &kstub_test_mask_ops);

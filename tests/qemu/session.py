@@ -250,6 +250,32 @@ PANIC_LINES = [r"Kernel panic - not syncing: " + PANIC_MSG, r"kstub: panic: " + 
                r"Call Trace:", r"Call trace:"]
 
 
+def peek(s, addrs):
+    """The first bytes at each of @addrs as the running guest's CPU sees
+    them (the test module's "peek"), in hex: {address: hex, or "-" where
+    they cannot be read}."""
+    seen = {}
+    # BusyBox's shell takes lines of up to 1024 characters
+    for i in range(0, len(addrs), 40):
+        want = " ".join("%x" % a for a in addrs[i:i + 40])
+        out = s.g.sh("echo '%s' > /proc/kstub_test/peek; cat /proc/kstub_test/peek" % want)
+        seen.update((int(a, 16), b) for a, b in re.findall(r"^([0-9a-f]+) (\S+)$", out, re.M))
+    check(all(a in seen for a in addrs), "peek did not read every address:\n" + out)
+    return {a: seen[a] for a in addrs}
+
+
+PEEK_BYTES = 16
+
+
+def check_text_kept(s, before, what):
+    """Detach left no trace: the bytes peek() read before a test at each
+    address are the same now (the guest must run)."""
+    after = peek(s, list(before))
+    changed = ["%#x: %s, now %s" % (a, before[a], after[a]) for a in before if after[a] != before[a]]
+    check(not changed, "%s: text changed after detach:\n%s" % (what, "\n".join(changed)))
+    print("    %s: the text at %d breakpoint addresses is as it was" % (what, len(before)))
+
+
 def kallsyms_addr(s, symbol):
     """@symbol's address as the running kernel has it (the guest must run).
     For per-CPU data GDB's own is wrong under KASLR on x86_64: GDB

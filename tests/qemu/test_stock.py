@@ -11,7 +11,7 @@ import sys
 import tempfile
 import time
 
-from harness import BUILD, ROOT, Guest, Kernel, RawRsp, TestFailure, check
+from harness import ROOT, Guest, Kernel, RawRsp, TestFailure, check
 
 CACHE = os.environ.get("KSTUB_CACHE", os.path.expanduser("~/.cache/kstub"))
 

@@ -9,7 +9,8 @@ import time
 
 from harness import check, stress, wait_until
 from registry import PLAIN, scenario
-from session import Session, guest_alive, spawn, stop_location, unspawn, wait_spawned
+from session import (PEEK_BYTES, Session, check_text_kept, guest_alive, kallsyms, peek, spawn,
+                     stop_location, unspawn, wait_spawned)
 
 # hits of the two breakpoints together: make check's short form, and
 # STRESS=long's (some 30 a second under TCG)
@@ -72,11 +73,16 @@ def test_stress_hits(k, name):
     and a shell loop calls too, STRESS_HITS hits in all, with a SysRq-g and
     a Ctrl-C in the middle: GDB's hit counts equal the kernel's calls,
     none lost or counted twice, and the kernel runs on."""
+    funcs = ("kstub_test_stress_a", "kstub_test_stress_b")
     with Session(k, name) as s:
+        starts = [kallsyms(s, fn) for fn in funcs]
+        before = peek(s, starts)
         seq = s.attach()
         s.load_test_symbols()
-        for n, fn in enumerate(("kstub_test_stress_a", "kstub_test_stress_b"), 1):
-            s.break_at(fn)
+        for n, fn in enumerate(funcs, 1):
+            addr = s.break_at(fn)
+            check(0 <= addr - starts[n - 1] <= PEEK_BYTES - 4,
+                  "%s's breakpoint at %#x is past what peek reads" % (fn, addr))
             s.gdb.cmd("ignore %d 1000000000" % n)
         base = stress_calls(s.gdb)
         cont = s.gdb.begin("continue")
@@ -112,6 +118,7 @@ def test_stress_hits(k, name):
         s.gdb.cmd("delete")
         s.detach()
         guest_alive(s)
+        check_text_kept(s, before, "stress")
 
 
 # functions drawn at random from the kernel's text: make check's short
@@ -196,6 +203,9 @@ def test_breakpoint_roulette(k, name):
     print("    seed %d (KSTUB_ROULETTE_SEED=%d replays it)" % (seed, seed))
     with Session(k, name) as s:
         funcs = kernel_functions(s, seed, ROULETTE)
+        # the kernel's init code is freed memory now, written by others
+        init = (kallsyms(s, "_sinittext"), kallsyms(s, "_einittext"))
+        before = peek(s, [a for a, _ in funcs if not init[0] <= a < init[1]])
         s.g.sh("echo 1 > /proc/kstub_test/busy; echo 20000 > /proc/kstub_test/timer")
         spawn(s, "io", "while :; do cat /proc/version | wc -c > /tmp/io; ls / > /dev/null; done")
         seq = s.attach()
@@ -214,6 +224,7 @@ def test_breakpoint_roulette(k, name):
         unspawn(s, "io")
         s.g.sh("echo 0 > /proc/kstub_test/busy; echo 0 > /proc/kstub_test/timer")
         guest_alive(s)
+        check_text_kept(s, before, "roulette")
 
 
 # GDBs killed in a row: make check's short form (each way once), and
@@ -254,6 +265,7 @@ def test_reconnects(k, name):
     rng = random.Random(seed)
     with Session(k, name) as s:
         before = s.g.sh("cat /proc/kstub_test/hottext").split()[-1]
+        _, func_text = s.text_bytes()
         s.g.sh("echo 1 > /proc/kstub_test/busy")
         for i in range(RECONNECTS):
             where = KILL_POINTS[i] if i < len(KILL_POINTS) else rng.choice(KILL_POINTS)
@@ -277,4 +289,5 @@ def test_reconnects(k, name):
         s.g.sh("echo 0 > /proc/kstub_test/busy")
         check(s.g.sh("cat /proc/kstub_test/hottext").split()[-1] == before,
               "a killed GDB's breakpoint is still in the text")
+        check(s.text_bytes()[1] == func_text, "kstub_test_func's text changed after detach")
         guest_alive(s)

@@ -3,10 +3,12 @@
 kgdb beside kstub.
 """
 import os
+import random
 import re
+import socket
 import time
 
-from harness import check, Gdb, RawRsp, wait_until
+from harness import check, Gdb, RawRsp, stress, wait_until
 from registry import KGDB, PLAIN, scenario
 from session import (ARCH, check_stepi_from, ctrl_c, guest_alive, insmod_fails, Session, spawn,
                      unspawn)
@@ -65,6 +67,83 @@ def test_bad_input(k, name):
         guest_alive(s)
         # and a real GDB still gets in afterwards
         s.check_reattach("GDB after raw session")
+
+
+# random bytes per phase: make check's short form, and STRESS=long's;
+# KSTUB_NOISE_SEED=N replays a run's bytes. A polled tty reads some 300
+# bytes a second under TCG: its short form is smaller
+NOISE_BYTES = {"tty": stress(2 * 1024, 1024 * 1024)}
+NOISE_BYTES_ELSE = stress(16 * 1024, 1024 * 1024)
+
+
+def pour(r, data, what):
+    """Send @data down the line in pieces, reading (and dropping) all
+    kstub sends back meanwhile, so that its writes never wait on us."""
+    t0 = time.time()
+    r.s.settimeout(0.001)
+    for i in range(0, len(data), 512):
+        r.s.sendall(data[i:i + 512])
+        try:
+            while r.s.recv(65536):
+                pass
+        except (socket.timeout, BlockingIOError):
+            pass
+    print("    %d random bytes %s in %.1f s" % (len(data), what, time.time() - t0))
+
+
+def drained(r, timeout):
+    """Wait until the stopped kstub has read all that was sent before: it
+    answers a qC sent after it (sent again every 2 s, as GDB would)."""
+    t0 = time.time()
+    deadline = t0 + timeout
+    seen = b""
+    r.s.settimeout(0.2)
+    while b"$QC" not in seen:
+        check(time.time() < deadline, "kstub did not answer a qC after the noise (%d s)" % timeout)
+        r.s.sendall(r.frame(b"qC"))
+        until = time.time() + 2
+        while b"$QC" not in seen and time.time() < until:
+            try:
+                seen = seen[-64:] + r.s.recv(65536)
+            except (socket.timeout, BlockingIOError):
+                pass
+    print("    kstub read it all and answered %.1f s later" % (time.time() - t0))
+
+
+@scenario(PLAIN, KGDB, transport=True)
+def test_random_bytes(k, name):
+    """NOISE_BYTES random bytes down the line while the kernel runs (none
+    of them a Ctrl-C or a '$', which would stop it), then as many with
+    them (the kernel stops, and reads the rest as a stopped kernel): no
+    complaint, the kernel runs on while it should, and a GDB that attaches
+    afterwards works: threads, a breakpoint hit, detach."""
+    seed = int(os.environ.get("KSTUB_NOISE_SEED", "0")) or random.randrange(1, 1 << 31)
+    print("    seed %d (KSTUB_NOISE_SEED=%d replays it)" % (seed, seed))
+    rng = random.Random(seed)
+    size = NOISE_BYTES.get(k.transport, NOISE_BYTES_ELSE)
+    quiet = bytes(b for b in rng.randbytes(size * 2) if b not in (3, 0x24))[:size]
+    with Session(k, name) as s:
+        _, text = s.text_bytes()
+        r = RawRsp(s.g.gdb_port)
+        pour(r, quiet, "while the kernel runs")
+        guest_alive(s)
+        pour(r, rng.randbytes(size), "with Ctrl-Cs and packets in them")
+        drained(r, 60 + size // 50)
+        r.close()
+        s.new_gdb().attach(s.g)
+        s.load_test_symbols()
+        threads = s.gdb.cmd("info threads")
+        check("did not stop" not in threads and threads.count("Thread") > 10,
+              "info threads after the noise:\n" + threads)
+        s.break_at("kstub_test_func")
+        out, call = s.cont_then("echo 6 > /proc/kstub_test/call")
+        check(re.search(r"Breakpoint 1, kstub_test_func \(a=(a@entry=)?6", out),
+              "no hit after the noise:\n" + out)
+        s.gdb.cmd("delete")
+        s.detach()
+        s.g.finish(call)
+        guest_alive(s)
+        check(s.text_bytes()[1] == text, "kstub_test_func's text changed after detach")
 
 
 # ---- a kgdb kernel: kstub on a tty it shares, and kgdb beside it ----
