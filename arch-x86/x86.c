@@ -27,6 +27,7 @@
 #include <asm/text-patching.h>
 #include "kstub.h"
 #include "tdesc.h"
+#include "hwbp.h"
 
 enum {
 	KSTUB_X86_INT3 = 0xcc,
@@ -782,6 +783,7 @@ static int kstub_x86_init(void)
 	if (!kstub_tdesc_build(kstub_x86_xml, sizeof(kstub_x86_xml), "i386:x86-64",
 			       kstub_x86_regs, ARRAY_SIZE(kstub_x86_regs)))
 		return -ENOSPC;
+	kstub_x86_hw_init();
 	INIT_LIST_HEAD(&kstub_x86_nmiaction.list);
 	ret = __register_nmi_handler(NMI_LOCAL, &kstub_x86_nmiaction);
 	if (ret)
@@ -800,6 +802,7 @@ static void kstub_x86_exit(void)
 {
 	unregister_die_notifier(&kstub_x86_die_nb);
 	unregister_nmi_handler(NMI_LOCAL, "kstub");
+	kstub_x86_hw_exit();
 }
 
 const struct kstub_arch_ops kstub_arch = {
@@ -826,4 +829,6 @@ const struct kstub_arch_ops kstub_arch = {
 	.image_base = kstub_x86_image_base,
 	.hook_addr = kstub_x86_hook_addr,
 	.printf_args = kstub_x86_printf_args,
+	.hw_after = true,
+	.hw_changed = kstub_x86_hw_changed,
 };

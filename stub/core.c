@@ -169,8 +169,10 @@ bool kstub_park(struct pt_regs *regs)
 		WRITE_ONCE(kc->touching, true);
 		/* pairs with kstub_text_dirty(): one of us sees the other's write */
 		smp_mb();
-		if (READ_ONCE(kstub_text_clean))
+		if (READ_ONCE(kstub_text_clean)) {
 			touch_nmi_watchdog();
+			kstub_hw_follow();
+		}
 		/* out of the watchdogs' code before the master sees us leave */
 		smp_store_release(&kc->touching, false);
 	}
@@ -341,8 +343,9 @@ static void kstub_stopped(int cpu, struct pt_regs *regs,
 			  enum kstub_reason why, int signal)
 {
 	enum kstub_action act;
-	unsigned int flags = 0;
+	unsigned int flags = 0, hw;
 	unsigned long libs;
+	u64 data;
 	bool packet = kstub_breakin.packet;
 	u64 wait = U64_MAX;
 	char waits[64] = "; waiting for GDB\n";
@@ -377,12 +380,17 @@ static void kstub_stopped(int cpu, struct pt_regs *regs,
 	kstub_target_stopped();
 	if (why == KSTUB_REASON_SWBREAK)
 		flags |= KSTUB_STOP_SWBREAK;
+	/* a hit is told by its own stop, or by the step it came in (x86) */
+	hw = kstub_hw_told(cpu, &data);
+	if (why == KSTUB_REASON_WATCH || why == KSTUB_REASON_HWBREAK ||
+	    why == KSTUB_REASON_STEP)
+		flags |= hw;
 	/* a GDB that connects now reads the list anyway */
 	libs = kstub_target_libs->gen();
 	if (libs != kstub_libs_told && kstub_sess.connected)
 		flags |= KSTUB_STOP_LIBRARY;
 	kstub_libs_told = libs;
-	kstub_session_stop(&kstub_sess, kstub_task_tid(current), signal, flags);
+	kstub_session_stop(&kstub_sess, kstub_task_tid(current), signal, flags, data);
 	if (packet)
 		kstub_session_feed(&kstub_sess, '$');
 	act = wait ? kstub_serve(wait) : KSTUB_CONTINUE;
@@ -390,6 +398,7 @@ static void kstub_stopped(int cpu, struct pt_regs *regs,
 	if (act == KSTUB_STEP) {
 		/* the other CPUs stay parked: a step is one instruction */
 		WRITE_ONCE(kstub_step_cpu, cpu);
+		kstub_hw_resume(true);
 		kstub_arch.step_arm(regs);
 		return;
 	}
@@ -397,6 +406,7 @@ static void kstub_stopped(int cpu, struct pt_regs *regs,
 	kstub_touch_watchdogs();
 	if (kstub_bp_any_stale(&kstub_bps) && !READ_ONCE(kstub_closing))
 		kstub_text_restore_later();
+	kstub_hw_resume(false);
 	kstub_text_dirty();
 	/* last, then only inline code: see kstub_release_cpus() */
 	if (!READ_ONCE(kstub_closing)) {
@@ -538,6 +548,7 @@ static void kstub_enter(int cpu, struct pt_regs *regs, enum kstub_reason why,
 	kstub_bp_deactivate(&kstub_bps);
 	kstub_bp_deactivate(&kstub_hooks);
 	WRITE_ONCE(kstub_text_clean, true);
+	kstub_hw_stop();
 	kstub_stopped(cpu, regs, why, signal);
 }
 

@@ -147,4 +147,17 @@ void kstub_breakin_exit(void);
 /* lockdown.c */
 void kstub_lockdown_stop(void);
 
+/* hwbp.c: hardware breakpoints and watchpoints */
+int kstub_hw_init(void);
+void kstub_hw_exit(void);
+int kstub_hw_insert(void *ctx, int type, u64 addr, u64 len);
+int kstub_hw_remove(void *ctx, int type, u64 addr, u64 len);
+void kstub_hw_clear(void *ctx);
+void kstub_hw_show(char *buf, size_t size);
+/* the stop cycle's: see hwbp.c */
+void kstub_hw_stop(void);
+void kstub_hw_follow(void);
+void kstub_hw_resume(bool step);
+unsigned int kstub_hw_told(int cpu, u64 *data);
+
 #endif /* KSTUB_CORE_H */

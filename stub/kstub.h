@@ -20,6 +20,8 @@ enum kstub_reason {
 	KSTUB_REASON_STEP,
 	KSTUB_REASON_OOPS,
 	KSTUB_REASON_PANIC,	/* kstub's own breakpoint on panic() */
+	KSTUB_REASON_WATCH,	/* one of GDB's hardware watchpoints */
+	KSTUB_REASON_HWBREAK,	/* one of GDB's hardware breakpoints */
 };
 
 /**
@@ -75,6 +77,12 @@ enum kstub_reason {
  *	of a function stopped at its hook: the format is its first
  *	argument, the values follow as the calling convention passes them.
  *	Atomic-safe.
+ * @hw_after: a data breakpoint traps after the access (x86), and one hit
+ *	by a stepped instruction comes in the step's own exception; else
+ *	before it (arm64), and the CPU takes it again unless it goes.
+ * @hw_changed: kstub has just changed this CPU's debug registers, in a
+ *	trap; make them stick once the trap returns (x86's NMI and #DB exits
+ *	put back what they found on entry). May be NULL. Atomic-safe.
  */
 struct kstub_arch_ops {
 	const char *name;
@@ -102,6 +110,8 @@ struct kstub_arch_ops {
 	unsigned long (*image_base)(void);
 	unsigned long (*hook_addr)(unsigned long fn);
 	void (*printf_args)(struct pt_regs *regs, char *buf, size_t size);
+	bool hw_after;
+	void (*hw_changed)(void);
 };
 
 /**

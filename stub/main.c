@@ -116,9 +116,12 @@ static int __init kstub_init(void)
 	ret = kstub_core_init(kstub_main_transport, kstub_monitor, &kstub_module_libs);
 	if (ret)
 		goto err_exit_arch;
-	ret = kstub_sysrq_take();
+	ret = kstub_hw_init();
 	if (ret)
 		goto err_exit_core;
+	ret = kstub_sysrq_take();
+	if (ret)
+		goto err_exit_hw;
 	ret = kstub_modules_init();
 	if (ret)
 		goto err_give_back;
@@ -132,6 +135,8 @@ static int __init kstub_init(void)
 
 err_give_back:
 	kstub_sysrq_give_back();
+err_exit_hw:
+	kstub_hw_exit();
 err_exit_core:
 	kstub_core_exit();
 err_exit_arch:
@@ -145,6 +150,7 @@ static void __exit kstub_exit(void)
 {
 	kstub_modules_exit();
 	kstub_sysrq_give_back();
+	kstub_hw_exit();
 	kstub_core_exit();
 	kstub_arch.exit();
 	kstub_main_transport->exit();

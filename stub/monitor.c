@@ -116,6 +116,16 @@ static int kstub_mon_cpus(struct kstub_session *s, const char *arg)
 
 static int kstub_mon_help(struct kstub_session *s, const char *arg);
 
+/* hw: kstub's hardware breakpoint and watchpoint slots, and GDB's in them */
+static int kstub_mon_hw(struct kstub_session *s, const char *arg)
+{
+	char buf[1024];
+
+	kstub_hw_show(buf, sizeof(buf));
+	kstub_session_output(s, buf, strlen(buf));
+	return 0;
+}
+
 static const struct kstub_mon_cmd {
 	const char *name;
 	const char *args;
@@ -127,6 +137,7 @@ static const struct kstub_mon_cmd {
 	{ "dmesg", " [N]", "the kernel log (its last N records)", kstub_mon_dmesg },
 	{ "lsmod", "", "loaded modules and where their code is", kstub_mon_lsmod },
 	{ "cpus", "", "what each CPU was running when the kernel stopped", kstub_mon_cpus },
+	{ "hw", "", "hardware breakpoint and watchpoint slots, and what is in them", kstub_mon_hw },
 };
 
 static int kstub_mon_help(struct kstub_session *s, const char *arg)

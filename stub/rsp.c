@@ -212,6 +212,14 @@ static void kstub_put_stop(struct kstub_session *s)
 	}
 	if (s->stop_flags & KSTUB_STOP_SWBREAK)
 		kstub_put_str(s, "swbreak:;");
+	if (s->stop_flags & KSTUB_STOP_HWBREAK)
+		kstub_put_str(s, "hwbreak:;");
+	if (s->stop_flags & (KSTUB_STOP_WATCH | KSTUB_STOP_RWATCH | KSTUB_STOP_AWATCH)) {
+		kstub_put_str(s, s->stop_flags & KSTUB_STOP_WATCH ? "watch:" :
+			      s->stop_flags & KSTUB_STOP_RWATCH ? "rwatch:" : "awatch:");
+		kstub_put_hex(s, s->stop_data);
+		kstub_put_char(s, ';');
+	}
 	if (s->stop_flags & KSTUB_STOP_LIBRARY)
 		kstub_put_str(s, "library:;");
 	kstub_put_expedited(s);
@@ -446,36 +454,56 @@ bad:
 	return -EINVAL;
 }
 
-/* Z0,<addr>,<kind> / z0,<addr>,<kind> -> OK */
-static bool kstub_cur_bp(struct kstub_cur *c, u64 *addr)
+/*
+ * Z<type>,<addr>,<kind> / z<type>,<addr>,<kind> -> OK. Type 0 is a
+ * software breakpoint, 1-4 the target's hardware (enum kstub_hw_type),
+ * where <kind> is the watched length. A type the target has none of gets
+ * the empty reply: GDB then knows it is not supported.
+ */
+static bool kstub_cur_bp(struct kstub_cur *c, u64 *type, u64 *addr, u64 *kind)
 {
-	u64 kind;
+	return kstub_cur_hex(c, type) && kstub_cur_char(c, ',') &&
+	       kstub_cur_hex(c, addr) && kstub_cur_char(c, ',') &&
+	       kstub_cur_hex(c, kind);
+}
 
-	return kstub_cur_hex(c, addr) && kstub_cur_char(c, ',') &&
-	       kstub_cur_hex(c, &kind);
+static int kstub_cmd_bp(struct kstub_session *s, struct kstub_cur *c, bool insert)
+{
+	u64 type, addr, kind;
+	int ret;
+
+	if (!kstub_cur_bp(c, &type, &addr, &kind))
+		return -EINVAL;
+	if (type == 0)
+		ret = insert ? kstub_bp_set(s->bps, addr) : kstub_bp_clear(s->bps, addr);
+	else if (type > KSTUB_HW_ACCESS || !s->target->hw_insert)
+		return KSTUB_STAY;
+	else if (insert)
+		ret = s->target->hw_insert(s->ctx, type, addr, kind);
+	else
+		ret = s->target->hw_remove(s->ctx, type, addr, kind);
+	if (ret == -EOPNOTSUPP)
+		return KSTUB_STAY;
+	/* removing one that is not there is what GDB wanted anyway */
+	return kstub_ok_or_err(s, ret == -ENOENT && !insert ? 0 : ret);
 }
 
 static int kstub_cmd_bp_insert(struct kstub_session *s, struct kstub_cur *c)
 {
-	u64 addr;
-	int ret;
-
-	if (!kstub_cur_bp(c, &addr))
-		return -EINVAL;
-	ret = kstub_bp_set(s->bps, addr);
-	return kstub_ok_or_err(s, ret);
+	return kstub_cmd_bp(s, c, true);
 }
 
 static int kstub_cmd_bp_remove(struct kstub_session *s, struct kstub_cur *c)
 {
-	u64 addr;
-	int ret;
+	return kstub_cmd_bp(s, c, false);
+}
 
-	if (!kstub_cur_bp(c, &addr))
-		return -EINVAL;
-	ret = kstub_bp_clear(s->bps, addr);
-	/* removing one that is not there is what GDB wanted anyway */
-	return kstub_ok_or_err(s, ret == -ENOENT ? 0 : ret);
+/* every breakpoint and watchpoint goes: GDB detached, or a new one came */
+static void kstub_clear_all(struct kstub_session *s)
+{
+	kstub_bp_clear_all(s->bps);
+	if (s->target->hw_clear)
+		s->target->hw_clear(s->ctx);
 }
 
 /* Hg<tid> / Hc<tid> -> OK */
@@ -584,6 +612,8 @@ static int kstub_cmd_supported(struct kstub_session *s, struct kstub_cur *c)
 	kstub_put_str(s, "PacketSize=");
 	kstub_put_hex(s, KSTUB_PACKET_SIZE);
 	kstub_put_str(s, ";qXfer:features:read+;qXfer:threads:read+;swbreak+;vContSupported+");
+	if (s->target->hw_insert)
+		kstub_put_str(s, ";hwbreak+");
 	if (s->target->library)
 		kstub_put_str(s, ";qXfer:libraries:read+");
 	if (s->reliable)
@@ -845,7 +875,7 @@ static int kstub_cmd_no_ack(struct kstub_session *s, struct kstub_cur *c)
 /* D[;pid] -> OK; every breakpoint goes and the kernel runs on */
 static int kstub_cmd_detach(struct kstub_session *s, struct kstub_cur *c)
 {
-	kstub_bp_clear_all(s->bps);
+	kstub_clear_all(s);
 	kstub_put_ok(s);
 	return KSTUB_DETACH;
 }
@@ -853,7 +883,7 @@ static int kstub_cmd_detach(struct kstub_session *s, struct kstub_cur *c)
 /* k -> no reply; a kernel is not killed, it is let go like D */
 static int kstub_cmd_kill(struct kstub_session *s, struct kstub_cur *c)
 {
-	kstub_bp_clear_all(s->bps);
+	kstub_clear_all(s);
 	s->silent = true;
 	return KSTUB_DETACH;
 }
@@ -880,8 +910,8 @@ static const struct kstub_cmd kstub_cmds[] = {
 	{ "S", false, kstub_cmd_step },
 	{ "vCont?", true, kstub_cmd_vcont_query },
 	{ "vCont", false, kstub_cmd_vcont },
-	{ "Z0,", false, kstub_cmd_bp_insert },
-	{ "z0,", false, kstub_cmd_bp_remove },
+	{ "Z", false, kstub_cmd_bp_insert },
+	{ "z", false, kstub_cmd_bp_remove },
 	{ "H", false, kstub_cmd_set_thread },
 	{ "T", false, kstub_cmd_thread_alive },
 	{ "qC", true, kstub_cmd_current_thread },
@@ -957,20 +987,23 @@ static void kstub_reply_begin(struct kstub_session *s)
 
 /* Called on every entry: tell an attached GDB why we stopped. */
 void kstub_session_stop(struct kstub_session *s, int tid, int signal,
-			unsigned int flags)
+			unsigned int flags, u64 data)
 {
 	/*
 	 * Any stop answers GDB's Ctrl-C; a step's (a SIGTRAP) says it is
-	 * the interrupt GDB asked for. A fault keeps its own signal.
+	 * the interrupt GDB asked for. A fault keeps its own signal, and a
+	 * watchpoint its report (GDB would not see the access again).
 	 */
-	if (s->interrupt && signal == KSTUB_SIGTRAP) {
+	if (s->interrupt && signal == KSTUB_SIGTRAP &&
+	    !(flags & (KSTUB_STOP_WATCH | KSTUB_STOP_RWATCH | KSTUB_STOP_AWATCH))) {
 		signal = KSTUB_SIGINT;
-		flags &= ~KSTUB_STOP_SWBREAK;
+		flags &= ~KSTUB_STOP_CAUSE;
 	}
 	s->interrupt = false;
 	s->stop_tid = tid;
 	s->signal = signal;
 	s->stop_flags = flags;
+	s->stop_data = data;
 	s->g_tid = 0;
 	if (!s->connected)
 		return;	/* GDB asks with '?' when it attaches */
@@ -1070,7 +1103,7 @@ enum kstub_action kstub_session_feed(struct kstub_session *s, u8 c)
 		 */
 		if (kstub_new_gdb(&s->rx)) {
 			s->no_ack = false;
-			kstub_bp_clear_all(s->bps);
+			kstub_clear_all(s);
 		}
 		if (!s->no_ack)
 			s->write(s->io, &kstub_ack, 1);

@@ -68,6 +68,14 @@ enum kstub_signal {
  *	in *@name and, in *@bases, what to add to each of the file's
  *	allocated sections, in the file's section order; returns how many
  *	bases, -ENOENT past the last object. May be NULL.
+ * @hw_insert: a hardware breakpoint or watchpoint (enum kstub_hw_type)
+ *	on [@addr, @addr + @len) (for a breakpoint @len is GDB's kind); 0,
+ *	-EOPNOTSUPP for a type the target has none of (GDB then tries
+ *	another: an access watchpoint for a read one), or another -errno
+ *	(no slot free, a length or alignment the hardware cannot hold). May
+ *	be NULL: the target has none.
+ * @hw_remove: take one out again; -ENOENT if it is not there.
+ * @hw_clear: take them all out (a detach, a new GDB).
  *
  * All members are called with the target stopped: they must be atomic-safe.
  */
@@ -89,6 +97,17 @@ struct kstub_target_ops {
 	const int *expedite;
 	int (*library)(void *ctx, unsigned int i, const char **name,
 		       const u64 **bases);
+	int (*hw_insert)(void *ctx, int type, u64 addr, u64 len);
+	int (*hw_remove)(void *ctx, int type, u64 addr, u64 len);
+	void (*hw_clear)(void *ctx);
+};
+
+/* GDB's Z1-Z4: the type of a hardware breakpoint or watchpoint */
+enum kstub_hw_type {
+	KSTUB_HW_EXEC = 1,
+	KSTUB_HW_WRITE = 2,
+	KSTUB_HW_READ = 3,
+	KSTUB_HW_ACCESS = 4,
 };
 
 /* Where the session sends framed bytes; the transport owns the wire. */
@@ -120,6 +139,7 @@ struct kstub_session {
 	int g_tid;		/* thread for g/G/p/P, from Hg */
 	int signal;
 	unsigned int stop_flags;	/* KSTUB_STOP_*: what else the stop reply says */
+	u64 stop_data;		/* the address a watchpoint stop names */
 	int thread_iter;	/* qfThreadInfo/qsThreadInfo position */
 };
 
@@ -138,11 +158,18 @@ struct kstub_buffers {
 enum {
 	KSTUB_STOP_SWBREAK = 1,		/* at one of GDB's breakpoints */
 	KSTUB_STOP_LIBRARY = 2,		/* the list of loaded objects changed */
+	KSTUB_STOP_HWBREAK = 4,		/* at one of GDB's hardware breakpoints */
+	KSTUB_STOP_WATCH = 8,		/* a write watchpoint at @data triggered */
+	KSTUB_STOP_RWATCH = 16,		/* a read watchpoint */
+	KSTUB_STOP_AWATCH = 32,		/* an access watchpoint */
+	KSTUB_STOP_CAUSE = KSTUB_STOP_SWBREAK | KSTUB_STOP_HWBREAK |
+			   KSTUB_STOP_WATCH | KSTUB_STOP_RWATCH | KSTUB_STOP_AWATCH,
 };
 
 void kstub_session_init(struct kstub_session *s, struct kstub_buffers *b);
+/* @data: the watched address a KSTUB_STOP_*WATCH stop names, else unused */
 void kstub_session_stop(struct kstub_session *s, int tid, int signal,
-			unsigned int flags);
+			unsigned int flags, u64 data);
 enum kstub_action kstub_session_feed(struct kstub_session *s, u8 c);
 /* text for GDB's console, from a monitor command, sent at once */
 /*

@@ -375,6 +375,9 @@ struct kstub_target_ops kstub_target = {
 	.image_base = kstub_t_image_base,
 	.monitor = kstub_t_monitor,
 	.library = kstub_t_library,
+	.hw_insert = kstub_hw_insert,
+	.hw_remove = kstub_hw_remove,
+	.hw_clear = kstub_hw_clear,
 };
 
 /* A stop begins: the thread list is read afresh. */

@@ -40,6 +40,7 @@ import test_run_control  # noqa: E402, F401
 import test_safety  # noqa: E402, F401
 import test_stress  # noqa: E402, F401
 import test_transport  # noqa: E402, F401
+import test_watch  # noqa: E402, F401
 import test_stock  # noqa: E402
 
 KVERS = ["6.1", "6.12"]

@@ -174,6 +174,54 @@ static int t_library(void *ctx, unsigned int i, const char **name, const u64 **b
 	return i % (int)ARRAY_SIZE(lib_bases);
 }
 
+/*
+ * Hardware slots: a few, filled and freed as GDB's Z1-Z4 ask; a removal
+ * must name one that is there, and the table never holds more.
+ */
+enum { HW_SLOTS = 4 };
+static struct { int type; u64 addr, len; } hw[HW_SLOTS];
+
+static int t_hw_insert(void *ctx, int type, u64 addr, u64 len)
+{
+	int i;
+
+	if (type < KSTUB_HW_EXEC || type > KSTUB_HW_ACCESS)
+		abort();
+	if (type == KSTUB_HW_READ && (addr & 1))
+		return -EOPNOTSUPP;
+	if (len > 8)
+		return -EINVAL;
+	for (i = 0; i < HW_SLOTS; i++) {
+		if (!hw[i].type) {
+			hw[i].type = type;
+			hw[i].addr = addr;
+			hw[i].len = len;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+static int t_hw_remove(void *ctx, int type, u64 addr, u64 len)
+{
+	int i;
+
+	if (type < KSTUB_HW_EXEC || type > KSTUB_HW_ACCESS)
+		abort();
+	for (i = 0; i < HW_SLOTS; i++) {
+		if (hw[i].type == type && hw[i].addr == addr && hw[i].len == len) {
+			hw[i].type = 0;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+static void t_hw_clear(void *ctx)
+{
+	memset(hw, 0, sizeof(hw));
+}
+
 static const struct kstub_target_ops target = {
 	.read_mem = t_read,
 	.write_mem = t_write,
@@ -189,6 +237,9 @@ static const struct kstub_target_ops target = {
 	.target_xml = target_xml,
 	.expedite = expedite,
 	.library = t_library,
+	.hw_insert = t_hw_insert,
+	.hw_remove = t_hw_remove,
+	.hw_clear = t_hw_clear,
 };
 
 static int t_valid(void *ctx, u64 a)
@@ -257,16 +308,22 @@ static void reset(void)
 {
 	memcpy(mem, pristine, sizeof(mem));
 	memset(&sess, 0, sizeof(sess));
+	memset(hw, 0, sizeof(hw));
 	kstub_bp_init(&bps, &bp_ops, NULL);
 	kstub_session_init(&sess, &bufs);
 	sess.target = &target;
 	sess.bps = &bps;
 	sess.write = cap_write;
 	sess.reliable = true;
-	kstub_session_stop(&sess, 1, KSTUB_SIGTRAP, 0);
+	kstub_session_stop(&sess, 1, KSTUB_SIGTRAP, 0, 0);
 	out_len = 0;
 	out_full = false;
 }
+
+static const unsigned int stop_flags[] = {
+	KSTUB_STOP_SWBREAK, KSTUB_STOP_LIBRARY, KSTUB_STOP_HWBREAK, KSTUB_STOP_WATCH,
+	KSTUB_STOP_RWATCH | KSTUB_STOP_LIBRARY, KSTUB_STOP_AWATCH, 0,
+};
 
 /* A resume is answered, as the kernel would, by the next stop. */
 static void feed(u8 c, unsigned int *stops)
@@ -280,7 +337,8 @@ static void feed(u8 c, unsigned int *stops)
 	++*stops;
 	kstub_session_stop(&sess, 1 + (*stops % nthreads) * TID_STEP,
 			   *stops % 2 ? KSTUB_SIGTRAP : KSTUB_SIGINT,
-			   *stops % 3 ? KSTUB_STOP_SWBREAK : KSTUB_STOP_LIBRARY);
+			   stop_flags[*stops % ARRAY_SIZE(stop_flags)],
+			   hw[*stops % HW_SLOTS].addr);
 }
 
 /* Each line of @data framed as a packet, as GDB would send it. */

@@ -151,6 +151,60 @@ static int f_library(void *ctx, unsigned int i, const char **name,
 	return -ENOENT;
 }
 
+/*
+ * Two hardware slots, as GDB's Z1-Z4 fill them: no read watchpoints (as
+ * on x86), a watched length of 1, 2, 4 or 8 bytes, naturally aligned.
+ */
+struct fake_hw {
+	int type;
+	u64 addr, len;
+};
+
+static struct fake_hw hw[2];
+
+static int f_hw_insert(void *ctx, int type, u64 addr, u64 len)
+{
+	size_t i;
+
+	if (type == KSTUB_HW_READ)
+		return -EOPNOTSUPP;
+	if (type != KSTUB_HW_EXEC &&
+	    ((len != 1 && len != 2 && len != 4 && len != 8) || (addr & (len - 1))))
+		return -EINVAL;
+	for (i = 0; i < 2; i++) {
+		if (!hw[i].type) {
+			hw[i] = (struct fake_hw){ type, addr, len };
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+static int f_hw_remove(void *ctx, int type, u64 addr, u64 len)
+{
+	size_t i;
+
+	if (type == KSTUB_HW_READ)
+		return -EOPNOTSUPP;
+	for (i = 0; i < 2; i++) {
+		if (hw[i].type == type && hw[i].addr == addr && hw[i].len == len) {
+			hw[i].type = 0;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+static void f_hw_clear(void *ctx)
+{
+	memset(hw, 0, sizeof(hw));
+}
+
+static int hw_used(void)
+{
+	return !!hw[0].type + !!hw[1].type;
+}
+
 static const struct kstub_target_ops fake_target = {
 	.read_mem = f_read,
 	.write_mem = f_write,
@@ -166,6 +220,9 @@ static const struct kstub_target_ops fake_target = {
 	.target_xml = xml,
 	.expedite = f_expedite,
 	.library = f_library,
+	.hw_insert = f_hw_insert,
+	.hw_remove = f_hw_remove,
+	.hw_clear = f_hw_clear,
 };
 
 /*
@@ -216,6 +273,7 @@ static void reset(bool reliable)
 	regs[1][0] = 0x1122334455667788ULL;
 	regs[2][0] = 0xfeedULL;
 	memset(&sess, 0, sizeof(sess));
+	memset(hw, 0, sizeof(hw));
 	kstub_bp_init(&bps, &fake_bp_ops, NULL);
 	kstub_session_init(&sess, &bufs);
 	sess.target = &fake_target;
@@ -328,7 +386,17 @@ static const struct vector vectors[] = {
 	{ "vCont?", "vCont;c;C;s;S" },
 	{ "vMustReplyEmpty", "" },
 	{ "qTStatus", "" },
-	{ "Z1,10000,1", "" },
+	{ "Z1,10000,1", "OK" },
+	{ "Z2,10000,4", "OK" },
+	{ "Z2,10002,4", "E16" },		/* misaligned */
+	{ "Z2,10000,3", "E16" },
+	{ "Z3,10000,4", "" },			/* no read watchpoints: GDB tries Z4 */
+	{ "Z4,10000,8", "OK" },
+	{ "Z5,10000,1", "" },
+	{ "Zq,10000,1", "E16" },
+	{ "Z2,10000", "E16" },
+	{ "z2,10000,4", "OK" },			/* not there: what GDB wanted */
+	{ "z3,10000,4", "" },
 	{ "m10000,4", "030a1118" },
 	{ "m10000,0", "" },
 	{ "m0,4", "E0e" },
@@ -367,7 +435,7 @@ static const struct vector vectors[] = {
 	{ "qXfer:features:read:target.xml:28,100", "l></target>" },
 	{ "qXfer:features:read:target.xml:400,10", "l" },
 	{ "qXfer:features:read:other.xml:0,10", "E02" },
-	{ "qSupported:multiprocess+;swbreak+", "PacketSize=10000;qXfer:features:read+;qXfer:threads:read+;swbreak+;vContSupported+;qXfer:libraries:read+" },
+	{ "qSupported:multiprocess+;swbreak+", "PacketSize=10000;qXfer:features:read+;qXfer:threads:read+;swbreak+;vContSupported+;hwbreak+;qXfer:libraries:read+" },
 	{ "vCont;q", "E16" },
 };
 
@@ -665,33 +733,81 @@ static void test_no_ack(void)
 	kstub_session_new_client(&sess);
 	CHECK(!sess.no_ack && !sess.connected, "new client: ack mode, not connected");
 	out_len = 0;
-	kstub_session_stop(&sess, 1, KSTUB_SIGINT, 0);
+	kstub_session_stop(&sess, 1, KSTUB_SIGINT, 0, 0);
 	CHECK(out_len == 0, "no unsolicited stop reply to a new client");
 	CHECK(!strncmp(exchange("?"), "T02thread:1;core:0;", 19), "break-in stop: %s", reply);
 	CHECK(out[0] == '+', "acked after new client");
 }
 
+/* Hardware slots fill up, free, and go with a detach or a new GDB. */
+static void test_hw_slots(void)
+{
+	struct kstub_target_ops none = fake_target;
+
+	reset(false);
+	CHECK(!strcmp(exchange("Z2,10000,4"), "OK"), "a watchpoint: %s", reply);
+	CHECK(!strcmp(exchange("Z1,10010,1"), "OK"), "a hardware breakpoint: %s", reply);
+	CHECK(!strcmp(exchange("Z4,10020,2"), "E1c"), "no slot left: %s", reply);
+	CHECK(!strcmp(exchange("z2,10000,4"), "OK") && hw_used() == 1, "one freed");
+	CHECK(!strcmp(exchange("Z4,10020,2"), "OK"), "and taken again: %s", reply);
+	exchange("D");
+	CHECK(hw_used() == 0, "a detach takes every slot back");
+	exchange("Z2,10000,4");
+	exchange("Z4,10008,8");
+	kstub_session_new_client(&sess);
+	exchange("qSupported:multiprocess+");
+	CHECK(hw_used() == 0, "a new GDB does not inherit the last one's watchpoints");
+	exchange("Z2,10000,4");
+	exchange("k");
+	CHECK(hw_used() == 0, "nor after a kill");
+
+	/* a target without: every type unsupported, none offered */
+	reset(false);
+	none.hw_insert = NULL;
+	none.hw_remove = NULL;
+	none.hw_clear = NULL;
+	sess.target = &none;
+	CHECK(!strcmp(exchange("Z2,10000,4"), ""), "no hardware: %s", reply);
+	CHECK(!strcmp(exchange("z1,10000,1"), ""), "no hardware: %s", reply);
+	CHECK(!strstr(exchange("qSupported"), "hwbreak"), "hwbreak not offered: %s", reply);
+	CHECK(!strcmp(exchange("Z0,10010,1"), "OK"), "software breakpoints still: %s", reply);
+	exchange("D");
+}
+
 static void test_stop_reply(void)
 {
 	reset(false);
-	kstub_session_stop(&sess, 2, KSTUB_SIGSEGV, 0);
+	kstub_session_stop(&sess, 2, KSTUB_SIGSEGV, 0, 0);
 	CHECK(out_len == 0, "no stop reply before GDB talked");
 	exchange("qC");
 	out_len = 0;
 	regs[2][0] = 0x1122334455667788ULL;
 	regs[2][1] = 0;
-	kstub_session_stop(&sess, 2, KSTUB_SIGTRAP, KSTUB_STOP_SWBREAK);
+	kstub_session_stop(&sess, 2, KSTUB_SIGTRAP, KSTUB_STOP_SWBREAK, 0);
 	CHECK(!strcmp(last_reply(), "T05thread:2;core:1;swbreak:;0:8877665544332211;"
 		      "1:0000000000000000;"), "stop with expedited registers: %s", reply);
 	out_len = 0;
-	kstub_session_stop(&sess, 1, KSTUB_SIGTRAP, KSTUB_STOP_LIBRARY);
+	kstub_session_stop(&sess, 1, KSTUB_SIGTRAP, KSTUB_STOP_LIBRARY, 0);
 	CHECK(!strncmp(last_reply(), "T05thread:1;core:0;library:;0:", 30),
 	      "a module came or went: %s", reply);
 	CHECK(!strncmp(exchange("?"), "T05thread:1;core:0;library:;", 28),
 	      "'?' says it again: %s", reply);
+	out_len = 0;
+	kstub_session_stop(&sess, 1, KSTUB_SIGTRAP, KSTUB_STOP_WATCH, 0xffff888001234568ULL);
+	CHECK(!strncmp(last_reply(), "T05thread:1;core:0;watch:ffff888001234568;0:", 44),
+	      "a write watchpoint names its address: %s", reply);
+	out_len = 0;
+	kstub_session_stop(&sess, 1, KSTUB_SIGTRAP, KSTUB_STOP_RWATCH, 0x10);
+	CHECK(!strncmp(last_reply(), "T05thread:1;core:0;rwatch:10;0:", 31), "rwatch: %s", reply);
+	out_len = 0;
+	kstub_session_stop(&sess, 1, KSTUB_SIGTRAP, KSTUB_STOP_AWATCH, 0);
+	CHECK(!strncmp(last_reply(), "T05thread:1;core:0;awatch:0;0:", 30), "awatch: %s", reply);
+	out_len = 0;
+	kstub_session_stop(&sess, 1, KSTUB_SIGTRAP, KSTUB_STOP_HWBREAK, 0);
+	CHECK(!strncmp(last_reply(), "T05thread:1;core:0;hwbreak:;0:", 30), "hwbreak: %s", reply);
 	exchange("D");
 	out_len = 0;
-	kstub_session_stop(&sess, 1, KSTUB_SIGTRAP, 0);
+	kstub_session_stop(&sess, 1, KSTUB_SIGTRAP, 0, 0);
 	CHECK(out_len == 0, "no stop reply after detach");
 }
 
@@ -706,7 +822,7 @@ static void test_interrupt_while_stopped(void)
 	kstub_session_feed(&sess, 0x03);
 	CHECK(!sess.interrupt, "a Ctrl-C before any GDB talked is not kept");
 	exchange("qC");
-	kstub_session_stop(&sess, 1, KSTUB_SIGTRAP, KSTUB_STOP_SWBREAK);
+	kstub_session_stop(&sess, 1, KSTUB_SIGTRAP, KSTUB_STOP_SWBREAK, 0);
 	kstub_session_feed(&sess, 0x03);
 	out_len = 0;
 	CHECK(send_pkt("vCont;c", 7) == KSTUB_STAY, "continue after Ctrl-C resumes");
@@ -715,11 +831,11 @@ static void test_interrupt_while_stopped(void)
 	out_len = 0;
 	CHECK(send_pkt("vCont;c", 7) == KSTUB_CONTINUE, "the next continue resumes");
 
-	kstub_session_stop(&sess, 1, KSTUB_SIGTRAP, KSTUB_STOP_SWBREAK);
+	kstub_session_stop(&sess, 1, KSTUB_SIGTRAP, KSTUB_STOP_SWBREAK, 0);
 	kstub_session_feed(&sess, 0x03);
 	CHECK(send_pkt("vCont;s:1", 9) == KSTUB_STEP, "a step after Ctrl-C steps");
 	out_len = 0;
-	kstub_session_stop(&sess, 1, KSTUB_SIGTRAP, 0);
+	kstub_session_stop(&sess, 1, KSTUB_SIGTRAP, 0, 0);
 	CHECK(!strncmp(last_reply(), "T02thread:1;", 12), "the step's stop says SIGINT: %s", reply);
 	CHECK(send_pkt("c", 1) == KSTUB_CONTINUE, "then a continue resumes");
 
@@ -727,17 +843,26 @@ static void test_interrupt_while_stopped(void)
 	kstub_session_feed(&sess, 0x03);
 	send_pkt("s", 1);
 	out_len = 0;
-	kstub_session_stop(&sess, 1, KSTUB_SIGSEGV, 0);
+	kstub_session_stop(&sess, 1, KSTUB_SIGSEGV, 0, 0);
 	CHECK(!strncmp(last_reply(), "T0bthread:1;", 12), "a fault stays SIGSEGV: %s", reply);
 	CHECK(send_pkt("c", 1) == KSTUB_CONTINUE, "the fault answered the Ctrl-C");
 
-	kstub_session_stop(&sess, 1, KSTUB_SIGTRAP, 0);
+	/* so does a watchpoint the step triggered (x86 reports both at once) */
+	kstub_session_feed(&sess, 0x03);
+	send_pkt("s", 1);
+	out_len = 0;
+	kstub_session_stop(&sess, 1, KSTUB_SIGTRAP, KSTUB_STOP_WATCH, 0x10);
+	CHECK(!strncmp(last_reply(), "T05thread:1;core:0;watch:10;", 28),
+	      "a watchpoint hit is not lost to a Ctrl-C: %s", reply);
+	CHECK(send_pkt("c", 1) == KSTUB_CONTINUE, "the watchpoint answered the Ctrl-C");
+
+	kstub_session_stop(&sess, 1, KSTUB_SIGTRAP, 0, 0);
 	kstub_session_feed(&sess, 0x03);
 	exchange("D");
 	exchange("qC");
 	CHECK(send_pkt("c", 1) == KSTUB_CONTINUE, "a detach forgets the Ctrl-C");
 
-	kstub_session_stop(&sess, 1, KSTUB_SIGTRAP, 0);
+	kstub_session_stop(&sess, 1, KSTUB_SIGTRAP, 0, 0);
 	kstub_session_feed(&sess, 0x03);
 	out_len = 0;
 	CHECK(send_pkt("k", 1) == KSTUB_DETACH && out_len == 1, "k: the ack alone");
@@ -1065,6 +1190,7 @@ int main(void)
 	test_library_xml();
 	test_monitor();
 	test_no_ack();
+	test_hw_slots();
 	test_stop_reply();
 	test_interrupt_while_stopped();
 	test_breakpoints();

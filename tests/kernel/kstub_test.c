@@ -27,6 +27,14 @@
  *           (its address is in /proc/kallsyms)
  *   hottext read: the same of kstub_test_hot
  *   timertext read: the same of kstub_test_timer_fn
+ *   watch   write "HOW N": N into kstub_test_watched from this task (p), from a
+ *           kworker on another CPU (k), from an hrtimer's callback (t), or into
+ *           kstub_test_objp->field (f); "r": read kstub_test_watched; "u": ask
+ *           for a watchpoint of this task's, as ptrace does (the write fails
+ *           as that would, ENOSPC when no slot is free);
+ *           read: its value, and where the last write ran
+ *   hwregs  read: the addresses each online CPU's enabled debug registers
+ *           hold (breakpoints and watchpoints)
  *   peek    write up to KSTUB_TEST_PEEKS kernel addresses in hex; read: a line
  *           "ADDR BYTES" for each, its first KSTUB_TEST_PEEK_BYTES in hex as
  *           the CPU sees them ("-" where they cannot be read)
@@ -35,6 +43,7 @@
 
 #include <linux/delay.h>
 #include <linux/hrtimer.h>
+#include <linux/hw_breakpoint.h>
 #include <linux/interrupt.h>
 #include <linux/jump_label.h>
 #include <linux/kthread.h>
@@ -45,9 +54,14 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
+#include <linux/workqueue.h>
 #include "kstub_test.h"
 #ifdef CONFIG_ARM64
 #include <asm/neon.h>
+#include <asm/sysreg.h>
+#endif
+#ifdef CONFIG_X86
+#include <asm/debugreg.h>
 #endif
 
 enum {
@@ -226,6 +240,49 @@ static void kstub_test_ticks_stop(void)
 
 	for_each_possible_cpu(cpu)
 		hrtimer_cancel(per_cpu_ptr(&kstub_test_tick_timer, cpu));
+}
+
+/* what GDB's watchpoints watch (the "watch" file) */
+struct kstub_test_obj {
+	long before;
+	long field;
+};
+
+long kstub_test_watched;
+long kstub_test_watch_sink;
+static struct kstub_test_obj kstub_test_obj_storage;
+struct kstub_test_obj *kstub_test_objp = &kstub_test_obj_storage;
+static long kstub_test_watch_value;
+static char kstub_test_watch_where[48];
+static struct hrtimer kstub_test_watch_timer;
+static struct work_struct kstub_test_watch_work;
+
+noinline void kstub_test_watch_write(long v)
+{
+	WRITE_ONCE(kstub_test_watched, v);
+	snprintf(kstub_test_watch_where, sizeof(kstub_test_watch_where), "cpu %d %s",
+		 raw_smp_processor_id(), in_hardirq() ? "hardirq" : "task");
+}
+
+noinline long kstub_test_watch_read(void)
+{
+	return READ_ONCE(kstub_test_watched);
+}
+
+noinline void kstub_test_field_write(struct kstub_test_obj *o, long v)
+{
+	WRITE_ONCE(o->field, v);
+}
+
+static enum hrtimer_restart kstub_test_watch_timer_fn(struct hrtimer *t)
+{
+	kstub_test_watch_write(kstub_test_watch_value);
+	return HRTIMER_NORESTART;
+}
+
+static void kstub_test_watch_work_fn(struct work_struct *w)
+{
+	kstub_test_watch_write(kstub_test_watch_value);
 }
 
 static struct hrtimer kstub_test_timer;
@@ -584,6 +641,148 @@ static int kstub_test_timertext_show(struct seq_file *m, void *v)
 	return kstub_test_dump(m, kstub_test_timer_fn);
 }
 
+static void kstub_test_user_hit(struct perf_event *bp, struct perf_sample_data *data,
+				struct pt_regs *regs)
+{
+}
+
+/* a write watchpoint on a user address of this task's, as ptrace makes one */
+static int kstub_test_user_watch(void)
+{
+	struct perf_event_attr attr;
+	struct perf_event *bp;
+
+	hw_breakpoint_init(&attr);
+	attr.bp_addr = 0x10000;
+	attr.bp_len = HW_BREAKPOINT_LEN_4;
+	attr.bp_type = HW_BREAKPOINT_W;
+	attr.exclude_kernel = 1;
+	bp = register_user_hw_breakpoint(&attr, kstub_test_user_hit, NULL, current);
+	if (IS_ERR(bp))
+		return PTR_ERR(bp);
+	unregister_hw_breakpoint(bp);
+	return 0;
+}
+
+static ssize_t kstub_test_watch_write_op(struct file *f, const char __user *ubuf,
+					 size_t len, loff_t *pos)
+{
+	char buf[32], how;
+	long v = 0;
+	int cpu;
+
+	if (len >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, len))
+		return -EFAULT;
+	buf[len] = '\0';
+	how = buf[0];
+	if (how != 'r' && how != 'u' && (len < 3 || kstrtol(strim(buf + 2), 0, &v)))
+		return -EINVAL;
+	switch (how) {
+	case 'u':
+		return kstub_test_user_watch() ?: len;
+	case 'p':
+		kstub_test_watch_write(v);
+		break;
+	case 'r':
+		WRITE_ONCE(kstub_test_watch_sink, kstub_test_watch_read());
+		break;
+	case 'f':
+		kstub_test_field_write(kstub_test_objp, v);
+		break;
+	case 'k':
+		kstub_test_watch_value = v;
+		cpu = cpumask_any_but(cpu_online_mask, get_cpu());
+		put_cpu();
+		if (cpu >= nr_cpu_ids)
+			return -ENODEV;
+		queue_work_on(cpu, system_wq, &kstub_test_watch_work);
+		flush_work(&kstub_test_watch_work);
+		break;
+	case 't':
+		kstub_test_watch_value = v;
+		hrtimer_start(&kstub_test_watch_timer, ns_to_ktime(100 * NSEC_PER_USEC),
+			      HRTIMER_MODE_REL);
+		break;
+	default:
+		return -EINVAL;
+	}
+	return len;
+}
+
+static int kstub_test_watch_show(struct seq_file *m, void *v)
+{
+	seq_printf(m, "%ld %s\n", READ_ONCE(kstub_test_watched), kstub_test_watch_where);
+	return 0;
+}
+
+/* each CPU's enabled debug registers' addresses, up to KSTUB_TEST_HWREGS */
+enum { KSTUB_TEST_HWREGS = 10 };
+static unsigned long kstub_test_hwregs[KSTUB_TEST_CPUS][KSTUB_TEST_HWREGS];
+
+#ifdef CONFIG_X86
+static void kstub_test_hwregs_one(void *data)
+{
+	unsigned long *out = kstub_test_hwregs[smp_processor_id()];
+	unsigned long dr7, addr[4];
+	int i, n = 0;
+
+	get_debugreg(dr7, 7);
+	get_debugreg(addr[0], 0);
+	get_debugreg(addr[1], 1);
+	get_debugreg(addr[2], 2);
+	get_debugreg(addr[3], 3);
+	for (i = 0; i < 4; i++)
+		if (dr7 & (3 << (2 * i)))
+			out[n++] = addr[i];
+}
+#else
+#define KSTUB_TEST_WP(n) do {						\
+	if (read_sysreg(dbgwcr##n##_el1) & 1)				\
+		out[i++] = read_sysreg(dbgwvr##n##_el1);		\
+} while (0)
+#define KSTUB_TEST_BP(n) do {						\
+	if (read_sysreg(dbgbcr##n##_el1) & 1)				\
+		out[i++] = read_sysreg(dbgbvr##n##_el1);		\
+} while (0)
+
+/* QEMU's cortex-a57 has 4 watchpoints and 6 breakpoints */
+static void kstub_test_hwregs_one(void *data)
+{
+	unsigned long *out = kstub_test_hwregs[smp_processor_id()];
+	int i = 0;
+
+	KSTUB_TEST_WP(0);
+	KSTUB_TEST_WP(1);
+	KSTUB_TEST_WP(2);
+	KSTUB_TEST_WP(3);
+	KSTUB_TEST_BP(0);
+	KSTUB_TEST_BP(1);
+	KSTUB_TEST_BP(2);
+	KSTUB_TEST_BP(3);
+	KSTUB_TEST_BP(4);
+	KSTUB_TEST_BP(5);
+}
+#endif
+
+static int kstub_test_hwregs_show(struct seq_file *m, void *v)
+{
+	int cpu, i;
+
+	memset(kstub_test_hwregs, 0, sizeof(kstub_test_hwregs));
+	on_each_cpu(kstub_test_hwregs_one, NULL, 1);
+	for_each_online_cpu(cpu) {
+		if (cpu >= KSTUB_TEST_CPUS)
+			break;
+		seq_printf(m, "cpu %d:", cpu);
+		for (i = 0; i < KSTUB_TEST_HWREGS && kstub_test_hwregs[cpu][i]; i++)
+			seq_printf(m, " %lx", kstub_test_hwregs[cpu][i]);
+		seq_putc(m, '\n');
+	}
+	return 0;
+}
+
 /* the addresses the last write to "peek" named; the tests use it one at a time */
 static unsigned long kstub_test_peeks[KSTUB_TEST_PEEKS];
 static int kstub_test_npeeks;
@@ -668,6 +867,8 @@ KSTUB_TEST_FILE(text, kstub_test_text_show, NULL);
 KSTUB_TEST_FILE(hottext, kstub_test_hottext_show, NULL);
 KSTUB_TEST_FILE(timertext, kstub_test_timertext_show, NULL);
 KSTUB_TEST_FILE(peek, kstub_test_peek_show, kstub_test_peek_write);
+KSTUB_TEST_FILE(watch, kstub_test_watch_show, kstub_test_watch_write_op);
+KSTUB_TEST_FILE(hwregs, kstub_test_hwregs_show, NULL);
 KSTUB_TEST_FILE(timer, kstub_test_timer_show, kstub_test_timer_write);
 KSTUB_TEST_FILE(steps, kstub_test_empty_show, kstub_test_steps_write);
 KSTUB_TEST_FILE(mask, kstub_test_mask_show, kstub_test_mask_write);
@@ -687,6 +888,9 @@ static int __init kstub_test_init(void)
 		per_cpu(kstub_test_tick_timer, cpu).function = kstub_test_tick_fn;
 	}
 	hrtimer_init(&kstub_test_timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	hrtimer_init(&kstub_test_watch_timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	kstub_test_watch_timer.function = kstub_test_watch_timer_fn;
+	INIT_WORK(&kstub_test_watch_work, kstub_test_watch_work_fn);
 	kstub_test_timer.function = kstub_test_timer_fn;
 	kstub_test_dir = proc_mkdir("kstub_test", NULL);
 	if (!kstub_test_dir)
@@ -707,6 +911,8 @@ static int __init kstub_test_init(void)
 	proc_create("hottext", 0400, kstub_test_dir, &kstub_test_hottext_ops);
 	proc_create("timertext", 0400, kstub_test_dir, &kstub_test_timertext_ops);
 	proc_create("peek", 0600, kstub_test_dir, &kstub_test_peek_ops);
+	proc_create("watch", 0600, kstub_test_dir, &kstub_test_watch_ops);
+	proc_create("hwregs", 0400, kstub_test_dir, &kstub_test_hwregs_ops);
 	proc_create("timer", 0600, kstub_test_dir, &kstub_test_timer_ops);
 	proc_create("steps", 0200, kstub_test_dir, &kstub_test_steps_ops);
 	proc_create("mask", 0600, kstub_test_dir, &kstub_test_mask_ops);
@@ -722,6 +928,8 @@ static void __exit kstub_test_exit(void)
 	kstub_test_storm_stop();
 	kstub_test_ticks_stop();
 	hrtimer_cancel(&kstub_test_timer);
+	hrtimer_cancel(&kstub_test_watch_timer);
+	flush_work(&kstub_test_watch_work);
 	proc_remove(kstub_test_dir);
 }
 

@@ -18,5 +18,9 @@ void kstub_test_straight(void);
 void kstub_test_irqmask(void);
 void kstub_test_fp_probe(void);
 void kstub_test_fpsimd(void);
+void kstub_test_watch_write(long v);
+long kstub_test_watch_read(void);
+struct kstub_test_obj;
+void kstub_test_field_write(struct kstub_test_obj *o, long v);
 
 #endif /* KSTUB_TEST_H */

@@ -337,6 +337,16 @@ def kstubwait_attached(g, gdb):
     return out
 
 
+def kstubwait_booted(g):
+    """Wait for a built-in kstub's kstubwait stop in the boot."""
+    # arm64's virtio console is not up yet at that point of a 6.1 boot,
+    # and says nothing: then GDB's look at the log and the state tells
+    try:
+        g.wait_for("kstubwait: waiting for GDB", 20)
+    except TestFailure:
+        check(not g.console().strip(), "no kstubwait stop:\n" + g.log_tail())
+
+
 def builtin_args(k):
     """kstub's parameters on the command line of a kernel it is built into."""
     if k.transport == "virtio":

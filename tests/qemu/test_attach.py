@@ -5,10 +5,11 @@ and at boot, kstub's parameters, KASLR, detach and rmmod.
 import re
 import time
 
-from harness import check, Guest, TestFailure
+from harness import check, Guest
 from registry import BUILTIN, DEBUG, PLAIN, scenario
 from session import (ARCH, builtin_args, detach, first_patchable, guest_alive, guest_with_gdb,
-                     insmod_fails, kallsyms, kstubwait_attached, port_owner, Session)
+                     insmod_fails, kallsyms, kstubwait_attached, kstubwait_booted, port_owner,
+                     Session)
 
 
 TAINT_OOT_MODULE = 1 << 12
@@ -104,12 +105,7 @@ def test_builtin_kstubwait(k, name):
     on SysRq-g as with the module."""
     with guest_with_gdb(k, name, append="kstubwait " + builtin_args(k),
                         wait_shell=False) as (g, gdb):
-        # arm64's virtio console is not up yet at that point of a 6.1 boot,
-        # and says nothing: then GDB's look at the log and the state tells
-        try:
-            g.wait_for("kstubwait: waiting for GDB", 20)
-        except TestFailure:
-            check(not g.console().strip(), "no kstubwait stop:\n" + g.log_tail())
+        kstubwait_booted(g)
         time.sleep(1)
         check("built-in commands" not in g.console(), "init ran before GDB attached")
         kstubwait_attached(g, gdb)
