@@ -380,10 +380,13 @@ static void kstub_stopped(int cpu, struct pt_regs *regs,
 	kstub_target_stopped();
 	if (why == KSTUB_REASON_SWBREAK)
 		flags |= KSTUB_STOP_SWBREAK;
-	/* a hit is told by its own stop, or by the step it came in (x86) */
+	/*
+	 * a hit is told by its own stop, or by the step it came in (x86),
+	 * which a break-in's step may be
+	 */
 	hw = kstub_hw_told(cpu, &data);
 	if (why == KSTUB_REASON_WATCH || why == KSTUB_REASON_HWBREAK ||
-	    why == KSTUB_REASON_STEP)
+	    why == KSTUB_REASON_STEP || why == KSTUB_REASON_BREAK)
 		flags |= hw;
 	/* a GDB that connects now reads the list anyway */
 	libs = kstub_target_libs->gen();

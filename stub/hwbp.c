@@ -51,7 +51,8 @@ MODULE_PARM_DESC(hw_slots,
  * it installs the slot and by the handler of a hit.
  */
 struct kstub_hw_slot {
-	struct perf_event * __percpu *ev;
+	struct perf_event * __percpu *ev;	/* NULL on a CPU that was not online */
+	struct perf_event *parse_ev;	/* one that exists, for the arch's parser */
 	bool exec;		/* an instruction slot, else a data one */
 	u32 class_type;		/* the bp_type it was reserved as */
 	struct arch_hw_breakpoint idle;	/* what it holds while GDB's is not in */
@@ -62,9 +63,15 @@ struct kstub_hw_slot {
 };
 
 static struct kstub_hw_slot kstub_hw_slots[2 * KSTUB_HW_MAX];
-static unsigned int kstub_hw_nslots;	/* set at load, 0 once rmmod began */
-/* the master's: whether the CPUs should have the slots on */
+static unsigned int kstub_hw_nslots;	/* given out to GDB: 0 once rmmod began */
+static unsigned int kstub_hw_nloaded;	/* in the registers: set at load only */
+/*
+ * The master's: whether the CPUs should have GDB's slots in, and the
+ * generation of that wish (and of the table), which a parked CPU reports
+ * back once its registers follow.
+ */
 static bool kstub_hw_armed;
+static unsigned long kstub_hw_gen;
 /* a read watchpoint the hardware has (x86 has none: GDB asks for an access one) */
 static bool kstub_hw_read_ok;
 static u64 kstub_hw_exec_len;
@@ -72,7 +79,7 @@ static u64 kstub_hw_exec_len;
 /* what a CPU has in, and what hit it; this CPU's only */
 struct kstub_hw_cpu {
 	u32 installed;		/* slots that hold GDB's request, not their idle one */
-	bool on;		/* follows kstub_hw_armed; read by the master */
+	unsigned long gen;	/* the kstub_hw_gen it follows; read by the master */
 	int hit_type;		/* the slot that hit here, not yet told, or 0 */
 	u64 hit_addr;
 };
@@ -122,41 +129,43 @@ static int kstub_hw_parse(struct kstub_hw_slot *slot, u32 bp_type, u64 addr, u64
 	attr.bp_addr = addr;
 	attr.bp_len = len;
 	attr.bp_type = bp_type;
-	return (int)kstub_call(kstub_hw_parse_fn, (unsigned long)*this_cpu_ptr(slot->ev),
+	return (int)kstub_call(kstub_hw_parse_fn, (unsigned long)slot->parse_ev,
 			       (unsigned long)&attr, (unsigned long)info);
 }
 
 /*
- * Put @info in this CPU's register of @ev. perf has the event in (it is
- * pinned and enabled), unless an interrupted reschedule of its has it out
- * this very moment: then only the event changes, and perf's own install
- * puts that in as it schedules it back.
+ * Put @info in this CPU's register of @ev; false if it cannot be now.
+ * perf has the event in (it is pinned and enabled), unless the CPU went
+ * offline since kstub loaded (perf then leaves it out, for good), or an
+ * NMI interrupted perf rescheduling this CPU's events (its context lock
+ * held, the event maybe half in or out): then nothing changes, and the
+ * CPU keeps what it had until its next stop.
  */
-static void kstub_hw_load(struct perf_event *ev, const struct arch_hw_breakpoint *info,
+static bool kstub_hw_load(struct perf_event *ev, const struct arch_hw_breakpoint *info,
 			  u32 bp_type)
 {
-	bool in = READ_ONCE(ev->state) == PERF_EVENT_STATE_ACTIVE &&
-		  READ_ONCE(ev->oncpu) == raw_smp_processor_id();
-
-	if (in)
-		kstub_call(kstub_hw_uninstall_fn, (unsigned long)ev, 0, 0);
+	if (READ_ONCE(ev->state) != PERF_EVENT_STATE_ACTIVE ||
+	    READ_ONCE(ev->oncpu) != raw_smp_processor_id() ||
+	    raw_spin_is_locked(&ev->ctx->lock))
+		return false;
+	kstub_call(kstub_hw_uninstall_fn, (unsigned long)ev, 0, 0);
 	ev->hw.info = *info;
 	/* do_watchpoint() (arm64) matches the access against bp_type */
 	ev->attr.bp_type = bp_type;
-	if (in)
-		kstub_call(kstub_hw_install_fn, (unsigned long)ev, 0, 0);
+	kstub_call(kstub_hw_install_fn, (unsigned long)ev, 0, 0);
+	return true;
 }
 
 NOKPROBE_SYMBOL(kstub_hw_load);
 
 /*
  * This CPU's registers follow @on: GDB's requests in, or every slot idle.
- * @nslots: how many slots to look at. Context: this CPU, interrupts off,
- * kstub's software breakpoints out of the text (uninstall and install are
- * kernel code).
+ * Context: this CPU, interrupts off, kstub's software breakpoints out of
+ * the text (uninstall and install are kernel code).
  */
-static void kstub_hw_sync(bool on, unsigned int nslots)
+static void kstub_hw_apply(bool on)
 {
+	unsigned int nslots = READ_ONCE(kstub_hw_nloaded);
 	struct kstub_hw_cpu *hc = this_cpu_ptr(&kstub_hw_cpus);
 	bool changed = false;
 	unsigned int i;
@@ -166,33 +175,39 @@ static void kstub_hw_sync(bool on, unsigned int nslots)
 		struct perf_event *ev = *this_cpu_ptr(slot->ev);
 		bool want = on && READ_ONCE(slot->type);
 
-		if (!want && !(hc->installed & BIT(i)))
+		if (!ev || (!want && !(hc->installed & BIT(i))))
 			continue;
-		if (want) {
-			kstub_hw_load(ev, &slot->info, slot->bp_type);
+		if (want && kstub_hw_load(ev, &slot->info, slot->bp_type)) {
 			hc->installed |= BIT(i);
-		} else {
-			kstub_hw_load(ev, &slot->idle, slot->class_type);
+			changed = true;
+		} else if (!want && kstub_hw_load(ev, &slot->idle, slot->class_type)) {
 			hc->installed &= ~BIT(i);
+			changed = true;
 		}
-		changed = true;
 	}
-	WRITE_ONCE(hc->on, on);
 	if (changed && kstub_arch.hw_changed)
 		kstub_arch.hw_changed();
 }
 
-static void kstub_hw_apply(bool on)
-{
-	kstub_hw_sync(on, READ_ONCE(kstub_hw_nslots));
-}
-
 NOKPROBE_SYMBOL(kstub_hw_apply);
 
-/* The stop begins: the master's slots off. Context: the master, text clean. */
+/*
+ * A new wish for the parked CPUs: @armed, with the table as it is now.
+ * Pairs with kstub_hw_follow(). Context: the master.
+ */
+static void kstub_hw_wish(bool armed)
+{
+	WRITE_ONCE(kstub_hw_armed, armed);
+	/* the table and @armed before the generation that announces them */
+	smp_store_release(&kstub_hw_gen, kstub_hw_gen + 1);
+}
+
+NOKPROBE_SYMBOL(kstub_hw_wish);
+
+/* The stop begins: GDB's slots idle. Context: the master, text clean. */
 void kstub_hw_stop(void)
 {
-	WRITE_ONCE(kstub_hw_armed, false);
+	kstub_hw_wish(false);
 	kstub_hw_apply(false);
 }
 
@@ -201,10 +216,14 @@ NOKPROBE_SYMBOL(kstub_hw_stop);
 /* A parked CPU follows the master. Context: that CPU, parked, text clean. */
 void kstub_hw_follow(void)
 {
-	bool armed = READ_ONCE(kstub_hw_armed);
+	/* pairs with kstub_hw_wish(): the table as of @gen */
+	unsigned long gen = smp_load_acquire(&kstub_hw_gen);
 
-	if (this_cpu_read(kstub_hw_cpus.on) != armed)
-		kstub_hw_apply(armed);
+	if (this_cpu_read(kstub_hw_cpus.gen) == gen)
+		return;
+	kstub_hw_apply(READ_ONCE(kstub_hw_armed));
+	/* the master reads it once our registers are done */
+	smp_store_release(this_cpu_ptr(&kstub_hw_cpus.gen), gen);
 }
 
 NOKPROBE_SYMBOL(kstub_hw_follow);
@@ -226,12 +245,13 @@ void kstub_hw_resume(bool step)
 	kstub_hw_apply(true);
 	if (step)
 		return;
-	WRITE_ONCE(kstub_hw_armed, true);
+	kstub_hw_wish(true);
 	for_each_online_cpu(cpu) {
 		if (!READ_ONCE(per_cpu(kstub_cpus, cpu).parked))
 			continue;
 		for (n = 0; n < KSTUB_HW_WAIT_SPINS; n++) {
-			if (READ_ONCE(per_cpu(kstub_hw_cpus, cpu).on))
+			/* pairs with kstub_hw_follow(): its registers are done */
+			if (smp_load_acquire(per_cpu_ptr(&kstub_hw_cpus.gen, cpu)) == kstub_hw_gen)
 				break;
 			cpu_relax();
 		}
@@ -286,18 +306,21 @@ static void kstub_hw_fired(struct perf_event *ev, struct perf_sample_data *data,
 	 * CPU would take it again at once: its slots go idle now.
 	 */
 	if (!type || READ_ONCE(per_cpu(kstub_cpus, cpu).parked) ||
-	    (!stepping && atomic_read(&kstub_master) == cpu)) {
-		if (!kstub_arch.hw_after)
-			kstub_hw_apply(false);
-		return;
-	}
+	    (!stepping && atomic_read(&kstub_master) == cpu))
+		goto ignore;
 	hc->hit_type = type;
 	hc->hit_addr = slot->addr;
 	/* x86: this exception goes on to the step's own trap, which tells it */
 	if (stepping && kstub_arch.hw_after && type != KSTUB_HW_EXEC)
 		return;
-	kstub_trap(regs, type == KSTUB_HW_EXEC ? KSTUB_REASON_HWBREAK : KSTUB_REASON_WATCH,
-		   KSTUB_SIGTRAP);
+	if (kstub_trap(regs, type == KSTUB_HW_EXEC ? KSTUB_REASON_HWBREAK : KSTUB_REASON_WATCH,
+		       KSTUB_SIGTRAP))
+		return;
+	/* kstub takes no traps any more (rmmod) */
+	hc->hit_type = 0;
+ignore:
+	if (!kstub_arch.hw_after)
+		kstub_hw_apply(false);
 }
 
 NOKPROBE_SYMBOL(kstub_hw_fired);
@@ -429,8 +452,10 @@ static unsigned int kstub_hw_reserve(bool exec, unsigned int max)
 		slot->ev = ev;
 		slot->exec = exec;
 		slot->class_type = attr.bp_type;
-		slot->idle = (*per_cpu_ptr(ev, raw_smp_processor_id()))->hw.info;
+		slot->parse_ev = *per_cpu_ptr(ev, raw_smp_processor_id());
+		slot->idle = slot->parse_ev->hw.info;
 		kstub_hw_nslots++;
+		kstub_hw_nloaded++;
 		got++;
 	}
 	return got;
@@ -479,24 +504,25 @@ int kstub_hw_init(void)
 }
 
 /* On every CPU, every slot idle (as perf registered it), to be given back. */
-static int kstub_hw_off_everywhere(void *nslots)
+static int kstub_hw_off_everywhere(void *unused)
 {
-	kstub_hw_sync(false, *(unsigned int *)nslots);
+	kstub_hw_apply(false);
 	return 0;
 }
 
 /*
- * Process context. Under stop_machine() no CPU is in a stop, and each
- * takes its own slots out; only then are the events given back.
+ * Process context, once the core takes no traps any more (a hit now is
+ * let go, kstub_hw_fired()). Under stop_machine() each CPU puts its own
+ * slots back as perf registered them; only then are they given back.
  */
 void kstub_hw_exit(void)
 {
-	unsigned int i, n = kstub_hw_nslots;
+	unsigned int i, n = kstub_hw_nloaded;
 
 	kstub_hw_clear(NULL);
-	/* no slot is given out or loaded from here on */
 	WRITE_ONCE(kstub_hw_nslots, 0);
-	stop_machine(kstub_hw_off_everywhere, &n, cpu_online_mask);
+	stop_machine(kstub_hw_off_everywhere, NULL, cpu_online_mask);
+	WRITE_ONCE(kstub_hw_nloaded, 0);
 	for (i = 0; i < n; i++)
 		unregister_wide_hw_breakpoint(kstub_hw_slots[i].ev);
 }

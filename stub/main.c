@@ -136,7 +136,9 @@ static int __init kstub_init(void)
 err_give_back:
 	kstub_sysrq_give_back();
 err_exit_hw:
+	kstub_core_exit();
 	kstub_hw_exit();
+	goto err_exit_arch;
 err_exit_core:
 	kstub_core_exit();
 err_exit_arch:
@@ -150,8 +152,12 @@ static void __exit kstub_exit(void)
 {
 	kstub_modules_exit();
 	kstub_sysrq_give_back();
-	kstub_hw_exit();
+	/*
+	 * Not the mirror of init: the core takes GDB's breakpoints out first,
+	 * since the slots' teardown runs kernel code (perf's) on every CPU
+	 */
 	kstub_core_exit();
+	kstub_hw_exit();
 	kstub_arch.exit();
 	kstub_main_transport->exit();
 }
