@@ -343,7 +343,7 @@ static void kstub_stopped(int cpu, struct pt_regs *regs,
 			  enum kstub_reason why, int signal)
 {
 	enum kstub_action act;
-	unsigned int flags = 0, hw;
+	unsigned int flags = 0;
 	unsigned long libs;
 	u64 data;
 	bool packet = kstub_breakin.packet;
@@ -381,13 +381,10 @@ static void kstub_stopped(int cpu, struct pt_regs *regs,
 	if (why == KSTUB_REASON_SWBREAK)
 		flags |= KSTUB_STOP_SWBREAK;
 	/*
-	 * a hit is told by its own stop, or by the step it came in (x86),
-	 * which a break-in's step may be
+	 * a hardware hit on this CPU: its own stop, or the step it came in
+	 * (x86), which a break-in's step may be
 	 */
-	hw = kstub_hw_told(cpu, &data);
-	if (why == KSTUB_REASON_WATCH || why == KSTUB_REASON_HWBREAK ||
-	    why == KSTUB_REASON_STEP || why == KSTUB_REASON_BREAK)
-		flags |= hw;
+	flags |= kstub_hw_told(cpu, &data);
 	/* a GDB that connects now reads the list anyway */
 	libs = kstub_target_libs->gen();
 	if (libs != kstub_libs_told && kstub_sess.connected)

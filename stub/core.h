@@ -148,6 +148,7 @@ void kstub_breakin_exit(void);
 void kstub_lockdown_stop(void);
 
 /* hwbp.c: hardware breakpoints and watchpoints */
+extern int kstub_hw_want;
 int kstub_hw_init(void);
 void kstub_hw_exit(void);
 int kstub_hw_insert(void *ctx, int type, u64 addr, u64 len);

@@ -30,7 +30,6 @@
  */
 #include <linux/hw_breakpoint.h>
 #include <linux/kprobes.h>
-#include <linux/moduleparam.h>
 #include <linux/perf_event.h>
 #include <linux/stop_machine.h>
 #include "core.h"
@@ -40,10 +39,8 @@ enum {
 	KSTUB_HW_WAIT_SPINS = 100000000,
 };
 
-static int kstub_hw_want = KSTUB_HW_MAX;
-module_param_named(hw_slots, kstub_hw_want, int, 0444);
-MODULE_PARM_DESC(hw_slots,
-		 "Hardware breakpoint and watchpoint slots of each kind kstub takes at load (default: all that are free; 0: none)");
+/* the hw_slots parameter (main.c): how many of each kind kstub takes */
+int kstub_hw_want = KSTUB_HW_MAX;
 
 /*
  * A slot. @ev and @exec are set at load time; the rest is GDB's request,

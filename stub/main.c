@@ -22,6 +22,10 @@ module_param_named(crash_wait, kstub_crash_wait, int, 0644);
 MODULE_PARM_DESC(crash_wait,
 		 "Seconds a panic or oops waits for a GDB not attached: 0 none, -1 (default) no limit unless the kernel reboots (panic=N) or has a crash kernel, then none");
 
+module_param_named(hw_slots, kstub_hw_want, int, 0444);
+MODULE_PARM_DESC(hw_slots,
+		 "Hardware breakpoint and watchpoint slots of each kind kstub takes at load (default: all that are free; 0: none)");
+
 #ifndef MODULE
 /* built in, kgdbwait's spelling works too: a bare kstubwait on the command line */
 static int __init kstub_wait_setup(char *arg)

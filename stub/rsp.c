@@ -214,7 +214,7 @@ static void kstub_put_stop(struct kstub_session *s)
 		kstub_put_str(s, "swbreak:;");
 	if (s->stop_flags & KSTUB_STOP_HWBREAK)
 		kstub_put_str(s, "hwbreak:;");
-	if (s->stop_flags & (KSTUB_STOP_WATCH | KSTUB_STOP_RWATCH | KSTUB_STOP_AWATCH)) {
+	if (s->stop_flags & KSTUB_STOP_ANY_WATCH) {
 		kstub_put_str(s, s->stop_flags & KSTUB_STOP_WATCH ? "watch:" :
 			      s->stop_flags & KSTUB_STOP_RWATCH ? "rwatch:" : "awatch:");
 		kstub_put_hex(s, s->stop_data);
@@ -994,8 +994,7 @@ void kstub_session_stop(struct kstub_session *s, int tid, int signal,
 	 * the interrupt GDB asked for. A fault keeps its own signal, and a
 	 * watchpoint its report (GDB would not see the access again).
 	 */
-	if (s->interrupt && signal == KSTUB_SIGTRAP &&
-	    !(flags & (KSTUB_STOP_WATCH | KSTUB_STOP_RWATCH | KSTUB_STOP_AWATCH))) {
+	if (s->interrupt && signal == KSTUB_SIGTRAP && !(flags & KSTUB_STOP_ANY_WATCH)) {
 		signal = KSTUB_SIGINT;
 		flags &= ~KSTUB_STOP_CAUSE;
 	}

@@ -162,8 +162,8 @@ enum {
 	KSTUB_STOP_WATCH = 8,		/* a write watchpoint at @data triggered */
 	KSTUB_STOP_RWATCH = 16,		/* a read watchpoint */
 	KSTUB_STOP_AWATCH = 32,		/* an access watchpoint */
-	KSTUB_STOP_CAUSE = KSTUB_STOP_SWBREAK | KSTUB_STOP_HWBREAK |
-			   KSTUB_STOP_WATCH | KSTUB_STOP_RWATCH | KSTUB_STOP_AWATCH,
+	KSTUB_STOP_ANY_WATCH = KSTUB_STOP_WATCH | KSTUB_STOP_RWATCH | KSTUB_STOP_AWATCH,
+	KSTUB_STOP_CAUSE = KSTUB_STOP_SWBREAK | KSTUB_STOP_HWBREAK | KSTUB_STOP_ANY_WATCH,
 };
 
 void kstub_session_init(struct kstub_session *s, struct kstub_buffers *b);
