@@ -55,8 +55,8 @@ REPS = max(1, int(os.environ.get("BENCH_REPS", "3")))
 KVER = os.environ.get("BENCH_KVER", "6.1")
 ARCHES = os.environ.get("BENCH_ARCH", "").split() or ["x86_64", "arm64"]
 
-SIZE = dict(read=16 << 10, steps=10, hits=10, tasks=100) if QUICK else \
-    dict(read=1 << 20, steps=200, hits=200, tasks=1000)
+SIZE = dict(read=16 << 10, steps=10, hits=10, tasks=100, loop=200000) if QUICK else \
+    dict(read=1 << 20, steps=200, hits=200, tasks=1000, loop=2000000)
 # one GDB command may take this long (kgdb reads 1 MiB over 115200 baud in
 # about five minutes, and lists a thousand tasks slower still)
 CMD_TIMEOUT = 900 if QUICK else 3600
@@ -69,6 +69,19 @@ CMD_TIMEOUT = 900 if QUICK else 3600
 # So a shell loop in the guest calls write(2) all the time while GDB counts.
 HOT_FUNCTION = "ksys_write"
 LOAD = "(while :; do echo; done) >/dev/null 2>&1 & echo $!"
+
+# Watchpoints: one on a variable of the kernel's that a sysctl writes (each
+# write a new value, or GDB's "watch" would not stop), and, to measure
+# what watchpoints cost while they are not hit, four on variables nothing
+# writes while the bench runs. All are in 6.1 and 6.12, on both arches.
+WATCHED = "panic_timeout"
+WATCH_SYSCTL = "/proc/sys/kernel/panic"
+UNHIT = ["panic_on_oops", "panic_on_warn", "pause_on_oops", "crash_kexec_post_notifiers"]
+# a guest loop of system calls (a read and a write each time round), timed
+# in the guest (BusyBox's time: to 10 ms, in a run of some seconds); its
+# rate is what a debugger that is loaded, or has watchpoints set, costs
+# the kernel it does not stop
+LOOP = "time dd if=/dev/zero of=/dev/null bs=1 count=%d 2>&1" % SIZE["loop"]
 
 # the guests run without KASLR: kgdb and QEMU's stub do not tell GDB where
 # the kernel is, and kstub's runs take the same layout
@@ -106,7 +119,15 @@ FIGURES = [
     ("attach", "s", False, "target remote to prompt"),
     ("stop", "s", False, "SysRq-g (QEMU: Ctrl-C) to prompt"),
     ("threads", "s", False, "info threads, +%d tasks" % SIZE["tasks"]),
+    ("watch", "s", False, "watchpoint hit to prompt"),
+    ("loop", "calls/s", True, "guest syscall loop, stub idle"),
+    ("loopwatch", "calls/s", True, "the same, %d watchpoints set" % len(UNHIT)),
 ]
+# kstub's cost while it does not stop the kernel: the loop's rate with
+# kstub loaded against not loaded (the figure, and the target it must
+# reach), and with watchpoints set and not hit against none
+COSTS = [("loop", "loop_unloaded", "kstub loaded, idle / not loaded", 0.99),
+         ("loopwatch", "loop", "%d watchpoints set, none hit / none" % len(UNHIT), None)]
 
 # (kstub configuration, anchor, figure, the ratio it must reach)
 TARGETS = {
@@ -178,6 +199,15 @@ class GdbstubGuest(harness.Guest):
 
 # ---- one configuration ----
 
+class NoStop(TestFailure):
+    """What should have stopped the kernel did not; @pending: the guest
+    command that the stop made instead left waiting."""
+
+    def __init__(self, msg, pending):
+        super().__init__(msg)
+        self.pending = pending
+
+
 class Config:
     """One configuration: its guest, the port GDB uses, how it is stopped."""
 
@@ -186,12 +216,16 @@ class Config:
         self.k = kernels["kgdb" if name == "kgdb" else ""]
         if isinstance(self.k, harness.Kernel) and name.startswith("kstub"):
             self.k = self.k.over(name.split("-")[1])
+        elif isinstance(self.k, harness.Kernel) and name == "kgdb":
+            # the harness's kgdb layout: kgdboc on a UART of its own
+            self.k = self.k.over("tty")
         self.tag = "bench-%s-%s-%s" % (KVER, arch, name)
         self.g = None
         self.gdb = None
         self.samples = {f: [] for f, _, _, _ in FIGURES}
         self.extra = {"threads_listed": [], "attach_with_tasks": [], "tasks": None,
-                      "stepi_ended_in": []}
+                      "stepi_ended_in": [], "loop_unloaded": []}
+        self.no_watch = None
         self.notes = []
         self.error = None
         self.skipped = False
@@ -268,10 +302,15 @@ class Config:
         self.g.wait_logged(line, n + 1, timeout=120)
         return seq
 
-    def timed_stop(self, pending):
-        """With GDB continuing: SysRq-g in the guest (QEMU: GDB's Ctrl-C) to
-        GDB's prompt, as seen from the host. @pending: the guest's SysRq
-        write of the attach, to let finish first. Returns (seconds, guest seq)."""
+    def timed_stop(self, pending, trigger=None, want=r"SIG(INT|TRAP)|stopped", meanwhile=None,
+                   timeout=CMD_TIMEOUT):
+        """With GDB continuing: SysRq-g in the guest (QEMU: GDB's Ctrl-C), or
+        the guest command @trigger, to GDB's prompt, as seen from the host;
+        GDB must have printed @want. @pending: the guest command that a stop
+        before left waiting, to let finish first; @meanwhile: what to run
+        while the kernel runs, before the stop. Returns (seconds, guest seq).
+        Raises NoStop if @trigger did not stop the kernel within @timeout s
+        (the kernel is stopped then, as for an attach)."""
         for tries in range(4):
             cont = self.gdb.begin("continue")
             self.gdb.wait_printed("Continuing.", timeout=CMD_TIMEOUT)
@@ -283,21 +322,35 @@ class Config:
             except TestFailure:
                 break
             out = self.gdb.end(cont)
+            check("Could not insert" not in out, "%s: %s" % (self.tag, out.strip()[-300:]))
             self.note("a continue stopped by itself: " + out.strip().replace("\n", " | ")[-300:])
         else:
             raise TestFailure("%s: continue does not keep the kernel running" % self.tag)
         if pending is not None:
             self.g.finish(pending, timeout=CMD_TIMEOUT)
+        if meanwhile:
+            meanwhile()
         time.sleep(0.5)
         seq = None
         t0 = time.time()
-        if self.name == "qemu":
+        if trigger:
+            seq = self.g.start(trigger)
+        elif self.name == "qemu":
             self.gdb.p.send_signal(signal.SIGINT)
         else:
             seq = self.g.start("echo g > /proc/sysrq-trigger")
-        out = self.gdb.end(cont, timeout=CMD_TIMEOUT)
+        out = self.gdb.ended(cont, timeout)
         took = time.time() - t0
-        check(re.search(r"SIG(INT|TRAP)|stopped", out), "%s: no stop:\n%s" % (self.tag, out))
+        if out is None:
+            seq = None
+            if self.name == "qemu":
+                self.gdb.p.send_signal(signal.SIGINT)
+            else:
+                seq = self.g.start("echo g > /proc/sysrq-trigger")
+            self.gdb.end(cont, timeout=CMD_TIMEOUT)
+            raise NoStop("%s: %s did not stop the kernel in %d s" % (self.tag, trigger, timeout),
+                         seq)
+        check(re.search(want, out), "%s: no stop:\n%s" % (self.tag, out))
         return took, seq
 
     def hot_address(self):
@@ -352,6 +405,66 @@ class Config:
             "%s %s %s" % (f, fmt(v, UNIT[f]), "" if UNIT[f] == "B/s" else UNIT[f])
             for f, v in figs.items())))
 
+    def loop_rate(self):
+        """The guest's syscall loop, in calls a second."""
+        out = self.g.sh(LOOP, timeout=CMD_TIMEOUT)
+        m = re.search(r"^real\s+(\d+)m\s*([\d.]+)s", out, re.M)
+        check(m, "%s: no time from the loop:\n%s" % (self.tag, out))
+        return 2 * SIZE["loop"] / (60 * int(m.group(1)) + float(m.group(2)))
+
+    def watch_rep(self, i):
+        """The syscall loop with the stub idle (and for kstub, unloaded
+        first), a watchpoint hit to the prompt, and the loop again with
+        watchpoints set that nothing hits."""
+        g = self.g
+        kstub = self.name.startswith("kstub")
+        if kstub:
+            g.sh("rmmod kstub")
+            self.extra["loop_unloaded"].append(self.loop_rate())
+            g.sh("insmod /kstub.ko")
+        self.samples["loop"].append(self.loop_rate())
+        if self.no_watch:
+            return
+        pending = self.sysrq_stop()
+        self.new_gdb("watch%d" % i)
+        self.attach()
+        out = self.gdb.cmd("watch " + WATCHED)
+        check(re.search(r"[Ww]atchpoint 1: " + WATCHED, out), "%s: %s" % (self.tag, out))
+        try:
+            took, pending = self.timed_stop(
+                pending, trigger="echo %d > %s" % (i % 2, WATCH_SYSCTL),
+                want=r"[Ww]atchpoint 1: %s\s+Old value = -?\d+\s+New value = %d"
+                % (WATCHED, i % 2), timeout=60)
+        except NoStop as e:
+            pending = e.pending
+            self.no_watch = str(e)
+            self.note("a watchpoint that does not trigger: " + self.no_watch[-200:])
+            took = None
+        except TestFailure as e:
+            if "Could not insert" not in str(e):
+                raise
+            # (arm64 kgdb has no watchpoints)
+            self.no_watch = str(e).splitlines()[0]
+            self.note("no watchpoints: " + self.no_watch[-200:])
+            took = None
+        if took is not None:
+            self.samples["watch"].append(took)
+            self.gdb.cmd("delete")
+            for v in UNHIT:
+                out = self.gdb.cmd("watch " + v)
+                check(re.search(r"[Ww]atchpoint \d+: " + v, out), "%s: %s" % (self.tag, out))
+            rates = []
+            _, pending = self.timed_stop(pending, meanwhile=lambda: rates.append(self.loop_rate()))
+            self.samples["loopwatch"] += rates
+        self.gdb.cmd("delete")
+        self.detach()
+        if pending is not None:
+            g.finish(pending, timeout=CMD_TIMEOUT)
+        self.close_gdb()
+        say("%s watch rep %d: %s" % (self.tag, i + 1, ", ".join(
+            "%s %s" % (f, fmt(self.samples[f][-1]) if len(self.samples[f]) > i else "n/a")
+            for f in ("watch", "loop", "loopwatch"))))
+
     def start_tasks(self):
         n = SIZE["tasks"]
         t0 = time.time()
@@ -388,6 +501,9 @@ class Config:
             self.boot()
             for i in range(REPS):
                 self.rep(i)
+            for i in range(REPS):
+                self.watch_rep(i)
+            self.g.sh("echo -1 > " + WATCH_SYSCTL)
             self.start_tasks()
             for i in range(REPS):
                 self.threads_rep(i)
@@ -410,8 +526,14 @@ class Config:
             say("%s: done in %.0f s" % (self.tag, self.seconds))
 
     def median(self, f):
-        v = self.samples[f]
+        v = self.samples[f] if f in self.samples else self.extra[f]
         return statistics.median(v) if v else None
+
+    def spread(self, f):
+        """How far the samples of @f lie from their median, at most: 0.05 is 5%."""
+        v = self.samples[f] if f in self.samples else self.extra[f]
+        m = self.median(f)
+        return max(abs(x / m - 1) for x in v) if v and m else None
 
     def result(self):
         k = self.k if isinstance(self.k, harness.Kernel) else None
@@ -514,6 +636,22 @@ def report(arch, configs):
                 xfmt(r), 100 * (1 - r / want), want / r)
         lines.append("  %-4s  %s : %s" % (verdict, what, how))
         targets.append(dict(kstub=k, anchor=a, figure=f, want=want, ratio=r, verdict=verdict))
+    lines += ["", "cost while the stub does not stop the kernel (the guest's syscall loop, "
+              "samples within +-N% of the median):"]
+    for f, base, label, want in COSTS:
+        for c in ALL_CONFIGS:
+            a, b = configs[c].median(f), configs[c].median(base)
+            if a is None or b is None:
+                continue
+            r = a / b
+            sp = max(configs[c].spread(f), configs[c].spread(base))
+            verdict = "" if want is None else "PASS" if r >= want else "MISS"
+            lines.append("  %-4s  %-13s %-42s: %.3fx (+-%.0f%%)%s" % (
+                verdict, SHORT[c], label, r, 100 * sp, "" if want is None else
+                "  (target >= %gx)" % want))
+            if want is not None:
+                targets.append(dict(kstub=c, anchor=None, figure="%s/%s" % (f, base), want=want,
+                                    ratio=r, verdict=verdict))
     notes = [(c, n) for c in ALL_CONFIGS for n in configs[c].notes]
     if notes:
         lines += ["", "notes:"] + ["  %s: %s" % (SHORT[c], n[:200]) for c, n in notes]

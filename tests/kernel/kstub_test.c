@@ -29,9 +29,7 @@
  *   timertext read: the same of kstub_test_timer_fn
  *   watch   write "HOW N": N into kstub_test_watched from this task (p), from a
  *           kworker on another CPU (k), from an hrtimer's callback (t), or into
- *           kstub_test_objp->field (f); "r": read kstub_test_watched; "u": ask
- *           for a watchpoint of this task's, as ptrace does (the write fails
- *           as that would, ENOSPC when no slot is free);
+ *           kstub_test_objp->field (f); "r": read kstub_test_watched;
  *           read: its value, and where the last write ran
  *   hwregs  read: the addresses each online CPU's enabled debug registers
  *           hold (breakpoints and watchpoints)
@@ -43,7 +41,6 @@
 
 #include <linux/delay.h>
 #include <linux/hrtimer.h>
-#include <linux/hw_breakpoint.h>
 #include <linux/interrupt.h>
 #include <linux/jump_label.h>
 #include <linux/kthread.h>
@@ -641,29 +638,6 @@ static int kstub_test_timertext_show(struct seq_file *m, void *v)
 	return kstub_test_dump(m, kstub_test_timer_fn);
 }
 
-static void kstub_test_user_hit(struct perf_event *bp, struct perf_sample_data *data,
-				struct pt_regs *regs)
-{
-}
-
-/* a write watchpoint on a user address of this task's, as ptrace makes one */
-static int kstub_test_user_watch(void)
-{
-	struct perf_event_attr attr;
-	struct perf_event *bp;
-
-	hw_breakpoint_init(&attr);
-	attr.bp_addr = 0x10000;
-	attr.bp_len = HW_BREAKPOINT_LEN_4;
-	attr.bp_type = HW_BREAKPOINT_W;
-	attr.exclude_kernel = 1;
-	bp = register_user_hw_breakpoint(&attr, kstub_test_user_hit, NULL, current);
-	if (IS_ERR(bp))
-		return PTR_ERR(bp);
-	unregister_hw_breakpoint(bp);
-	return 0;
-}
-
 static ssize_t kstub_test_watch_write_op(struct file *f, const char __user *ubuf,
 					 size_t len, loff_t *pos)
 {
@@ -677,11 +651,9 @@ static ssize_t kstub_test_watch_write_op(struct file *f, const char __user *ubuf
 		return -EFAULT;
 	buf[len] = '\0';
 	how = buf[0];
-	if (how != 'r' && how != 'u' && (len < 3 || kstrtol(strim(buf + 2), 0, &v)))
+	if (how != 'r' && (len < 3 || kstrtol(strim(buf + 2), 0, &v)))
 		return -EINVAL;
 	switch (how) {
-	case 'u':
-		return kstub_test_user_watch() ?: len;
 	case 'p':
 		kstub_test_watch_write(v);
 		break;

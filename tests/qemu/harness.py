@@ -23,15 +23,16 @@ MODULE_SOURCES = ["Kbuild", "Makefile", "Kconfig", "stub", "arch-x86", "arch-arm
                   "tools"]
 CACHE = os.environ.get("KSTUB_CACHE", os.path.expanduser("~/.cache/kstub"))
 GDB_INDEX_CACHE = os.path.join(CACHE, "gdb-index")
+GUEST_SRC = os.path.join(ROOT, "tests", "guest")
 
 # Per-architecture facts the harness and the tests need.
 ARCH = {
     "x86_64": dict(image="arch/x86/boot/bzImage", make=[], busybox="/bin/busybox",
-                   console="ttyS0,115200", tty="ttyS0", kgdboc="ttyS1"),
+                   console="ttyS0,115200", tty="ttyS0", kgdboc="ttyS1", cc="gcc"),
     "arm64": dict(image="arch/arm64/boot/Image",
                   make=["ARCH=arm64", "CROSS_COMPILE=aarch64-linux-gnu-"],
                   busybox=os.path.join(CACHE, "busybox-arm64", "bin", "busybox"),
-                  console="hvc0", tty="ttyAMA0", kgdboc="ttyS0"),
+                  console="hvc0", tty="ttyAMA0", kgdboc="ttyS0", cc="aarch64-linux-gnu-gcc"),
 }
 
 # What a healthy guest never prints. Tests that provoke an oops list the
@@ -127,6 +128,9 @@ class Kernel:
         self.kstub_ko = os.path.join(self.kstub_dir, "kstub.ko")
         self.test_ko = os.path.join(self.test_dir, "kstub_test.ko")
         self.initramfs = os.path.join(self.out, "initramfs.cpio.gz")
+        # the guest's own programs (tests/guest), built without a C library
+        self.guest_progs = [os.path.join(self.out, "guest", p[:-2])
+                            for p in sorted(os.listdir(GUEST_SRC)) if p.endswith(".c")]
         self.transport = "uart"
 
     def over(self, transport):
@@ -168,7 +172,19 @@ class Kernel:
         # as the documentation tells users to (kstub's Makefile does it for kstub.ko)
         run([os.path.join(ROOT, "tools", "kstub-gdb-ko"), self.test_ko])
 
+    def build_guest_progs(self):
+        for prog in self.guest_progs:
+            os.makedirs(os.path.dirname(prog), exist_ok=True)
+            src = os.path.join(GUEST_SRC, os.path.basename(prog) + ".c")
+            r = subprocess.run([self.facts["cc"], "-static", "-nostdlib", "-ffreestanding",
+                                "-fno-stack-protector", "-fno-pie", "-no-pie", "-O2", "-Wall",
+                                "-Wextra", "-Werror", "-o", prog, src],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            if r.returncode:
+                raise TestFailure("guest program %s:\n%s" % (src, r.stdout))
+
     def build_initramfs(self):
+        self.build_guest_progs()
         root = tempfile.mkdtemp(prefix="kstub-initramfs-")
         try:
             for d in ("bin", "dev", "proc", "sys", "tmp"):
@@ -180,6 +196,8 @@ class Kernel:
             os.chmod(init, 0o755)
             shutil.copy2(self.kstub_ko, root)
             shutil.copy2(self.test_ko, root)
+            for prog in self.guest_progs:
+                shutil.copy2(prog, root)
             files = subprocess.run("cd %s && find . | cpio -o -H newc --quiet | gzip -1" % root,
                                    shell=True, check=True, stdout=subprocess.PIPE).stdout
             with open(self.initramfs, "wb") as f:

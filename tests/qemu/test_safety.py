@@ -244,10 +244,10 @@ def test_new_gdb_after_kill(k, name):
 RMMOD_ROUNDS = stress(12, 200)
 
 
-def hit_until_quiet(r, addr, stops):
-    """RSP, as GDB does it: a breakpoint at @addr, resumed at every hit by
-    stepping over it with the breakpoint out, until the stub goes quiet
-    (it is being unloaded)."""
+def hit_until_quiet(r, z, stops):
+    """RSP, as GDB does it: the breakpoint or watchpoint @z ("KIND,ADDR,LEN"),
+    resumed at every hit by stepping over it with it out, until the stub
+    goes quiet (it is being unloaded)."""
     def stop_after(packet):
         r.write(r.frame(packet))
         r.read_ack()
@@ -256,26 +256,29 @@ def hit_until_quiet(r, addr, stops):
         return reply
 
     try:
-        check(r.request(b"Z0,%x,1" % addr) == b"OK", "Z0 refused")
+        check(r.request(b"Z" + z) == b"OK", "Z%s refused" % z.decode())
         while True:
             stop_after(b"vCont;c")
             stops.append(1)
-            r.request(b"z0,%x,1" % addr)
+            r.request(b"z" + z)
             stop_after(b"vCont;s")
-            r.request(b"Z0,%x,1" % addr)
+            r.request(b"Z" + z)
     except Exception:
         pass
 
 
 @scenario(PLAIN)
 def test_rmmod_while_hit(k, name):
-    """rmmod, RMMOD_ROUNDS times, while a breakpoint on a timer function is hit (5
+    """rmmod, RMMOD_ROUNDS times, while a breakpoint on a timer function, or
+    (every other round) a watchpoint on the counter it writes, is hit (5
     times a second, on either CPU) with every CPU busy; every other time
-    with a client attached and resuming at each hit. No oops, and the
-    function's text is byte-identical afterwards."""
+    with a client attached and resuming at each hit. No oops, the
+    function's text is byte-identical afterwards, and no CPU's debug
+    registers hold the counter's address."""
     with Session(k, name, load=False) as s:
         s.g.sh("insmod /kstub_test.ko")
         hot = int(s.g.sh("grep -w kstub_test_timer_fn /proc/kallsyms").split()[0], 16)
+        count = int(s.g.sh("grep -w kstub_test_timer_count /proc/kallsyms").split()[0], 16)
         before = s.g.sh("cat /proc/kstub_test/timertext").split()[-1]
         s.g.sh("echo 1 > /proc/kstub_test/busy")
         s.g.sh("echo 200000 > /proc/kstub_test/timer")
@@ -287,14 +290,15 @@ def test_rmmod_while_hit(k, name):
             r.request(b"qSupported", timeout=60)
             r.request(b"?")
             # skip the first instruction: an ENDBR, and ftrace's site
-            addr = hot + (9 if k.arch == "x86_64" else 8)
+            z = (b"0,%x,1" % (hot + (9 if k.arch == "x86_64" else 8)) if i % 4 < 2 else
+                 b"2,%x,8" % count)
             if i % 2:
-                check(r.request(b"Z0,%x,1" % addr) == b"OK", "Z0 refused")
+                check(r.request(b"Z" + z) == b"OK", "Z%s refused" % z.decode())
                 check(r.request(b"D") == b"OK", "detach")
                 s.g.sh("rmmod kstub")
             else:
                 stops = []
-                t = threading.Thread(target=hit_until_quiet, args=(r, addr, stops), daemon=True)
+                t = threading.Thread(target=hit_until_quiet, args=(r, z, stops), daemon=True)
                 t.start()
                 time.sleep(0.6)  # some three hits at 5 a second before the rmmod
                 s.g.sh("rmmod kstub", timeout=120)
@@ -308,6 +312,8 @@ def test_rmmod_while_hit(k, name):
         check(s.g.sh("cat /proc/kstub_test/timertext").split()[-1] == before,
               "text differs after the last rmmod")
         check(not re.search(r"^kstub ", s.g.sh("cat /proc/modules"), re.M), "kstub still loaded")
+        regs = s.g.sh("cat /proc/kstub_test/hwregs")
+        check(not re.search(r"\b%x\b" % count, regs), "the watchpoint outlived rmmod:\n" + regs)
         guest_alive(s)
 
 

@@ -39,10 +39,9 @@ def test_watchpoints(k, name):
     than the CPU has is refused; after detach no CPU's debug registers
     hold any of GDB's addresses (kstub's idle slots point at its own)."""
     with Session(k, name) as s:
-        # every slot is kstub's: a ptrace watchpoint in the guest is refused
-        out = s.g.sh("(echo u > %s) 2>&1; echo rc=$?" % WATCH)
-        check("No space left on device" in out and "rc=1" in out,
-              "a task's own watchpoint, all slots kstub's:\n" + out)
+        # every slot is kstub's: a guest program's ptrace watchpoint is refused
+        out = s.g.sh("/ptwatch", ok=False)
+        check("ptwatch: set: error 28" in out, "ptrace's watchpoint, all slots kstub's:\n" + out)
         seq = s.attach()
         s.load_test_symbols()
         n, _ = slots(s)
@@ -120,26 +119,36 @@ def test_watchpoints(k, name):
 
 @scenario(PLAIN)
 def test_watch_slots_shared(k, name):
-    """hw_slots=2: kstub takes two slots of each kind and leaves the rest,
-    which a task's own (ptrace) watchpoint gets; kstub's two work, and a
-    third watchpoint is refused."""
+    """hw_slots=2: kstub takes two slots of each kind and leaves the rest.
+    A guest program (tests/guest/ptwatch.c) debugs its child with a ptrace
+    watchpoint at the same time as GDB watches two of the kernel's
+    variables: the child's write into the test module stops the kernel
+    with the child's own watchpoint loaded on its CPU, and both go on
+    working after the stop; a third watchpoint of GDB's is refused."""
     with Session(k, name, kstub_args="hw_slots=2") as s:
-        out = s.g.sh("(echo u > %s) 2>&1; echo rc=$?" % WATCH)
-        check("rc=0" in out, "a task's own watchpoint beside kstub's two:\n" + out)
         seq = s.attach()
         s.load_test_symbols()
         n, mon = slots(s)
         check(n == 2, "hw_slots=2, monitor hw:\n" + mon)
         s.gdb.cmd("watch kstub_test_watched")
         s.gdb.cmd("watch kstub_test_watch_sink")
+        out, seq = s.cont_then("/ptwatch %s > /tmp/ptwatch.out 2>&1" % WATCH, pending=seq)
+        check(re.search(r"Hardware watchpoint 1: kstub_test_watched\s+Old value = 0\s+"
+                        r"New value = 11", out), "the ptrace child's write:\n" + out)
+        bt = s.gdb.cmd("bt 8")
+        check("kstub_test_watch_write_op" in bt, "not the write to the watch file:\n" + bt)
+        # the child's second write, ptrace's hit, comes with GDB's watchpoints in
         out, seq = watch_hit(s, "p 4", seq, [r"Hardware watchpoint 1: kstub_test_watched",
-                                             r"New value = 4"], "one of two slots")
+                                             r"Old value = 11", r"New value = 4"],
+                             "one of two slots, after the ptrace program")
         s.gdb.cmd("watch -l kstub_test_objp->field")
         out = s.gdb.cmd("continue", timeout=60)
         check("Could not insert hardware watchpoint" in out, "a third, on two slots:\n" + out)
         s.gdb.cmd("delete")
         s.detach()
         s.g.finish(seq)
+        out = s.g.sh("cat /tmp/ptwatch.out")
+        check("ptwatch: hits 2" in out, "ptrace's watchpoint beside kstub's two:\n" + out)
         guest_alive(s)
 
 
