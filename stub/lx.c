@@ -8,6 +8,10 @@
  * per-CPU helpers on x86 need it. A thread is a task (its pid) or a CPU's
  * idle task (named swapper/<cpu>).
  *
+ * At a stop kstub lists only the tasks on a CPU (rsp.c), and GDB would
+ * announce each of the others as new at every "info threads": the script
+ * turns GDB's thread announcements off.
+ *
  * And on x86_64, per-CPU symbols are offsets from each CPU's area, linked
  * at 0: GDB moves them with the rest of the image under KASLR (qOffsets
  * can only move whole segments), and the per-CPU helpers take them back.
@@ -66,6 +70,7 @@ asm(".pushsection \".debug_gdb_scripts\", \"MS\", %progbits, 1\n"
 	KSTUB_PY("        gdb.events.new_objfile.disconnect(kstub_on_new_objfile)")
 	KSTUB_PY("if not kstub_teach_scripts():")
 	KSTUB_PY("    gdb.events.new_objfile.connect(kstub_on_new_objfile)")
+	KSTUB_PY("gdb.execute('set print thread-events off')")
 	".byte 0\n"
 	".popsection\n");
 #endif /* MODULE */

@@ -116,6 +116,27 @@ static int kstub_mon_cpus(struct kstub_session *s, const char *arg)
 
 static int kstub_mon_help(struct kstub_session *s, const char *arg);
 
+/*
+ * threads [auto|all]: which thread list GDB gets at a stop (see
+ * kstub_list_begin() in rsp.c)
+ */
+static int kstub_mon_threads(struct kstub_session *s, const char *arg)
+{
+	if (!strcmp(arg, "all"))
+		s->threads_all = true;
+	else if (!strcmp(arg, "auto"))
+		s->threads_all = false;
+	else if (*arg)
+		return -EINVAL;
+	if (s->threads_all)
+		kstub_mon_printf(s, "threads all: GDB lists every task at every stop\n");
+	else
+		kstub_mon_printf(s, "%s\n%s\n",
+				 "threads auto: at a stop GDB lists the tasks that were on a CPU",
+				 "and those selected lately; info threads lists every task");
+	return 0;
+}
+
 /* hw: kstub's hardware breakpoint and watchpoint slots, and GDB's in them */
 static int kstub_mon_hw(struct kstub_session *s, const char *arg)
 {
@@ -138,6 +159,8 @@ static const struct kstub_mon_cmd {
 	{ "lsmod", "", "loaded modules and where their code is", kstub_mon_lsmod },
 	{ "cpus", "", "what each CPU was running when the kernel stopped", kstub_mon_cpus },
 	{ "hw", "", "hardware breakpoint and watchpoint slots, and what is in them", kstub_mon_hw },
+	{ "threads", " [auto|all]", "the thread list at a stop: short (auto) or every task",
+	  kstub_mon_threads },
 };
 
 static int kstub_mon_help(struct kstub_session *s, const char *arg)

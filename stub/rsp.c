@@ -242,6 +242,8 @@ typedef int (*kstub_cmd_fn)(struct kstub_session *s, struct kstub_cur *c);
 /* ? -> T<sig>thread:<tid>;core:<n>; */
 static int kstub_cmd_why(struct kstub_session *s, struct kstub_cur *c)
 {
+	/* a GDB that connects reads the thread list twice before its prompt */
+	s->short_lists = 2;
 	kstub_put_stop(s);
 	return KSTUB_STAY;
 }
@@ -506,6 +508,50 @@ static void kstub_clear_all(struct kstub_session *s)
 		s->target->hw_clear(s->ctx);
 }
 
+/*
+ * The thread list. GDB reads it whole at every stop it shows the user
+ * (GDB 13's normal_stop()), and forgets every thread the list leaves out:
+ * with a thousand tasks that is some 50 KB a stop, seconds on a serial
+ * line. So the first read after a stop (the first two after '?') gets the
+ * short list: the threads that were on a CPU, the one that stopped, and
+ * those GDB selected lately. A read after those in the same stop comes
+ * from a command (info threads, thread apply, thread find) and gets every
+ * thread. "monitor threads all" makes every list the whole one.
+ */
+static bool kstub_list_begin(struct kstub_session *s)
+{
+	bool short_list = s->short_lists > 0 && !s->threads_all && s->target->thread_on_cpu;
+
+	if (s->short_lists > 0)
+		s->short_lists--;
+	return short_list;
+}
+
+/* Whether the list being read holds @tid. */
+static bool kstub_listed(struct kstub_session *s, int tid)
+{
+	int i;
+
+	if (!s->list_short || tid == s->stop_tid || tid == s->g_tid ||
+	    s->target->thread_on_cpu(s->ctx, tid))
+		return true;
+	for (i = 0; i < KSTUB_PICKED; i++)
+		if (s->picked[i] == tid)
+			return true;
+	return false;
+}
+
+/* GDB selected @tid (thread N): it stays in the short list. */
+static void kstub_pick(struct kstub_session *s, int tid)
+{
+	int i;
+
+	for (i = 0; i < KSTUB_PICKED; i++)
+		if (s->picked[i] == tid)
+			return;
+	s->picked[s->picked_next++ % KSTUB_PICKED] = tid;
+}
+
 /* Hg<tid> / Hc<tid> -> OK */
 static int kstub_cmd_set_thread(struct kstub_session *s, struct kstub_cur *c)
 {
@@ -531,6 +577,8 @@ static int kstub_cmd_thread_alive(struct kstub_session *s, struct kstub_cur *c)
 	if (!kstub_cur_thread(c, &tid) || !kstub_cur_done(c) || tid <= 0 ||
 	    !s->target->thread_alive(s->ctx, tid))
 		return -ESRCH;
+	/* GDB asks before it selects a thread: the user's "thread N" */
+	kstub_pick(s, tid);
 	kstub_put_ok(s);
 	return KSTUB_STAY;
 }
@@ -554,10 +602,12 @@ static int kstub_cmd_thread_next(struct kstub_session *s, struct kstub_cur *c)
 		tid = s->target->thread_next(s->ctx, s->thread_iter);
 		if (!tid)
 			break;
+		s->thread_iter = tid;
+		if (!kstub_listed(s, tid))
+			continue;
 		kstub_put_char(s, sep);
 		kstub_put_hex(s, tid);
 		sep = ',';
-		s->thread_iter = tid;
 	}
 	if (!s->reply_len)
 		kstub_put_char(s, 'l');
@@ -568,6 +618,7 @@ static int kstub_cmd_thread_next(struct kstub_session *s, struct kstub_cur *c)
 static int kstub_cmd_thread_first(struct kstub_session *s, struct kstub_cur *c)
 {
 	s->thread_iter = 0;
+	s->list_short = kstub_list_begin(s);
 	return kstub_cmd_thread_next(s, c);
 }
 
@@ -752,6 +803,8 @@ static int kstub_cmd_threads(struct kstub_session *s, struct kstub_cur *c)
 	ret = kstub_win_begin(&w, s, c);
 	if (ret)
 		return ret;
+	if (!w.off)
+		s->list_short = kstub_list_begin(s);
 	/*
 	 * No newline, and no '*' (escaped, it becomes one): serial core's
 	 * polling hooks, under tty=, send '\n' as "\r\n".
@@ -759,6 +812,8 @@ static int kstub_cmd_threads(struct kstub_session *s, struct kstub_cur *c)
 	kstub_win_str(&w, "<?xml version=\"1.0\"?><threads>");
 	for (tid = s->target->thread_next(s->ctx, 0); tid && w.pos <= w.end;
 	     tid = s->target->thread_next(s->ctx, tid)) {
+		if (!kstub_listed(s, tid))
+			continue;
 		kstub_win_str(&w, "<thread id=\"");
 		kstub_win_num(&w, tid, 16);
 		core = s->target->thread_core(s->ctx, tid);
@@ -962,6 +1017,11 @@ void kstub_session_init(struct kstub_session *s, struct kstub_buffers *b)
 	s->no_ack = false;
 	s->g_tid = 0;
 	s->thread_iter = 0;
+	s->threads_all = false;
+	s->short_lists = 0;
+	s->list_short = false;
+	memset(s->picked, 0, sizeof(s->picked));
+	s->picked_next = 0;
 }
 
 static void kstub_send_reply(struct kstub_session *s)
@@ -1004,6 +1064,7 @@ void kstub_session_stop(struct kstub_session *s, int tid, int signal,
 	s->stop_flags = flags;
 	s->stop_data = data;
 	s->g_tid = 0;
+	s->short_lists = 1;
 	if (!s->connected)
 		return;	/* GDB asks with '?' when it attaches */
 	kstub_reply_begin(s);
@@ -1079,6 +1140,7 @@ void kstub_session_new_client(struct kstub_session *s)
 	s->connected = false;
 	s->no_ack = false;
 	s->interrupt = false;
+	memset(s->picked, 0, sizeof(s->picked));
 }
 
 void kstub_session_end(struct kstub_session *s)

@@ -16,6 +16,7 @@ enum {
 	KSTUB_REPLY_CAP = KSTUB_PACKET_SIZE,
 	KSTUB_FRAME_CAP = 2 * KSTUB_PACKET_SIZE + 8,
 	KSTUB_SCRATCH_CAP = KSTUB_PACKET_SIZE / 2,
+	KSTUB_PICKED = 8,
 	KSTUB_REG_MAX = 64,		/* bytes in the widest register */
 };
 
@@ -56,6 +57,10 @@ enum kstub_signal {
  * @thread_extra: NUL-terminated description of @tid for "info threads".
  * @thread_name: NUL-terminated name of @tid (a task's comm), or "".
  * @thread_core: the CPU @tid runs on, or -1.
+ * @thread_on_cpu: whether @tid was running on a CPU when the target
+ *	stopped. With it, the list GDB reads at each stop holds only those
+ *	threads and the ones GDB is looking at (see kstub_cmd_threads()); may
+ *	be NULL: every list is the whole one.
  * @image_base: where the kernel image starts (_text, its first loadable
  *	segment) in the running kernel, for qOffsets (KASLR).
  * @target_xml: the target description GDB reads as "target.xml".
@@ -91,6 +96,7 @@ struct kstub_target_ops {
 	void (*thread_extra)(void *ctx, int tid, char *buf, size_t cap);
 	void (*thread_name)(void *ctx, int tid, char *buf, size_t cap);
 	int (*thread_core)(void *ctx, int tid);
+	bool (*thread_on_cpu)(void *ctx, int tid);
 	u64 (*image_base)(void *ctx);
 	int (*monitor)(void *ctx, const char *cmd, struct kstub_session *s);
 	const char *target_xml;
@@ -141,6 +147,12 @@ struct kstub_session {
 	unsigned int stop_flags;	/* KSTUB_STOP_*: what else the stop reply says */
 	u64 stop_data;		/* the address a watchpoint stop names */
 	int thread_iter;	/* qfThreadInfo/qsThreadInfo position */
+	/* the thread list: what GDB reads at a stop, and what it reads on demand */
+	bool threads_all;	/* every list is the whole one (monitor threads all) */
+	int short_lists;	/* list reads still to get the short list at this stop */
+	bool list_short;	/* the list being read is the short one */
+	int picked[KSTUB_PICKED];	/* threads GDB selected lately (T): always listed */
+	unsigned int picked_next;	/* where the next one goes in @picked */
 };
 
 /**

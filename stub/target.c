@@ -341,6 +341,19 @@ bool kstub_cpu_stopped(int cpu, struct task_struct **task, struct pt_regs **regs
 	return *regs && *task;
 }
 
+/* The short thread list's threads: what the CPUs were running. */
+static bool kstub_t_thread_on_cpu(void *ctx, int tid)
+{
+	struct task_struct *task;
+	struct pt_regs *regs;
+	int cpu;
+
+	for_each_online_cpu(cpu)
+		if (kstub_cpu_stopped(cpu, &task, &regs) && kstub_task_tid(task) == tid)
+			return true;
+	return false;
+}
+
 static u64 kstub_t_image_base(void *ctx)
 {
 	return kstub_arch.image_base();
@@ -372,6 +385,7 @@ struct kstub_target_ops kstub_target = {
 	.thread_extra = kstub_t_thread_extra,
 	.thread_name = kstub_t_thread_name,
 	.thread_core = kstub_t_thread_core,
+	.thread_on_cpu = kstub_t_thread_on_cpu,
 	.image_base = kstub_t_image_base,
 	.monitor = kstub_t_monitor,
 	.library = kstub_t_library,

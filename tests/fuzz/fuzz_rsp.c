@@ -8,7 +8,7 @@
  * cannot be patched.
  *
  * Input: the first byte picks a big target or a small one (bits 1 and 2
- * both set: big), and a raw byte
+ * both set: big) and whether every thread list is whole (bit 3), and a raw byte
  * stream (framing errors, acks, Ctrl-C, overflow) or a list of packets,
  * one per line, that the harness
  * frames with a good checksum so that the commands themselves are reached.
@@ -135,6 +135,12 @@ static int t_core(void *ctx, int tid)
 	return tid % 3 - 1;
 }
 
+/* two "CPUs": the short thread list holds their threads */
+static bool t_on_cpu(void *ctx, int tid)
+{
+	return t_alive(ctx, tid) && tid <= 2 * TID_STEP;
+}
+
 static u64 t_image_base(void *ctx)
 {
 	return MEM_BASE;
@@ -232,6 +238,7 @@ static const struct kstub_target_ops target = {
 	.thread_extra = t_extra,
 	.thread_name = t_name,
 	.thread_core = t_core,
+	.thread_on_cpu = t_on_cpu,
 	.image_base = t_image_base,
 	.monitor = t_monitor,
 	.target_xml = target_xml,
@@ -394,6 +401,8 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	nthreads = big ? NTHREADS : 12;
 	nlibs = big ? NLIBS : 8;
 	reset();
+	/* monitor threads all, or the short list at each stop */
+	sess.threads_all = data[0] & 8;
 	if (data[0] & 1) {
 		for (i = 1; i < size; i++)
 			feed(data[i], &stops);

@@ -869,6 +869,115 @@ static void test_interrupt_while_stopped(void)
 	CHECK(!sess.connected && !sess.interrupt, "k ends the session, Ctrl-C and all");
 }
 
+/* a target of 20 threads, the first two on a CPU */
+static int m_next(void *ctx, int tid)
+{
+	return tid < 20 ? tid + 1 : 0;
+}
+
+static bool m_alive(void *ctx, int tid)
+{
+	return tid >= 1 && tid <= 20;
+}
+
+static bool m_on_cpu(void *ctx, int tid)
+{
+	return tid == 1 || tid == 2;
+}
+
+#define THREADS_XFER "qXfer:threads:read::0,fff"
+
+static int count_threads(const char *r)
+{
+	int n = 0;
+
+	while ((r = strstr(r, "<thread id=")) != NULL) {
+		n++;
+		r++;
+	}
+	return n;
+}
+
+static bool lists(const char *r, int tid)
+{
+	char el[32];
+
+	snprintf(el, sizeof(el), "<thread id=\"%x\"", tid);
+	return strstr(r, el) != NULL;
+}
+
+/*
+ * At a stop GDB's first read of the thread list (its first two after '?')
+ * gets the threads on a CPU, the one that stopped and those GDB selected;
+ * every later read in the same stop gets them all.
+ */
+static void test_short_thread_list(void)
+{
+	static struct kstub_target_ops many;
+	static char whole[4096];
+	char part[64];
+	size_t n, off;
+	const char *r;
+
+	reset(false);
+	many = fake_target;
+	many.thread_next = m_next;
+	many.thread_alive = m_alive;
+	many.thread_on_cpu = m_on_cpu;
+	sess.target = &many;
+	exchange("?");
+	r = exchange(THREADS_XFER);
+	CHECK(count_threads(r) == 2 && lists(r, 1) && lists(r, 2), "connect, 1st: %s", r);
+	CHECK(count_threads(exchange(THREADS_XFER)) == 2, "connect, 2nd: %s", reply);
+	CHECK(count_threads(exchange(THREADS_XFER)) == 20, "info threads: %s", reply);
+	CHECK(count_threads(exchange(THREADS_XFER)) == 20, "info threads again: %s", reply);
+
+	/* thread 7 (GDB's T7), then a stop in thread 12 */
+	CHECK(!strcmp(exchange("T7"), "OK"), "T7: %s", reply);
+	kstub_session_stop(&sess, 12, KSTUB_SIGTRAP, 0, 0);
+	r = exchange(THREADS_XFER);
+	CHECK(count_threads(r) == 4 && lists(r, 7) && lists(r, 12) && !lists(r, 3),
+	      "the stop's list: %s", r);
+	CHECK(count_threads(exchange(THREADS_XFER)) == 20, "then info threads: %s", reply);
+
+	/* the short list in windows adds up to the same list */
+	kstub_session_stop(&sess, 12, KSTUB_SIGTRAP, 0, 0);
+	snprintf(whole, sizeof(whole), "%s", exchange(THREADS_XFER) + 1);
+	kstub_session_stop(&sess, 12, KSTUB_SIGTRAP, 0, 0);
+	for (n = 0, off = 0; ; off += 0x13) {
+		snprintf(part, sizeof(part), "qXfer:threads:read::%zx,13", off);
+		r = exchange(part);
+		if (strncmp(whole + n, r + 1, strlen(r + 1))) {
+			CHECK(0, "window at %zu differs: %s", off, r);
+			break;
+		}
+		n += strlen(r + 1);
+		if (r[0] != 'm')
+			break;
+	}
+	CHECK(n == strlen(whole) && count_threads(whole) == 4, "windows: %zu of %zu", n,
+	      strlen(whole));
+
+	/* qfThreadInfo the same way */
+	kstub_session_stop(&sess, 3, KSTUB_SIGTRAP, 0, 0);
+	CHECK(!strcmp(exchange("qfThreadInfo"), "m1,2,3,7"), "qf at a stop: %s", reply);
+	CHECK(!strcmp(exchange("qsThreadInfo"), "l"), "qs at a stop: %s", reply);
+	CHECK(!strncmp(exchange("qfThreadInfo"), "m1,2,3,4,5,", 11), "qf then: %s", reply);
+
+	/* monitor threads all */
+	sess.threads_all = true;
+	kstub_session_stop(&sess, 3, KSTUB_SIGTRAP, 0, 0);
+	CHECK(count_threads(exchange(THREADS_XFER)) == 20, "threads all: %s", reply);
+	sess.threads_all = false;
+
+	/* a new GDB: what the last one selected is not kept */
+	kstub_session_new_client(&sess);
+	kstub_session_stop(&sess, 1, KSTUB_SIGTRAP, 0, 0);
+	exchange("?");
+	r = exchange(THREADS_XFER);
+	CHECK(count_threads(r) == 2 && !lists(r, 7), "a new GDB's list: %s", r);
+}
+
 static void test_thread_xml(void)
 {
 	static char whole[4096];
@@ -1187,6 +1296,7 @@ int main(void)
 	test_frame_hex_differential();
 	test_frame_output();
 	test_thread_xml();
+	test_short_thread_list();
 	test_library_xml();
 	test_monitor();
 	test_no_ack();

@@ -235,6 +235,82 @@ def test_task_threads(k, name):
         guest_alive(s)
 
 
+def thread_lists(log):
+    """What each thread list GDB read held, in order, from its remote log
+    (set remotelogfile): the thread ids of each read, its windows of
+    qXfer:threads joined from offset 0 to the last."""
+    with open(log, errors="replace") as f:
+        lines = f.read().split("\n")
+    # each line is "w <bytes GDB wrote>" or "r <bytes it read>"
+    wire = [(ln[0], ln[2:]) for ln in lines if ln[:2] in ("w ", "r ")]
+    lists, xml = [], None
+    for i, (d, data) in enumerate(wire):
+        m = re.search(r"\$qXfer:threads:read::([0-9a-f]+),", data) if d == "w" else None
+        if not m:
+            continue
+        reply = next((r for e, r in wire[i + 1:] if e == "r"), "")
+        part = re.search(r"\$([ml])(.*?)#[0-9a-f]{2}", reply)
+        if not part:
+            continue
+        if int(m.group(1), 16) == 0:
+            xml = ""
+        # runs are run-length encoded on the wire: "0*!" is 0000
+        xml += re.sub(r"(.)\*(.)", lambda r: r.group(1) * (ord(r.group(2)) - 28), part.group(2))
+        if part.group(1) == "l":
+            lists.append([int(t, 16) for t in re.findall(r'<thread id="([0-9a-f]+)"', xml)])
+    return lists
+
+
+@scenario(PLAIN)
+def test_short_thread_list(k, name):
+    """With 200 extra tasks the thread list GDB reads at a stop (two at
+    attach, one at a stepi, one at SysRq-g) holds only the tasks on a CPU,
+    the one that stopped and the one GDB selected; info threads and thread
+    find list every task, and a sleeper's bt works after a stop; monitor
+    threads all lists every task at every stop."""
+    with Session(k, name, test_module=False) as s:
+        s.g.sh("i=0; while [ $i -lt 200 ]; do sleep 1000 & i=$((i+1)); done", timeout=300)
+        seq = s.stop()
+        log = os.path.join(s.g.dir, "rsp.log")
+        gdb = s.new_gdb()
+        gdb.cmd("set remotelogfile " + log)
+        gdb.attach(s.g)
+        lists = thread_lists(log)
+        check(len(lists) == 2 and all(2 <= len(t) <= 3 for t in lists),
+              "the lists at attach: %s" % lists)
+        out = gdb.cmd("info threads", timeout=300)
+        threads = {int(m.group(3)): (int(m.group(2)), m.group(4), m.group(5))
+                   for m in THREAD_LINE.finditer(out)}
+        sleepers = [p for p, (_, n, _) in threads.items() if n == "sleep"]
+        check(len(sleepers) >= 200 and len(thread_lists(log)[-1]) == len(threads),
+              "info threads: %d threads, %d sleepers" % (len(threads), len(sleepers)))
+        gdb.cmd("stepi")
+        short = thread_lists(log)[-1]
+        check(len(thread_lists(log)) == 4 and 2 <= len(short) <= 3,
+              "the list at a stepi: %s" % short)
+        # a sleeper, found again after the stop
+        pid = sleepers[len(sleepers) // 2]
+        out = gdb.cmd("thread find %d" % pid)
+        m = re.search(r"^Thread (\d+) has target id 'Thread %d\b" % pid, out, re.M)
+        check(m, "thread find %d:\n%s" % (pid, out))
+        check("Switching to thread %s" % m.group(1) in gdb.cmd("thread " + m.group(1)),
+              "thread switch")
+        check("schedule" in gdb.cmd("bt 12"), "the sleeper's bt")
+        # the next stop's short list keeps the sleeper GDB selected
+        out, seq = s.cont_then("echo g > /proc/sysrq-trigger", pending=seq)
+        short = thread_lists(log)[-1]
+        check(pid in short and len(short) <= 4, "the list at SysRq-g: %s" % short)
+        check("monitor threads [auto|all]" in gdb.cmd("monitor help"), "monitor help")
+        gdb.cmd("monitor threads all")
+        out, seq = s.cont_then("echo g > /proc/sysrq-trigger", pending=seq)
+        check(len(thread_lists(log)[-1]) >= 200, "threads all: %d" % len(thread_lists(log)[-1]))
+        gdb.cmd("monitor threads auto")
+        s.detach()
+        s.g.finish(seq)
+        s.g.sh("killall sleep; true")
+        guest_alive(s)
+
+
 @scenario(PLAIN)
 def test_monitor_commands(k, name):
     """monitor help, ps, dmesg [N], lsmod, cpus: answered from the stopped kernel."""
