@@ -264,6 +264,23 @@ def fuzz_smoke():
     harness.check(r.returncode == 0, "tests/fuzz/run.sh smoke failed")
 
 
+def console_patterns():
+    """What the guest console checks take for a complaint, on lines kstub
+    prints when all is well and lines it prints when not."""
+    fine = ["kstub: breakpoint at virtqueue_dma_mapping_error+0x0/0x30 taken out: "
+            "kstub runs that code itself",
+            "kstub: module verification failed: signature and/or required key missing - "
+            "tainting kernel",
+            "kstub: ready on uart (16550 at 0x3f8)"]
+    bad = ["kstub: virtio: find_vqs error -22", "kstub: uart: probe failed",
+           "WARNING: CPU: 1 PID: 52 at kernel/smp.c:912", "BUG: KASAN: slab-out-of-bounds"]
+    def complains(line):
+        return any(re.search(p, line) for p in harness.BAD_CONSOLE)
+    wrong = ["taken for a complaint: " + l for l in fine if complains(l)]
+    wrong += ["not taken for a complaint: " + l for l in bad if not complains(l)]
+    harness.check(not wrong, "\n".join(wrong))
+
+
 def docs_tests():
     """Every Documentation/*.rst is valid reST: docutils, warnings as errors.
     Plain docutils, so no Sphinx directives (toctree): files link to each
@@ -572,6 +589,7 @@ def main():
             t0 = time.time()
             r.run("host/rsp", host_tests)
             r.run("host/docs", docs_tests)
+            r.run("host/console", console_patterns)
             r.run("host/fuzz", fuzz_smoke)
             phases.append(("host tests", time.time() - t0))
             Pool(r, [stock] + plans, builder).run()
