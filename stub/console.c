@@ -46,6 +46,24 @@ void kstub_console_say(const char *a, const char *b, const char *c)
 	kstub_consoles_read_unlock(cookie);
 }
 
+/*
+ * Every line logged so far out on the consoles, before a stop that may
+ * come at once (kstubwait): a CPU that held the console lock when the
+ * line was logged prints it, and the stop would catch that CPU before it
+ * had, leaving the user no line that says the kernel waits for GDB.
+ * Taking the lock waits for that CPU and prints what is left; a printk
+ * that takes the printing over from us as we unlock prints every line up
+ * to its own, so the second time round waits for it too.
+ * Context: process, may sleep.
+ */
+void kstub_console_flush(void)
+{
+	console_lock();
+	console_unlock();
+	console_lock();
+	console_unlock();
+}
+
 /**
  * kstub_gdb_console() - console text for the line GDB is attached to
  * @s: the text

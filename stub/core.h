@@ -125,6 +125,7 @@ int kstub_unpatch_all(void *unused);
 /* console.c: text for GDB's console and the kernel's */
 void kstub_output(const char *s, size_t n);
 void kstub_console_say(const char *a, const char *b, const char *c);
+void kstub_console_flush(void);
 
 /* crash.c: panics and oopses */
 u64 kstub_crash_wait_ns(char *says, size_t len);

@@ -133,6 +133,7 @@ static int __init kstub_init(void)
 		kstub_main_transport->name, kstub_main_io_arg, kstub_arch.name);
 	if (kstub_wait) {
 		pr_info("kstubwait: waiting for GDB\n");
+		kstub_console_flush();
 		kstub_arch_break();
 	}
 	return 0;

@@ -14,6 +14,8 @@
  *   stress  write N: calls kstub_test_stress_a() and _b() N times each;
  *           read: how often each has been called, from anywhere
  *   udelay  write N: udelay(N)
+ *   conlock write N: a kworker holds the console lock for N milliseconds
+ *           (printk then leaves the printing to it); returns once it has it
  *   key     write 1/0: enable/disable kstub_test_key and run kstub_test_branchy();
  *           read: the address of the static branch on it in kstub_test_branchy()
  *   timer   write N: an hrtimer firing every N microseconds (0 stops it);
@@ -39,6 +41,8 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/completion.h>
+#include <linux/console.h>
 #include <linux/delay.h>
 #include <linux/hrtimer.h>
 #include <linux/interrupt.h>
@@ -581,6 +585,36 @@ static ssize_t kstub_test_udelay_write(struct file *f, const char __user *buf,
 	return len;
 }
 
+static unsigned int kstub_test_conlock_ms;
+static DECLARE_COMPLETION(kstub_test_conlock_held);
+
+static void kstub_test_conlock_fn(struct work_struct *work)
+{
+	console_lock();
+	complete(&kstub_test_conlock_held);
+	msleep(kstub_test_conlock_ms);
+	console_unlock();
+}
+
+static DECLARE_WORK(kstub_test_conlock_work, kstub_test_conlock_fn);
+
+static ssize_t kstub_test_conlock_write(struct file *f, const char __user *buf,
+					size_t len, loff_t *off)
+{
+	int n;
+
+	if (kstub_test_get_int(buf, len, &n) || n < 0 || n > 60000)
+		return -EINVAL;
+	if (work_pending(&kstub_test_conlock_work))
+		return -EBUSY;
+	flush_work(&kstub_test_conlock_work);
+	kstub_test_conlock_ms = n;
+	reinit_completion(&kstub_test_conlock_held);
+	queue_work(system_unbound_wq, &kstub_test_conlock_work);
+	wait_for_completion(&kstub_test_conlock_held);
+	return len;
+}
+
 static ssize_t kstub_test_key_write(struct file *f, const char __user *buf,
 				    size_t len, loff_t *off)
 {
@@ -846,6 +880,7 @@ KSTUB_TEST_FILE(steps, kstub_test_empty_show, kstub_test_steps_write);
 KSTUB_TEST_FILE(mask, kstub_test_mask_show, kstub_test_mask_write);
 KSTUB_TEST_FILE(fp, kstub_test_empty_show, kstub_test_fp_write);
 KSTUB_TEST_FILE(udelay, kstub_test_empty_show, kstub_test_udelay_write);
+KSTUB_TEST_FILE(conlock, kstub_test_empty_show, kstub_test_conlock_write);
 KSTUB_TEST_FILE(key, kstub_test_key_show, kstub_test_key_write);
 
 static int __init kstub_test_init(void)
@@ -890,6 +925,7 @@ static int __init kstub_test_init(void)
 	proc_create("mask", 0600, kstub_test_dir, &kstub_test_mask_ops);
 	proc_create("fp", 0200, kstub_test_dir, &kstub_test_fp_ops);
 	proc_create("udelay", 0200, kstub_test_dir, &kstub_test_udelay_ops);
+	proc_create("conlock", 0200, kstub_test_dir, &kstub_test_conlock_ops);
 	proc_create("key", 0600, kstub_test_dir, &kstub_test_key_ops);
 	return 0;
 }
@@ -903,6 +939,8 @@ static void __exit kstub_test_exit(void)
 	hrtimer_cancel(&kstub_test_watch_timer);
 	flush_work(&kstub_test_watch_work);
 	proc_remove(kstub_test_dir);
+	/* after the file is gone: no write queues it again */
+	flush_work(&kstub_test_conlock_work);
 }
 
 module_init(kstub_test_init);

@@ -66,8 +66,12 @@ def test_sysrq_attach(k, name):
 
 @scenario(PLAIN, transport=True)
 def test_kstubwait(k, name):
-    """insmod kstubwait=1 blocks until GDB attaches, and GDB sees that stop."""
-    kstubwait_module(k, name, "insmod /kstub.ko kstubwait=1 %s" % k.kstub_args)
+    """insmod kstubwait=1 blocks until GDB attaches, and GDB sees that stop.
+    A kworker holds the console lock as kstub loads: kstub's lines wait for
+    it, and its "waiting for GDB" is on the console before the stop (a stop
+    that caught the lock's holder would have kept them in the log)."""
+    kstubwait_module(k, name, "insmod /kstub_test.ko && echo 3000 > /proc/kstub_test/conlock && "
+                     "insmod /kstub.ko kstubwait=1 %s" % k.kstub_args)
 
 
 def kstubwait_module(k, name, load, append=""):
