@@ -9,7 +9,26 @@
 
 #include <linux/console.h>
 #include <linux/module.h>
+#include <linux/perf_event.h>
+#include <linux/sched.h>
 #include <linux/virtio_config.h>
+
+/*
+ * 6.2: a task has one perf context, not one per kind of PMU; the
+ * breakpoint PMU's events were in the software one. Context: any (the
+ * task is @t's CPU's current one, or stopped).
+ */
+#ifdef KSTUB_TASK_PERF_CTXS
+static inline struct perf_event_context *kstub_task_perf_ctx(struct task_struct *t)
+{
+	return READ_ONCE(t->perf_event_ctxp[perf_sw_context]);
+}
+#else
+static inline struct perf_event_context *kstub_task_perf_ctx(struct task_struct *t)
+{
+	return READ_ONCE(t->perf_event_ctxp);
+}
+#endif
 
 /* 6.2: the console list has its own lock and is walked under SRCU */
 #ifdef KSTUB_CONSOLE_LIST_LOCK

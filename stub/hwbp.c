@@ -32,6 +32,7 @@
 #include <linux/kprobes.h>
 #include <linux/perf_event.h>
 #include <linux/stop_machine.h>
+#include "compat.h"
 #include "core.h"
 
 enum {
@@ -134,16 +135,23 @@ static int kstub_hw_parse(struct kstub_hw_slot *slot, u32 bp_type, u64 addr, u64
  * Put @info in this CPU's register of @ev; false if it cannot be now.
  * perf has the event in (it is pinned and enabled), unless the CPU went
  * offline since kstub loaded (perf then leaves it out, for good), or an
- * NMI interrupted perf rescheduling this CPU's events (its context lock
- * held, the event maybe half in or out): then nothing changes, and the
- * CPU keeps what it had until its next stop.
+ * NMI interrupted perf changing this CPU's registers: rescheduling its
+ * events (the CPU's context lock held, the event maybe half in or out),
+ * or taking the interrupted task's own events out as it is switched out
+ * or exits (a ptrace watchpoint's; perf holds only the task's context
+ * lock there, and the arch's uninstall is halfway through perf's copy
+ * of DR7 on x86). Then nothing changes, and the CPU keeps what it had
+ * until its next stop.
  */
 static bool kstub_hw_load(struct perf_event *ev, const struct arch_hw_breakpoint *info,
 			  u32 bp_type)
 {
+	struct perf_event_context *tctx = kstub_task_perf_ctx(current);
+
 	if (READ_ONCE(ev->state) != PERF_EVENT_STATE_ACTIVE ||
 	    READ_ONCE(ev->oncpu) != raw_smp_processor_id() ||
-	    raw_spin_is_locked(&ev->ctx->lock))
+	    raw_spin_is_locked(&ev->ctx->lock) ||
+	    (tctx && raw_spin_is_locked(&tctx->lock)))
 		return false;
 	kstub_call(kstub_hw_uninstall_fn, (unsigned long)ev, 0, 0);
 	ev->hw.info = *info;
