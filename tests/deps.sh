@@ -5,17 +5,20 @@
 #   deps.sh build   what the test kernels' builds need, and no more: make
 #                   check starts building with it and installs the rest
 #                   (deps.sh rest) beside the first build
+#   deps.sh bench   everything, and what make bench adds (its chart)
 set -euo pipefail
 
 build_pkgs=(make gcc libc6-dev bc flex bison libelf-dev libssl-dev cpio xz-utils
             kmod dwarves python3 linux-source-6.1 linux-source-6.12 gcc-aarch64-linux-gnu)
 rest_pkgs=(python3-docutils util-linux qemu-system-x86 gdb-multiarch busybox-static
            linux-headers-amd64 qemu-system-arm dkms clang libclang-rt-14-dev)
+bench_pkgs=(gnuplot-nox)
 case ${1:-all} in
 build) pkgs=("${build_pkgs[@]}") ;;
 rest) pkgs=("${rest_pkgs[@]}") ;;
 all) pkgs=("${build_pkgs[@]}" "${rest_pkgs[@]}") ;;
-*) echo "usage: deps.sh [build|rest]" >&2; exit 2 ;;
+bench) pkgs=("${build_pkgs[@]}" "${rest_pkgs[@]}" "${bench_pkgs[@]}") ;;
+*) echo "usage: deps.sh [build|rest|bench]" >&2; exit 2 ;;
 esac
 cache=${KSTUB_CACHE:-$HOME/.cache/kstub}
 bb_arm64=$cache/busybox-arm64/bin/busybox

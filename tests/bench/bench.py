@@ -11,18 +11,25 @@ configurations, each driven through the same GDB workload:
                 on the kgdb variant of the kernel; kstub not loaded
   qemu          QEMU's own gdbstub (-gdb tcp::PORT), outside the guest;
                 kstub not loaded
+  kstub-uart-paced, kgdb-paced
+                the two UART configurations again, GDB on the far side
+                of a paced 115200 8N1 line (pace.py), as over a cable;
+                the bytes each way are counted per operation
 
 Figures, each the median of BENCH_REPS repetitions: reading kernel text
 (bytes/s), stepi (steps/s), breakpoint hits with auto-continue (hits/s),
 target remote to the first prompt (s), the stop (SysRq-g, for QEMU's stub
-GDB's Ctrl-C) to the prompt (s), and info threads with extra tasks (s).
+GDB's Ctrl-C) to the prompt (s), and info threads with extra tasks (s);
+the stops again (stepi, next, hits, SysRq-g) once the extra tasks run,
+against the same without them (target: at most 1.2x the time).
 A table goes to stdout, with kstub's ratio to each anchor and the targets;
 the same data as JSON to build/bench/results-<arch>-<kver>[-nagle].json.
 
 Environment: BENCH_ARCH (default "x86_64 arm64"), BENCH_KVER (6.1),
 BENCH_REPS (3), BENCH_QUICK=1 (tiny workloads, to check the machinery),
-BENCH_CONFIGS (a subset of "kstub-uart kstub-virtio kgdb qemu", for
-working on the bench itself), BENCH_NODELAY=0 (the guests' GDB sockets
+BENCH_CONFIGS (a subset of "kstub-uart kstub-virtio kgdb qemu
+kstub-uart-paced kgdb-paced"; BENCH_PACED=1 is the paced two alone),
+BENCH_NODELAY=0 (the guests' GDB sockets
 as QEMU makes them by default, Nagle on; see NODELAY).
 Exits 0 whether or not the targets are met; non-zero when a configuration
 could not be measured.
@@ -44,6 +51,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "qemu"))
 
 import harness  # noqa: E402
+import pace  # noqa: E402
 import session  # noqa: E402
 from harness import TestFailure, check  # noqa: E402
 
@@ -57,6 +65,13 @@ ARCHES = os.environ.get("BENCH_ARCH", "").split() or ["x86_64", "arm64"]
 
 SIZE = dict(read=16 << 10, steps=10, hits=10, tasks=100, loop=200000) if QUICK else \
     dict(read=1 << 20, steps=200, hits=200, tasks=1000, loop=2000000)
+# over the paced line (11,520 bytes/s: 1 MiB of text is three minutes of
+# hex at best), and for the stops with the extra tasks (kgdb lists every
+# task at every stop), smaller counts: the figures are rates and times per
+# operation, comparable across the sizes
+SMALL = dict(read=2 << 10, steps=5, hits=5) if QUICK else dict(read=32 << 10, steps=20, hits=20)
+# how many "next"s each figure takes the median of
+NEXTS = 2 if QUICK else 5
 # one GDB command may take this long (kgdb reads 1 MiB over 115200 baud in
 # about five minutes, and lists a thousand tasks slower still)
 CMD_TIMEOUT = 900 if QUICK else 3600
@@ -97,17 +112,23 @@ NODELAY = os.environ.get("BENCH_NODELAY", "1") not in ("", "0")
 LINK = ("GDB sockets nodelay=on, as QEMU sets for its gdbstub" if NODELAY else
         "GDB sockets as QEMU makes them (Nagle on: ~40 ms a UART reply)")
 
-ALL_CONFIGS = ["kstub-uart", "kstub-virtio", "kgdb", "qemu"]
+ALL_CONFIGS = ["kstub-uart", "kstub-virtio", "kgdb", "qemu", "kstub-uart-paced", "kgdb-paced"]
+PACED = ["kstub-uart-paced", "kgdb-paced"]
 # the configurations to run (the others are reported as not run)
-CONFIGS = os.environ.get("BENCH_CONFIGS", "").split() or ALL_CONFIGS
+CONFIGS = os.environ.get("BENCH_CONFIGS", "").split() or (
+    PACED if os.environ.get("BENCH_PACED", "") not in ("", "0") else ALL_CONFIGS)
 LABEL = {
     "x86_64": {"kstub-uart": "kstub, 16550 UART", "kstub-virtio": "kstub, virtio console",
-               "kgdb": "kgdb, kgdboc 16550", "qemu": "QEMU gdbstub"},
+               "kgdb": "kgdb, kgdboc 16550", "qemu": "QEMU gdbstub",
+               "kstub-uart-paced": "kstub, 16550 UART, paced 115200 line",
+               "kgdb-paced": "kgdb, kgdboc 16550, paced 115200 line"},
     "arm64": {"kstub-uart": "kstub, PL011 UART", "kstub-virtio": "kstub, virtio console",
-              "kgdb": "kgdb, kgdboc pci-serial", "qemu": "QEMU gdbstub"},
+              "kgdb": "kgdb, kgdboc pci-serial", "qemu": "QEMU gdbstub",
+              "kstub-uart-paced": "kstub, PL011 UART, paced 115200 line",
+              "kgdb-paced": "kgdb, kgdboc pci-serial, paced 115200 line"},
 }
 SHORT = {"kstub-uart": "kstub uart", "kstub-virtio": "kstub virtio", "kgdb": "kgdb",
-         "qemu": "QEMU stub"}
+         "qemu": "QEMU stub", "kstub-uart-paced": "uart paced", "kgdb-paced": "kgdb paced"}
 
 # figure: (unit, higher is better, label)
 FIGURES = [
@@ -122,7 +143,23 @@ FIGURES = [
     ("watch", "s", False, "watchpoint hit to prompt"),
     ("loop", "calls/s", True, "guest syscall loop, stub idle"),
     ("loopwatch", "calls/s", True, "the same, %d watchpoints set" % len(UNHIT)),
+    ("next", "s", False, "next, in %s" % HOT_FUNCTION),
+    ("stepi_tasks", "steps/s", True, "stepi, +%d tasks" % SIZE["tasks"]),
+    ("next_tasks", "s", False, "next, +%d tasks" % SIZE["tasks"]),
+    ("hits_tasks", "hits/s", True, "hits, +%d tasks" % SIZE["tasks"]),
+    ("stop_tasks", "s", False, "SysRq-g/Ctrl-C, +%d tasks" % SIZE["tasks"]),
 ]
+# the stops with the extra tasks against the same without them, as times
+# (a stop that costs 1.2x the time: 1.2); kstub's over the paced UART must
+# stay within 1.2x
+TASK_COSTS = [("stepi_tasks", "stepi"), ("next_tasks", "next"), ("hits_tasks", "hits"),
+              ("stop_tasks", "stop")]
+TASK_COST_MAX = {"kstub-uart-paced": 1.2}
+# the bytes on the wire per operation, counted over the paced line
+BYTES_PER = [("attach", "an attach"), ("read", "1 KiB read"), ("stepi", "a stepi"),
+             ("next", "a next"), ("hits", "a hit"), ("stop", "a stop"),
+             ("stepi_tasks", "a stepi, +tasks"), ("hits_tasks", "a hit, +tasks"),
+             ("stop_tasks", "a stop, +tasks")]
 # kstub's cost while it does not stop the kernel: the loop's rate with
 # kstub loaded against not loaded (the figure, and the target it must
 # reach), and with watchpoints set and not hit against none
@@ -138,6 +175,10 @@ TARGETS = {
 }
 
 UNIT = {f: u for f, u, _, _ in FIGURES}
+# the speed-up table's columns
+PAIR = {("kstub-uart", "kgdb"): "uart/kgdb", ("kstub-uart", "qemu"): "uart/qemu",
+        ("kstub-virtio", "kgdb"): "virtio/kgdb", ("kstub-virtio", "qemu"): "virtio/qemu",
+        ("kstub-uart-paced", "kgdb-paced"): "paced/kgdb"}
 
 SYSRQ_KSTUB = "kstub: waiting for GDB"
 SYSRQ_KGDB = "sysrq: DEBUG"
@@ -213,10 +254,15 @@ class Config:
 
     def __init__(self, name, kernels, arch):
         self.name, self.arch = name, arch
-        self.k = kernels["kgdb" if name == "kgdb" else ""]
-        if isinstance(self.k, harness.Kernel) and name.startswith("kstub"):
-            self.k = self.k.over(name.split("-")[1])
-        elif isinstance(self.k, harness.Kernel) and name == "kgdb":
+        # the stub and its guest; a paced configuration has the same as its base
+        self.base = name[:-len("-paced")] if name.endswith("-paced") else name
+        self.paced = name in PACED
+        self.link = None
+        self.size = dict(SIZE, **SMALL) if self.paced else SIZE
+        self.k = kernels["kgdb" if self.base == "kgdb" else ""]
+        if isinstance(self.k, harness.Kernel) and self.base.startswith("kstub"):
+            self.k = self.k.over(self.base.split("-")[1])
+        elif isinstance(self.k, harness.Kernel) and self.base == "kgdb":
             # the harness's kgdb layout: kgdboc on a UART of its own
             self.k = self.k.over("tty")
         self.tag = "bench-%s-%s-%s" % (KVER, arch, name)
@@ -224,7 +270,8 @@ class Config:
         self.gdb = None
         self.samples = {f: [] for f, _, _, _ in FIGURES}
         self.extra = {"threads_listed": [], "attach_with_tasks": [], "tasks": None,
-                      "stepi_ended_in": [], "loop_unloaded": []}
+                      "stepi_ended_in": [], "loop_unloaded": [], "sizes": self.size,
+                      "bytes": {}}
         self.no_watch = None
         self.notes = []
         self.error = None
@@ -234,22 +281,38 @@ class Config:
 
     def boot(self):
         say("%s: booting" % self.tag)
-        if self.name == "qemu":
+        if self.base == "qemu":
             self.g = GdbstubGuest(self.k, append=APPEND, panic_on_warn=False, nodelay=NODELAY)
             self.port = self.g.stub_port
         else:
             self.g = harness.Guest(self.k, append=APPEND, panic_on_warn=False,
                                    nodelay=NODELAY)
-            self.port = self.g.kgdb_port if self.name == "kgdb" else self.g.gdb_port
-        if self.name.startswith("kstub"):
+            self.port = self.g.kgdb_port if self.base == "kgdb" else self.g.gdb_port
+        if self.paced:
+            self.link = pace.PacedLink(self.port)
+            self.port = self.link.port
+        if self.base.startswith("kstub"):
             self.g.sh("insmod /kstub.ko")
             ready = self.g.sh("dmesg | grep 'kstub: ready'; true")
-            want = "virtio" if self.name == "kstub-virtio" else "uart"
+            want = "virtio" if self.base == "kstub-virtio" else "uart"
             check("ready on " + want in ready, "kstub is not on its %s: %s" % (want, ready))
-        elif self.name == "kgdb":
+        elif self.base == "kgdb":
             # (a count: console messages may cut into the line itself)
             check(self.g.sh("dmesg | grep -c 'Registered I/O driver kgdboc'; true")
                   .split()[-1] != "0", "kgdboc is not configured")
+
+    def counted(self, op, per, fn):
+        """fn(), and over the paced line the bytes it sent each way, per
+        @per operations, kept under @op."""
+        if not self.link:
+            return fn()
+        b0 = self.link.bytes()
+        r = fn()
+        b1 = self.link.bytes()
+        if per:
+            self.extra["bytes"].setdefault(op, []).append(
+                {d: (b1[d] - b0[d]) / per for d in b0})
+        return r
 
     def note(self, text):
         say("%s: %s" % (self.tag, text))
@@ -294,9 +357,9 @@ class Config:
         """Stop the kernel for an attach: SysRq-g, until kstub or kgdb says it
         has stopped; returns the guest command to finish once it runs again.
         QEMU's stub stops the VM itself when GDB connects: None."""
-        if self.name == "qemu":
+        if self.base == "qemu":
             return None
-        line = SYSRQ_KGDB if self.name == "kgdb" else SYSRQ_KSTUB
+        line = SYSRQ_KGDB if self.base == "kgdb" else SYSRQ_KSTUB
         n = self.g.console().count(line)
         seq = self.g.start("echo g > /proc/sysrq-trigger")
         self.g.wait_logged(line, n + 1, timeout=120)
@@ -335,7 +398,7 @@ class Config:
         t0 = time.time()
         if trigger:
             seq = self.g.start(trigger)
-        elif self.name == "qemu":
+        elif self.base == "qemu":
             self.gdb.p.send_signal(signal.SIGINT)
         else:
             seq = self.g.start("echo g > /proc/sysrq-trigger")
@@ -343,7 +406,7 @@ class Config:
         took = time.time() - t0
         if out is None:
             seq = None
-            if self.name == "qemu":
+            if self.base == "qemu":
                 self.gdb.p.send_signal(signal.SIGINT)
             else:
                 seq = self.g.start("echo g > /proc/sysrq-trigger")
@@ -361,34 +424,47 @@ class Config:
 
     # -- the workload --
 
-    def rep(self, i):
-        """One repetition of every figure but info threads, in one GDB session."""
-        g = self.g
+    def rep(self, i, tasks=False):
+        """One repetition of every figure but info threads and watchpoints, in
+        one GDB session; with @tasks, once the extra tasks run: the stops
+        only (no read, no attach: threads_rep() times that one)."""
+        g, size = self.g, self.size if not tasks else dict(self.size, **SMALL)
+        sfx = "_tasks" if tasks else ""
         load = g.sh(LOAD).split()[-1]
         pending = self.sysrq_stop()
-        self.new_gdb("rep%d" % i)
-        attach = self.attach()
-        dump = os.path.join(g.dir, "text.bin")
-        # from _stext: arm64 does not map its image header (_text.._stext)
-        r = self.py('bench_timed("read", "dump binary memory %s _stext _stext+%d")'
-                    % (dump, SIZE["read"]))
-        size = os.path.getsize(dump) if os.path.exists(dump) else 0
-        check(size == SIZE["read"], "%s: read %d bytes of %d" % (self.tag, size, SIZE["read"]))
-        read = SIZE["read"] / r["seconds"]
+        self.new_gdb("rep%d%s" % (i, sfx))
+        figs = {}
+        if not tasks:
+            figs["attach"] = self.counted("attach", 1, self.attach)
+            dump = os.path.join(g.dir, "text.bin")
+            # from _stext: arm64 does not map its image header (_text.._stext)
+            r = self.counted("read", size["read"] / 1024, lambda: self.py(
+                'bench_timed("read", "dump binary memory %s _stext _stext+%d")'
+                % (dump, size["read"])))
+            got = os.path.getsize(dump) if os.path.exists(dump) else 0
+            check(got == size["read"], "%s: read %d bytes of %d" % (self.tag, got, size["read"]))
+            figs["read"] = size["read"] / r["seconds"]
+        else:
+            self.attach()
         hot = self.hot_address()
-        r = self.py('bench_hits("*%s", %d)' % (hot, SIZE["hits"]))
-        hits = (r["hits"] - 1) / r["span"] if r["span"] > 0 else float("nan")
+        r = self.counted("hits" + sfx, size["hits"],
+                         lambda: self.py('bench_hits("*%s", %d)' % (hot, size["hits"])))
+        figs["hits" + sfx] = (r["hits"] - 1) / r["span"] if r["span"] > 0 else float("nan")
         pc0 = self.gdb.cmd("p/x $pc")
         check(re.search(r"= %s\b" % hot, pc0), "%s: the last hit is not at %s %s: %s"
               % (self.tag, HOT_FUNCTION, hot, pc0.strip()))
         # stepi from where the last hit stopped, with no breakpoint left
         self.gdb.cmd("delete")
-        r = self.py('bench_timed("stepi", "stepi %d")' % SIZE["steps"])
+        r = self.counted("stepi" + sfx, size["steps"], lambda: self.py(
+            'bench_timed("stepi", "stepi %d")' % size["steps"]))
         pc1 = self.gdb.cmd("p/x $pc")
         check(pc0 != pc1, "%s: stepi did not move the pc (%s)" % (self.tag, pc0.strip()))
-        self.extra["stepi_ended_in"].append(self.gdb.cmd("info symbol $pc").strip())
-        stepi = SIZE["steps"] / r["seconds"]
-        stop, pending = self.timed_stop(pending)
+        if not tasks:
+            self.extra["stepi_ended_in"].append(self.gdb.cmd("info symbol $pc").strip())
+        figs["stepi" + sfx] = size["steps"] / r["seconds"]
+        figs["next" + sfx] = self.nexts(hot, sfx)
+        figs["stop" + sfx], pending = self.counted("stop" + sfx, 1,
+                                                   lambda: self.timed_stop(pending))
         self.detach()
         if pending is not None:
             g.finish(pending, timeout=CMD_TIMEOUT)
@@ -398,12 +474,32 @@ class Config:
         # to it, which ends init
         g.sh("kill %s; wait %s; true" % (load, load))
         check("alive-42" in g.sh("echo alive-$((40+2))"), "%s: guest shell gone" % self.tag)
-        figs = dict(read=read, stepi=stepi, hits=hits, attach=attach, stop=stop)
         for f, v in figs.items():
-            self.samples[f].append(v)
-        say("%s rep %d: %s" % (self.tag, i + 1, ", ".join(
+            if v is not None:
+                self.samples[f].append(v)
+        say("%s rep %d%s: %s" % (self.tag, i + 1, " (+tasks)" if tasks else "", ", ".join(
             "%s %s %s" % (f, fmt(v, UNIT[f]), "" if UNIT[f] == "B/s" else UNIT[f])
             for f, v in figs.items())))
+
+    def nexts(self, hot, sfx):
+        """The median time of a "next" from the first line of HOT_FUNCTION, a
+        line that calls a function (GDB steps into it, then runs to a
+        breakpoint at its return), each from a hit of a breakpoint there;
+        None where the stub cannot do it (noted)."""
+        times = []
+        try:
+            self.gdb.cmd("break *" + hot)
+            for _ in range(NEXTS):
+                self.py('bench_timed("cont", "continue")')
+                # (another CPU may hit the breakpoint first: its "next" counts too)
+                self.gdb.cmd("disable")
+                r = self.counted("next" + sfx, 1, lambda: self.py('bench_timed("next", "next")'))
+                times.append(r["seconds"])
+                self.gdb.cmd("enable")
+        except TestFailure as e:
+            self.note("next: " + str(e).strip().splitlines()[-1][:200])
+        self.gdb.cmd("delete")
+        return statistics.median(times) if times else None
 
     def loop_rate(self):
         """The guest's syscall loop, in calls a second."""
@@ -481,8 +577,8 @@ class Config:
         fresh GDB (a second info threads in one stop reads GDB's caches)."""
         pending = self.sysrq_stop()
         self.new_gdb("threads%d" % i)
-        self.extra["attach_with_tasks"].append(self.attach())
-        r = self.py('bench_timed("threads", "info threads")')
+        self.extra["attach_with_tasks"].append(self.counted("attach_tasks", 1, self.attach))
+        r = self.counted("threads", 1, lambda: self.py('bench_timed("threads", "info threads")'))
         check(r["threads"] > 0, "%s: info threads listed nothing:\n%s" % (self.tag, r["out"]))
         self.samples["threads"].append(r["seconds"])
         self.extra["threads_listed"].append(r["threads"])
@@ -501,10 +597,13 @@ class Config:
             self.boot()
             for i in range(REPS):
                 self.rep(i)
-            for i in range(REPS):
+            # (what watchpoints cost does not depend on the line)
+            for i in range(0 if self.paced else REPS):
                 self.watch_rep(i)
             self.g.sh("echo -1 > " + WATCH_SYSCTL)
             self.start_tasks()
+            for i in range(REPS):
+                self.rep(i, tasks=True)
             for i in range(REPS):
                 self.threads_rep(i)
             self.g.sh("killall sleep; wait; true", timeout=300)
@@ -514,6 +613,8 @@ class Config:
             self.error = traceback.format_exc()
         finally:
             self.close_gdb()
+            if self.link:
+                self.link.close()
             if self.g:
                 self.g.close()
                 self.complaints = [l for l in self.g.console().splitlines()
@@ -585,7 +686,11 @@ def report(arch, configs):
     w0, w = 40, 14
     title = "kstub bench: %s, Linux %s, QEMU TCG -smp 2, median of %d%s" % (
         arch, KVER, REPS, " (BENCH_QUICK: tiny workloads)" if QUICK else "")
-    lines += [title, "=" * len(title), "  link: " + LINK, ""]
+    lines += [title, "=" * len(title), "  link: " + LINK,
+              "  paced: %d baud 8N1 (%d bytes/s each way), %d-byte FIFO slices; there, and "
+              "for the stops with the extra tasks, %d KiB read, stepi x%d, %d hits"
+              % (pace.BAUD, pace.BYTES_PER_S, pace.FIFO, SMALL["read"] >> 10, SMALL["steps"],
+                 SMALL["hits"]), ""]
     for c in ALL_CONFIGS:
         lines.append("  %-13s %s%s" % (SHORT[c], LABEL[arch][c],
                                        "  [FAILED: %s]" % configs[c].error.splitlines()[0][:100]
@@ -609,9 +714,9 @@ def report(arch, configs):
     lines.append("  stepi from %s ended in: %s" % (HOT_FUNCTION, ", ".join(ended)))
     lines.append("")
     pairs = [(k, a) for k in ("kstub-uart", "kstub-virtio") for a in ("kgdb", "qemu")]
+    pairs.append(("kstub-uart-paced", "kgdb-paced"))
     head = "%-*s" % (w0, "kstub's speed-up (>1x: kstub faster)") + "".join(
-        "%*s" % (w, "%s/%s" % (k.split("-")[1], "kgdb" if a == "kgdb" else "qemu"))
-        for k, a in pairs)
+        "%*s" % (w, PAIR[k, a]) for k, a in pairs)
     lines += [head, "-" * len(head)]
     ratios = {}
     for f, unit, hb, label in FIGURES:
@@ -652,6 +757,41 @@ def report(arch, configs):
             if want is not None:
                 targets.append(dict(kstub=c, anchor=None, figure="%s/%s" % (f, base), want=want,
                                     ratio=r, verdict=verdict))
+    lines += ["", "the stops once %d extra tasks run, against the same without them "
+              "(in time: 1.2x is 20%% slower):" % SIZE["tasks"]]
+    for c in ALL_CONFIGS:
+        row, worst = [], None
+        for f, base in TASK_COSTS:
+            a, b = configs[c].median(f), configs[c].median(base)
+            if a is None or b is None:
+                continue
+            hb = {x: h for x, _, h, _ in FIGURES}[f]
+            r = b / a if hb else a / b
+            worst = r if worst is None else max(worst, r)
+            row.append("%s %.2fx" % (base, r))
+        if not row:
+            continue
+        want = TASK_COST_MAX.get(c)
+        verdict = "" if want is None else "PASS" if worst <= want else "MISS"
+        lines.append("  %-4s  %-13s %s%s" % (verdict, SHORT[c], ", ".join(row),
+                                             "" if want is None else "  (target <= %gx)" % want))
+        if want is not None:
+            targets.append(dict(kstub=c, anchor=None, figure="stops with tasks / without",
+                                want=want, ratio=worst, verdict=verdict))
+    paced = [c for c in PACED if configs[c].extra["bytes"]]
+    if paced:
+        lines += ["", "bytes on the paced line per operation (to the target / from it):"]
+        head = "%-*s" % (w0, "") + "".join("%*s" % (w + 4, SHORT[c]) for c in paced)
+        lines += [head, "-" * len(head)]
+        for op, label in BYTES_PER + [("attach_tasks", "an attach, +tasks"),
+                                      ("threads", "info threads, +tasks")]:
+            cells = []
+            for c in paced:
+                b = configs[c].extra["bytes"].get(op)
+                cells.append("n/a" if not b else "%.0f / %.0f" % (
+                    statistics.median(x["to_target"] for x in b),
+                    statistics.median(x["from_target"] for x in b)))
+            lines.append("%-*s" % (w0, label) + "".join("%*s" % (w + 4, x) for x in cells))
     notes = [(c, n) for c in ALL_CONFIGS for n in configs[c].notes]
     if notes:
         lines += ["", "notes:"] + ["  %s: %s" % (SHORT[c], n[:200]) for c, n in notes]
@@ -661,6 +801,40 @@ def report(arch, configs):
         for c, cl in complaints:
             lines += ["  %s: %s" % (SHORT[c], l.strip()[:150]) for l in cl[:5]]
     return "\n".join(lines), ratios, targets
+
+
+def chart(arch, configs, path):
+    """An SVG of seconds per stepi against the tasks in the guest, a line
+    for each configuration (gnuplot: deps.sh bench); the path, or None."""
+    series = []
+    for c in ALL_CONFIGS:
+        cf = configs[c]
+        a, b, n = cf.median("stepi"), cf.median("stepi_tasks"), cf.extra["tasks"]
+        if a and b and n:
+            series.append((SHORT[c], [(n - SIZE["tasks"], 1 / a), (n, 1 / b)]))
+    if not series:
+        return None
+    script = ["set terminal svg size 800,480 dynamic font 'sans,12'",
+              "set termoption noenhanced", "set output '%s'" % path,
+              "set title 'stepi: seconds a step against the tasks in the guest "
+              "(%s, Linux %s)'" % (arch, KVER),
+              "set xlabel 'tasks in the guest'", "set ylabel 'seconds per stepi'",
+              "set logscale y", "set grid", "set key outside right",
+              "set xrange [0:%d]" % (max(p[-1][0] for _, p in series) * 1.1),
+              "plot " + ", ".join("'-' using 1:2 with linespoints lw 2 title '%s'" % name
+                                  for name, _ in series)]
+    for _, points in series:
+        script += ["%d %g" % p for p in points] + ["e"]
+    try:
+        r = subprocess.run(["gnuplot"], input="\n".join(script) + "\n", text=True,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    except OSError as e:
+        say("no chart: gnuplot: %s (tests/deps.sh bench installs it)" % e)
+        return None
+    if r.returncode:
+        say("no chart: gnuplot: %s" % r.stderr.strip()[-300:])
+        return None
+    return path
 
 
 def versions():
@@ -704,7 +878,10 @@ def bench_arch(arch):
                 date=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
     with open(path, "w") as f:
         json.dump(data, f, indent=1, sort_keys=True)
-    print("(JSON: %s)\n" % os.path.relpath(path, ROOT), flush=True)
+    svg = chart(arch, configs, path[:-len(".json")].replace("results-", "stepi-tasks-") + ".svg")
+    print("(JSON: %s%s)\n" % (os.path.relpath(path, ROOT),
+                              "; chart: " + os.path.relpath(svg, ROOT) if svg else ""),
+          flush=True)
     return [n for n, c in configs.items() if c.error]
 
 
