@@ -66,12 +66,12 @@ ARCHES = os.environ.get("BENCH_ARCH", "").split() or ["x86_64", "arm64"]
 SIZE = dict(read=16 << 10, steps=10, hits=10, tasks=100, loop=200000) if QUICK else \
     dict(read=1 << 20, steps=200, hits=200, tasks=1000, loop=2000000)
 # over the paced line (11,520 bytes/s: 1 MiB of text is three minutes of
-# hex at best), and for the stops with the extra tasks (kgdb lists every
-# task at every stop), smaller counts: the figures are rates and times per
-# operation, comparable across the sizes
+# hex at best) smaller counts: the figures are rates, comparable across
+# the sizes
 SMALL = dict(read=2 << 10, steps=5, hits=5) if QUICK else dict(read=32 << 10, steps=20, hits=20)
-# how many "next"s each figure takes the median of
-NEXTS = 2 if QUICK else 5
+# how many single stops (a stepi, a next, a hit: each a GDB command that
+# ends in a stop GDB shows) each figure takes the median of
+SINGLES = 2 if QUICK else 5
 # one GDB command may take this long (kgdb reads 1 MiB over 115200 baud in
 # about five minutes, and lists a thousand tasks slower still)
 CMD_TIMEOUT = 900 if QUICK else 3600
@@ -143,23 +143,28 @@ FIGURES = [
     ("watch", "s", False, "watchpoint hit to prompt"),
     ("loop", "calls/s", True, "guest syscall loop, stub idle"),
     ("loopwatch", "calls/s", True, "the same, %d watchpoints set" % len(UNHIT)),
+    # what a user waits for at each stop: one command, one stop shown
+    ("stepi1", "s", False, "one stepi command"),
     ("next", "s", False, "next, in %s" % HOT_FUNCTION),
-    ("stepi_tasks", "steps/s", True, "stepi, +%d tasks" % SIZE["tasks"]),
+    ("hit1", "s", False, "continue to a hit"),
+    ("stepi1_tasks", "s", False, "one stepi, +%d tasks" % SIZE["tasks"]),
     ("next_tasks", "s", False, "next, +%d tasks" % SIZE["tasks"]),
-    ("hits_tasks", "hits/s", True, "hits, +%d tasks" % SIZE["tasks"]),
+    ("hit1_tasks", "s", False, "continue to a hit, +%d tasks" % SIZE["tasks"]),
     ("stop_tasks", "s", False, "SysRq-g/Ctrl-C, +%d tasks" % SIZE["tasks"]),
 ]
-# the stops with the extra tasks against the same without them, as times
-# (a stop that costs 1.2x the time: 1.2); kstub's over the paced UART must
-# stay within 1.2x
-TASK_COSTS = [("stepi_tasks", "stepi"), ("next_tasks", "next"), ("hits_tasks", "hits"),
+# the stops GDB shows, with the extra tasks against the same without them
+# (GDB reads the thread list at each: "stepi 200" or a breakpoint that
+# continues by itself would not show it), as times (a stop that costs 1.2x
+# the time: 1.2); kstub's over the paced UART must stay within 1.2x
+TASK_COSTS = [("stepi1_tasks", "stepi1"), ("next_tasks", "next"), ("hit1_tasks", "hit1"),
               ("stop_tasks", "stop")]
 TASK_COST_MAX = {"kstub-uart-paced": 1.2}
 # the bytes on the wire per operation, counted over the paced line
-BYTES_PER = [("attach", "an attach"), ("read", "1 KiB read"), ("stepi", "a stepi"),
-             ("next", "a next"), ("hits", "a hit"), ("stop", "a stop"),
-             ("stepi_tasks", "a stepi, +tasks"), ("hits_tasks", "a hit, +tasks"),
-             ("stop_tasks", "a stop, +tasks")]
+BYTES_PER = [("attach", "an attach"), ("read", "1 KiB read"), ("stepi", "a step (stepi N)"),
+             ("hits", "a hit, continued"), ("stepi1", "one stepi command"),
+             ("next", "next"), ("hit1", "continue to a hit"), ("stop", "a stop"),
+             ("stepi1_tasks", "one stepi, +tasks"), ("next_tasks", "next, +tasks"),
+             ("hit1_tasks", "continue to a hit, +tasks"), ("stop_tasks", "a stop, +tasks")]
 # kstub's cost while it does not stop the kernel: the loop's rate with
 # kstub loaded against not loaded (the figure, and the target it must
 # reach), and with watchpoints set and not hit against none
@@ -426,9 +431,9 @@ class Config:
 
     def rep(self, i, tasks=False):
         """One repetition of every figure but info threads and watchpoints, in
-        one GDB session; with @tasks, once the extra tasks run: the stops
-        only (no read, no attach: threads_rep() times that one)."""
-        g, size = self.g, self.size if not tasks else dict(self.size, **SMALL)
+        one GDB session; with @tasks, once the extra tasks run, the stops GDB
+        shows only (attach with the tasks: threads_rep())."""
+        g, size = self.g, self.size
         sfx = "_tasks" if tasks else ""
         load = g.sh(LOAD).split()[-1]
         pending = self.sysrq_stop()
@@ -447,22 +452,22 @@ class Config:
         else:
             self.attach()
         hot = self.hot_address()
-        r = self.counted("hits" + sfx, size["hits"],
-                         lambda: self.py('bench_hits("*%s", %d)' % (hot, size["hits"])))
-        figs["hits" + sfx] = (r["hits"] - 1) / r["span"] if r["span"] > 0 else float("nan")
-        pc0 = self.gdb.cmd("p/x $pc")
-        check(re.search(r"= %s\b" % hot, pc0), "%s: the last hit is not at %s %s: %s"
-              % (self.tag, HOT_FUNCTION, hot, pc0.strip()))
-        # stepi from where the last hit stopped, with no breakpoint left
-        self.gdb.cmd("delete")
-        r = self.counted("stepi" + sfx, size["steps"], lambda: self.py(
-            'bench_timed("stepi", "stepi %d")' % size["steps"]))
-        pc1 = self.gdb.cmd("p/x $pc")
-        check(pc0 != pc1, "%s: stepi did not move the pc (%s)" % (self.tag, pc0.strip()))
         if not tasks:
+            r = self.counted("hits", size["hits"],
+                             lambda: self.py('bench_hits("*%s", %d)' % (hot, size["hits"])))
+            figs["hits"] = (r["hits"] - 1) / r["span"] if r["span"] > 0 else float("nan")
+            pc0 = self.gdb.cmd("p/x $pc")
+            check(re.search(r"= %s\b" % hot, pc0), "%s: the last hit is not at %s %s: %s"
+                  % (self.tag, HOT_FUNCTION, hot, pc0.strip()))
+            # stepi from where the last hit stopped, with no breakpoint left
+            self.gdb.cmd("delete")
+            r = self.counted("stepi", size["steps"], lambda: self.py(
+                'bench_timed("stepi", "stepi %d")' % size["steps"]))
+            pc1 = self.gdb.cmd("p/x $pc")
+            check(pc0 != pc1, "%s: stepi did not move the pc (%s)" % (self.tag, pc0.strip()))
             self.extra["stepi_ended_in"].append(self.gdb.cmd("info symbol $pc").strip())
-        figs["stepi" + sfx] = size["steps"] / r["seconds"]
-        figs["next" + sfx] = self.nexts(hot, sfx)
+            figs["stepi"] = size["steps"] / r["seconds"]
+        figs.update(self.single_stops(hot, sfx))
         figs["stop" + sfx], pending = self.counted("stop" + sfx, 1,
                                                    lambda: self.timed_stop(pending))
         self.detach()
@@ -481,25 +486,41 @@ class Config:
             "%s %s %s" % (f, fmt(v, UNIT[f]), "" if UNIT[f] == "B/s" else UNIT[f])
             for f, v in figs.items())))
 
-    def nexts(self, hot, sfx):
-        """The median time of a "next" from the first line of HOT_FUNCTION, a
-        line that calls a function (GDB steps into it, then runs to a
-        breakpoint at its return), each from a hit of a breakpoint there;
-        None where the stub cannot do it (noted)."""
-        times = []
-        try:
-            self.gdb.cmd("break *" + hot)
-            for _ in range(NEXTS):
-                self.py('bench_timed("cont", "continue")')
-                # (another CPU may hit the breakpoint first: its "next" counts too)
-                self.gdb.cmd("disable")
-                r = self.counted("next" + sfx, 1, lambda: self.py('bench_timed("next", "next")'))
+    def single_stops(self, hot, sfx):
+        """The stops a user waits for, one GDB command each, the median of
+        SINGLES: a stepi; a continue to a hit of a breakpoint on the first
+        line of HOT_FUNCTION; from there a next (a line that calls a
+        function: GDB steps into it, then runs to a breakpoint at its
+        return; another CPU may hit the breakpoint first). A figure the
+        stub cannot give is left out, and noted."""
+        def median_of(op, cmd, before=None):
+            times = []
+            for _ in range(SINGLES):
+                if before:
+                    before()
+                r = self.counted(op + sfx, 1, lambda: self.py('bench_timed("%s", "%s")'
+                                                              % (op, cmd)))
                 times.append(r["seconds"])
-                self.gdb.cmd("enable")
-        except TestFailure as e:
-            self.note("next: " + str(e).strip().splitlines()[-1][:200])
+            return statistics.median(times)
+
+        figs = {}
+        for op, cmd in (("stepi1", "stepi"), ("hit1", "continue"), ("next", "next")):
+            try:
+                if op == "hit1":
+                    self.gdb.cmd("break *" + hot)
+                    figs[op + sfx] = median_of(op, cmd)
+                elif op == "next":
+                    def hit():
+                        self.gdb.cmd("enable")
+                        self.py('bench_timed("cont", "continue")')
+                        self.gdb.cmd("disable")
+                    figs[op + sfx] = median_of(op, cmd, hit)
+                else:
+                    figs[op + sfx] = median_of(op, cmd)
+            except TestFailure as e:
+                self.note("%s: %s" % (cmd, str(e).strip().splitlines()[-1][:200]))
         self.gdb.cmd("delete")
-        return statistics.median(times) if times else None
+        return figs
 
     def loop_rate(self):
         """The guest's syscall loop, in calls a second."""
@@ -687,8 +708,8 @@ def report(arch, configs):
     title = "kstub bench: %s, Linux %s, QEMU TCG -smp 2, median of %d%s" % (
         arch, KVER, REPS, " (BENCH_QUICK: tiny workloads)" if QUICK else "")
     lines += [title, "=" * len(title), "  link: " + LINK,
-              "  paced: %d baud 8N1 (%d bytes/s each way), %d-byte FIFO slices; there, and "
-              "for the stops with the extra tasks, %d KiB read, stepi x%d, %d hits"
+              "  paced: %d baud 8N1 (%d bytes/s each way), %d-byte FIFO slices; there "
+              "%d KiB read, stepi x%d, %d hits"
               % (pace.BAUD, pace.BYTES_PER_S, pace.FIFO, SMALL["read"] >> 10, SMALL["steps"],
                  SMALL["hits"]), ""]
     for c in ALL_CONFIGS:
@@ -804,19 +825,20 @@ def report(arch, configs):
 
 
 def chart(arch, configs, path):
-    """An SVG of seconds per stepi against the tasks in the guest, a line
-    for each configuration (gnuplot: deps.sh bench); the path, or None."""
+    """An SVG of the seconds a stepi command takes (to GDB's prompt) against
+    the tasks in the guest, a line for each configuration (gnuplot: deps.sh
+    bench); the path, or None."""
     series = []
     for c in ALL_CONFIGS:
         cf = configs[c]
-        a, b, n = cf.median("stepi"), cf.median("stepi_tasks"), cf.extra["tasks"]
+        a, b, n = cf.median("stepi1"), cf.median("stepi1_tasks"), cf.extra["tasks"]
         if a and b and n:
-            series.append((SHORT[c], [(n - SIZE["tasks"], 1 / a), (n, 1 / b)]))
+            series.append((SHORT[c], [(n - SIZE["tasks"], a), (n, b)]))
     if not series:
         return None
     script = ["set terminal svg size 800,480 dynamic font 'sans,12'",
               "set termoption noenhanced", "set output '%s'" % path,
-              "set title 'stepi: seconds a step against the tasks in the guest "
+              "set title 'one stepi, to the prompt, against the tasks in the guest "
               "(%s, Linux %s)'" % (arch, KVER),
               "set xlabel 'tasks in the guest'", "set ylabel 'seconds per stepi'",
               "set logscale y", "set grid", "set key outside right",
