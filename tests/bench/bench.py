@@ -779,9 +779,10 @@ def report(arch, configs):
                 targets.append(dict(kstub=c, anchor=None, figure="%s/%s" % (f, base), want=want,
                                     ratio=r, verdict=verdict))
     lines += ["", "the stops once %d extra tasks run, against the same without them "
-              "(in time: 1.2x is 20%% slower):" % SIZE["tasks"]]
+              "(in time: 1.2x is 20%% slower; the samples within +-N%% of their "
+              "medians):" % SIZE["tasks"]]
     for c in ALL_CONFIGS:
-        row, worst = [], None
+        row, worst, sp = [], None, 0
         for f, base in TASK_COSTS:
             a, b = configs[c].median(f), configs[c].median(base)
             if a is None or b is None:
@@ -789,13 +790,15 @@ def report(arch, configs):
             hb = {x: h for x, _, h, _ in FIGURES}[f]
             r = b / a if hb else a / b
             worst = r if worst is None else max(worst, r)
+            sp = max(sp, configs[c].spread(f), configs[c].spread(base))
             row.append("%s %.2fx" % (base, r))
         if not row:
             continue
         want = TASK_COST_MAX.get(c)
         verdict = "" if want is None else "PASS" if worst <= want else "MISS"
-        lines.append("  %-4s  %-13s %s%s" % (verdict, SHORT[c], ", ".join(row),
-                                             "" if want is None else "  (target <= %gx)" % want))
+        lines.append("  %-4s  %-13s %s (+-%.0f%%)%s" % (
+            verdict, SHORT[c], ", ".join(row), 100 * sp,
+            "" if want is None else "  (target <= %gx)" % want))
         if want is not None:
             targets.append(dict(kstub=c, anchor=None, figure="stops with tasks / without",
                                 want=want, ratio=worst, verdict=verdict))
