@@ -14,19 +14,30 @@
 #include <linux/virtio_config.h>
 
 /*
- * 6.2: a task has one perf context, not one per kind of PMU; the
- * breakpoint PMU's events were in the software one. Context: any (the
- * task is @t's CPU's current one, or stopped).
+ * Whether perf may be changing @t's own events: a lock of one of its
+ * contexts is held (6.2 gave a task one context; before, a breakpoint
+ * was in the software one, or in the hardware one when a hardware event
+ * leads its group). Context: any, @t the CPU's current task.
  */
 #ifdef KSTUB_TASK_PERF_CTXS
-static inline struct perf_event_context *kstub_task_perf_ctx(struct task_struct *t)
+static inline bool kstub_task_perf_locked(struct task_struct *t)
 {
-	return READ_ONCE(t->perf_event_ctxp[perf_sw_context]);
+	int i;
+
+	for (i = 0; i < perf_nr_task_contexts; i++) {
+		struct perf_event_context *ctx = READ_ONCE(t->perf_event_ctxp[i]);
+
+		if (ctx && raw_spin_is_locked(&ctx->lock))
+			return true;
+	}
+	return false;
 }
 #else
-static inline struct perf_event_context *kstub_task_perf_ctx(struct task_struct *t)
+static inline bool kstub_task_perf_locked(struct task_struct *t)
 {
-	return READ_ONCE(t->perf_event_ctxp);
+	struct perf_event_context *ctx = READ_ONCE(t->perf_event_ctxp);
+
+	return ctx && raw_spin_is_locked(&ctx->lock);
 }
 #endif
 

@@ -141,17 +141,15 @@ static int kstub_hw_parse(struct kstub_hw_slot *slot, u32 bp_type, u64 addr, u64
  * or exits (a ptrace watchpoint's; perf holds only the task's context
  * lock there, and the arch's uninstall is halfway through perf's copy
  * of DR7 on x86). Then nothing changes, and the CPU keeps what it had
- * until its next stop.
+ * until its next stop. (Another CPU holding the task's lock, to add or
+ * read an event of the task's, makes it wait too: rare, and harmless.)
  */
 static bool kstub_hw_load(struct perf_event *ev, const struct arch_hw_breakpoint *info,
 			  u32 bp_type)
 {
-	struct perf_event_context *tctx = kstub_task_perf_ctx(current);
-
 	if (READ_ONCE(ev->state) != PERF_EVENT_STATE_ACTIVE ||
 	    READ_ONCE(ev->oncpu) != raw_smp_processor_id() ||
-	    raw_spin_is_locked(&ev->ctx->lock) ||
-	    (tctx && raw_spin_is_locked(&tctx->lock)))
+	    raw_spin_is_locked(&ev->ctx->lock) || kstub_task_perf_locked(current))
 		return false;
 	kstub_call(kstub_hw_uninstall_fn, (unsigned long)ev, 0, 0);
 	ev->hw.info = *info;

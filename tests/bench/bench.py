@@ -488,8 +488,8 @@ class Config:
 
     def single_stops(self, hot, sfx):
         """The stops a user waits for, one GDB command each, the median of
-        SINGLES: a stepi; a continue to a hit of a breakpoint on the first
-        line of HOT_FUNCTION; from there a next (a line that calls a
+        SINGLES: a continue to a hit of a breakpoint on the first line of
+        HOT_FUNCTION; from the last, stepis; from hits again, a next (a line that calls a
         function: GDB steps into it, then runs to a breakpoint at its
         return; another CPU may hit the breakpoint first). A figure the
         stub cannot give is left out, and noted."""
@@ -504,11 +504,13 @@ class Config:
             return statistics.median(times)
 
         figs = {}
-        for op, cmd in (("stepi1", "stepi"), ("hit1", "continue"), ("next", "next")):
+        # each from a hit, with and without the tasks
+        for op, cmd in (("hit1", "continue"), ("stepi1", "stepi"), ("next", "next")):
             try:
                 if op == "hit1":
                     self.gdb.cmd("break *" + hot)
                     figs[op + sfx] = median_of(op, cmd)
+                    self.gdb.cmd("disable")
                 elif op == "next":
                     def hit():
                         self.gdb.cmd("enable")

@@ -34,12 +34,14 @@ class Direction(threading.Thread):
                 data = self.src.recv(65536)
                 if not data:
                     break
+                arrived = time.monotonic()
                 with self.counter.lock:
                     self.counter.n[self.name] += len(data)
                 for i in range(0, len(data), FIFO):
                     part = data[i:i + FIFO]
                     # a byte starts when it arrives or when the line is free
-                    due = max(due, time.monotonic()) + len(part) / self.rate
+                    # (not when this thread woke: its lateness would add up)
+                    due = max(due, arrived) + len(part) / self.rate
                     wait = due - time.monotonic()
                     if wait > 0:
                         time.sleep(wait)
@@ -47,9 +49,11 @@ class Direction(threading.Thread):
         except OSError:
             pass
         finally:
+            # the session ends both ways: the other direction's recv returns
             for s in (self.src, self.dst):
                 try:
                     s.shutdown(socket.SHUT_RDWR)
+                    s.close()
                 except OSError:
                     pass
 
@@ -98,6 +102,11 @@ class PacedLink:
         return self.counter.snapshot()
 
     def close(self):
+        # (close alone does not wake the accept() of the other thread)
+        try:
+            self.srv.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self.srv.close()
         for s in self.conns:
             try:

@@ -15,7 +15,8 @@
  *           read: how often each has been called, from anywhere
  *   udelay  write N: udelay(N)
  *   conlock write N: a kworker holds the console lock for N milliseconds
- *           (printk then leaves the printing to it); returns once it has it
+ *           (printk then leaves the printing to it), and logs "conlock:
+ *           releasing" before it lets go; returns once it has the lock
  *   key     write 1/0: enable/disable kstub_test_key and run kstub_test_branchy();
  *           read: the address of the static branch on it in kstub_test_branchy()
  *   timer   write N: an hrtimer firing every N microseconds (0 stops it);
@@ -587,12 +588,15 @@ static ssize_t kstub_test_udelay_write(struct file *f, const char __user *buf,
 
 static unsigned int kstub_test_conlock_ms;
 static DECLARE_COMPLETION(kstub_test_conlock_held);
+/* one writer at a time: the completion is set up again for each */
+static DEFINE_MUTEX(kstub_test_conlock_mutex);
 
 static void kstub_test_conlock_fn(struct work_struct *work)
 {
 	console_lock();
 	complete(&kstub_test_conlock_held);
 	msleep(kstub_test_conlock_ms);
+	pr_info("conlock: releasing\n");
 	console_unlock();
 }
 
@@ -605,13 +609,13 @@ static ssize_t kstub_test_conlock_write(struct file *f, const char __user *buf,
 
 	if (kstub_test_get_int(buf, len, &n) || n < 0 || n > 60000)
 		return -EINVAL;
-	if (work_pending(&kstub_test_conlock_work))
-		return -EBUSY;
+	mutex_lock(&kstub_test_conlock_mutex);
 	flush_work(&kstub_test_conlock_work);
 	kstub_test_conlock_ms = n;
 	reinit_completion(&kstub_test_conlock_held);
 	queue_work(system_unbound_wq, &kstub_test_conlock_work);
 	wait_for_completion(&kstub_test_conlock_held);
+	mutex_unlock(&kstub_test_conlock_mutex);
 	return len;
 }
 
