@@ -1264,21 +1264,21 @@ static void test_tdesc(void)
 		{ .feature = "org.test.core", .name = "r0", .bits = 64, .type = "int64" },
 		{ .name = "flags", .bits = 32, .type = "t_flags", .flags = fl },
 		{ .feature = "org.test.fp", .name = "f0", .bits = 80, .type = "i387_ext" },
+		{ .name = "fctrl", .bits = 32, .type = "int" },
 	};
 	static const char want[] =
-		"<?xml version=\"1.0\"?><!DOCTYPE target SYSTEM \"gdb-target.dtd\">"
 		"<target version=\"1.0\"><architecture>test</architecture><osabi>none</osabi>"
 		"<feature name=\"org.test.core\">"
 		"<reg name=\"r0\" bitsize=\"64\" type=\"int64\"/>"
 		"<flags id=\"t_flags\" size=\"4\"><field name=\"IF\" start=\"9\" end=\"9\"/></flags>"
 		"<reg name=\"flags\" bitsize=\"32\" type=\"t_flags\"/></feature>"
 		"<feature name=\"org.test.fp\"><reg name=\"f0\" bitsize=\"80\" type=\"i387_ext\"/>"
-		"</feature></target>";
+		"<reg name=\"fctrl\" bitsize=\"32\"/></feature></target>";
 	char buf[1024];
-	size_t n = kstub_tdesc_build(buf, sizeof(buf), "test", regs, 3);
+	size_t n = kstub_tdesc_build(buf, sizeof(buf), "test", regs, 4);
 
 	CHECK(n == strlen(want) && !strcmp(buf, want), "tdesc:\n%s", buf);
-	CHECK(kstub_tdesc_build(buf, 100, "test", regs, 3) == 0, "tdesc overflow reported");
+	CHECK(kstub_tdesc_build(buf, 100, "test", regs, 4) == 0, "tdesc overflow reported");
 }
 
 int main(void)
