@@ -58,7 +58,11 @@ static void kstub_xml_flags(struct kstub_xml *x, const struct kstub_reg_desc *r)
 	kstub_xml_put(x, "</flags>");
 }
 
-/* Return: length of the XML, or 0 if @cap is too small. */
+/*
+ * With @n 0 the description names no registers, and GDB takes its own
+ * default set for @arch (which the arch's 'g' layout must then match).
+ * Return: length of the XML, or 0 if @cap is too small.
+ */
 size_t kstub_tdesc_build(char *buf, size_t cap, const char *arch,
 			 const struct kstub_reg_desc *regs, size_t n)
 {

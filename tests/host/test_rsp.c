@@ -1279,6 +1279,9 @@ static void test_tdesc(void)
 
 	CHECK(n == strlen(want) && !strcmp(buf, want), "tdesc:\n%s", buf);
 	CHECK(kstub_tdesc_build(buf, 100, "test", regs, 4) == 0, "tdesc overflow reported");
+	n = kstub_tdesc_build(buf, sizeof(buf), "test", NULL, 0);
+	CHECK(n && !strcmp(buf, "<target version=\"1.0\"><architecture>test</architecture>"
+			   "<osabi>none</osabi></target>"), "tdesc without registers:\n%s", buf);
 }
 
 int main(void)
