@@ -116,11 +116,26 @@ def dkms(args, ver, env=None):
     return r.stdout
 
 
+# in the tree the test adds to DKMS (dkms copies it to /usr/src), so that
+# what a killed run left there is known for the test's own
+DKMS_MARK = "KSTUB-DKMS-TEST"
+
+
 def dkms_stage(dst):
     """The tree a user runs dkms add in: a checkout, without make check's build/."""
     shutil.copytree(ROOT, dst, symlinks=True,
                     ignore=lambda d, names: [n for n in names if d == ROOT and
                                              (n == "build" or n.startswith("."))])
+    with open(os.path.join(dst, DKMS_MARK), "w") as f:
+        f.write("added by kstub's test_dkms_debian_6_1; removed when it ends\n")
+
+
+def dkms_remove(ver, src):
+    """Take kstub/@ver out of DKMS and its tree @src away; dkms remove's result."""
+    r = subprocess.run(["dkms", "remove", "kstub/" + ver, "--all"], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True)
+    shutil.rmtree(src, ignore_errors=True)
+    return r
 
 
 def test_dkms_debian_6_1():
@@ -132,6 +147,11 @@ def test_dkms_debian_6_1():
     kdir = "/usr/src/linux-headers-" + release
     src = "/usr/src/kstub-" + ver
     mods = "/lib/modules/" + release
+    if os.path.exists(os.path.join(src, DKMS_MARK)):
+        # this test's own, from a run killed before its cleanup (the runner's
+        # test threads die with it): a user's kstub would not have the mark
+        print("    removing kstub/%s, left in DKMS by a killed run of this test" % ver)
+        dkms_remove(ver, src)
     check(not dkms(["status", "kstub/" + ver], ver).strip() and not os.path.exists(src),
           "kstub/%s is in DKMS already (%s): the test would remove it" % (ver, src))
     before = set(os.listdir(mods))
@@ -168,9 +188,7 @@ def test_dkms_debian_6_1():
         serve_rsp(k, "stock_dkms_6.1")
     finally:
         pending = sys.exc_info()[1]
-        r = subprocess.run(["dkms", "remove", "kstub/" + ver, "--all"], stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, text=True)
-        shutil.rmtree(src, ignore_errors=True)
+        r = dkms_remove(ver, src)
         # depmod's indexes, which dkms leaves behind
         for n in set(os.listdir(mods)) - before:
             p = os.path.join(mods, n)

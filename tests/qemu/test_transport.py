@@ -47,7 +47,7 @@ def test_bad_input(k, name):
         sup = r.request(b"qSupported:swbreak+")
         check(b"PacketSize=10000" in sup and b"qXfer:features:read+" in sup, sup)
         xml = r.request(b"qXfer:features:read:target.xml:0,fff")
-        check(xml.startswith(b"l<?xml") and ARCH[k.arch]["xml"] in xml, xml[:80])
+        check(xml.startswith(b"l<target") and ARCH[k.arch]["xml"] in xml, xml[:80])
         check(r.request(b"?").startswith(b"T05thread:"), "stop reason")
         # acks can go only where the link cannot lose bytes
         if k.transport == "virtio":
