@@ -43,11 +43,13 @@ static void kstub_breakin_again(int ret);
  * the debugger had been there all along; otherwise right here.
  *
  * Context: hard interrupt, from the transport's handler.
+ * Return: whether there were bytes to read (a poller that polls sooner
+ * while the line is busy loses fewer to a full FIFO).
  */
-void kstub_rx_irq(void)
+bool kstub_rx_irq(void)
 {
 	int cpu = smp_processor_id();
-	int c;
+	int c, n = 0;
 
 	/*
 	 * While stopped or stepping, the master reads the bytes: own the
@@ -55,18 +57,20 @@ void kstub_rx_irq(void)
 	 */
 	if (!READ_ONCE(kstub_ready) ||
 	    atomic_cmpxchg(&kstub_master, KSTUB_NO_CPU, cpu) != KSTUB_NO_CPU)
-		return;
+		return false;
 	do {
 		c = kstub_transport->get_char();
+		n++;
 	} while (c >= 0 && c != KSTUB_CTRL_C && c != '$');
 	if (c < 0) {
 		atomic_set(&kstub_master, KSTUB_NO_CPU);
-		return;
+		return n > 1;
 	}
 	kstub_breakin.packet = c == '$';
 	kstub_breakin.signal = c == '$' ? KSTUB_SIGTRAP : KSTUB_SIGINT;
 	kstub_breakin.tries = 0;
 	kstub_breakin_again(kstub_breakin_try(get_irq_regs(), false));
+	return true;
 }
 
 NOKPROBE_SYMBOL(kstub_rx_irq);

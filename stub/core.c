@@ -24,6 +24,9 @@ enum {
 	KSTUB_STALE_TRIES = 10000,
 };
 
+/* how long a detach waits for GDB's last ack: a round trip on a slow line */
+#define KSTUB_LAST_ACK_NS (200 * NSEC_PER_MSEC)
+
 /*
  * Each CPU writes its own slot as it stops; the master sets hold and
  * reads the rest.
@@ -302,6 +305,21 @@ void kstub_transport_write(void *io, const u8 *buf, size_t len)
 NOKPROBE_SYMBOL(kstub_transport_write);
 
 /*
+ * GDB acks a detach's OK after kstub has sent it, and then goes. Taken
+ * while the kernel is still stopped, that '+' cannot reach a tty that
+ * shares the line once the kernel runs; any byte ends the wait.
+ */
+static void kstub_take_last_ack(void)
+{
+	u64 deadline = ktime_get_mono_fast_ns() + KSTUB_LAST_ACK_NS;
+
+	while (kstub_transport->get_char() < 0 && ktime_get_mono_fast_ns() < deadline)
+		udelay(2);
+}
+
+NOKPROBE_SYMBOL(kstub_take_last_ack);
+
+/*
  * Serve GDB until it resumes the kernel. @wait_ns: how long to wait for
  * a first byte (U64_MAX: no limit); with none by then, the kernel goes on.
  */
@@ -331,6 +349,10 @@ static enum kstub_action kstub_serve(u64 wait_ns)
 		/* a GDB is talking: no limit */
 		deadline = U64_MAX;
 		act = kstub_session_feed(&kstub_sess, c);
+		if (act == KSTUB_DETACH && kstub_sess.ack_due)
+			kstub_take_last_ack();
+		if (act == KSTUB_DETACH && kstub_transport->detached)
+			kstub_transport->detached();
 		if (act != KSTUB_STAY)
 			return act;
 	}
@@ -687,6 +709,13 @@ bool kstub_gdb_attached(void)
 }
 
 NOKPROBE_SYMBOL(kstub_gdb_attached);
+
+unsigned long kstub_gdb_detaches(void)
+{
+	return READ_ONCE(kstub_sess.detaches);
+}
+
+NOKPROBE_SYMBOL(kstub_gdb_detaches);
 
 bool kstub_is_stepping(void)
 {

@@ -128,6 +128,8 @@ struct kstub_arch_ops {
  *	device for this transport that kstub should take; process context.
  *	May be NULL: only a parameter chooses it (the UART is the default).
  * @default_arg: what @init gets when it is chosen without a parameter.
+ * @detached: GDB has let go, the kernel still stopped; may be NULL.
+ *	Atomic-safe.
  */
 struct kstub_transport_ops {
 	const char *name;
@@ -138,6 +140,7 @@ struct kstub_transport_ops {
 	void (*exit)(void);
 	int (*get_char)(void);
 	void (*put_chars)(const u8 *buf, size_t len);
+	void (*detached)(void);
 };
 
 extern const struct kstub_arch_ops kstub_arch;
@@ -165,8 +168,10 @@ bool kstub_trap(struct pt_regs *regs, enum kstub_reason why, int signal);
 bool kstub_trap_swbreak(struct pt_regs *regs, unsigned long addr);
 bool kstub_park(struct pt_regs *regs);
 bool kstub_is_stepping(void);
-void kstub_rx_irq(void);
+bool kstub_rx_irq(void);
 bool kstub_gdb_attached(void);
+/* how many GDBs have detached: a new count is a session gone */
+unsigned long kstub_gdb_detaches(void);
 bool kstub_gdb_console(const char *s, unsigned int n);
 bool kstub_owns(unsigned long addr);
 

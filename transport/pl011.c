@@ -4,7 +4,8 @@
  * tree (the first "arm,pl011") or given as an MMIO address. If the
  * amba-pl011 driver has it, kstub unbinds that driver while loaded and
  * binds it again on unload. The line speed is left as the firmware or the
- * previous driver set it.
+ * previous driver set it. For tty= on a console's PL011, the driver keeps
+ * the port, and kstub only reads and writes it (kstub_uart_share()).
  */
 #include <linux/amba/bus.h>
 #include <linux/amba/serial.h>
@@ -14,6 +15,7 @@
 #include <linux/ioport.h>
 #include <linux/of.h>
 #include <linux/of_address.h>
+#include <linux/serial_core.h>
 #include <linux/kprobes.h>
 #include "transport.h"
 
@@ -22,6 +24,7 @@ enum {
 	KSTUB_PL011_FIFO = 16,
 };
 
+/* set at init, before the transport is up */
 static void __iomem *kstub_pl011_base;
 static struct device *kstub_pl011_dev;	/* unbound from its driver by us */
 static int kstub_pl011_irq;		/* 0: GDB cannot break in */
@@ -163,6 +166,35 @@ static void kstub_pl011_exit(void)
 	kstub_pl011_irq_off();
 	iounmap(kstub_pl011_base);
 	kstub_pl011_give_back();
+}
+
+int kstub_uart_share(struct uart_port *port, const char *dev_name)
+{
+	unsigned long flags;
+	u32 cr;
+
+	if (strcmp(dev_name, "ttyAMA") || !port->membase) {
+		pr_err("tty: %s%d is not a PL011, the one UART kstub drives on arm64\n",
+		       dev_name, port->line);
+		return -ENODEV;
+	}
+	kstub_pl011_base = port->membase;
+	/*
+	 * A console that no tty has opened may transmit only (its write
+	 * sets UARTEN and TXE): kstub needs the receiver too, and leaves it
+	 * on, as opening the tty would.
+	 */
+	spin_lock_irqsave(&port->lock, flags);
+	cr = readl(kstub_pl011_base + UART011_CR);
+	writel(cr | UART01x_CR_UARTEN | UART011_CR_RXE | UART011_CR_TXE,
+	       kstub_pl011_base + UART011_CR);
+	spin_unlock_irqrestore(&port->lock, flags);
+	return 0;
+}
+
+void kstub_uart_unshare(void)
+{
+	kstub_pl011_base = NULL;
 }
 
 const struct kstub_transport_ops kstub_transport_uart = {

@@ -29,7 +29,7 @@ MODULE_PARM_DESC(virtio, "GDB on a virtio console device of its own: auto or vir
 
 static char *kstub_tty;
 module_param_named(tty, kstub_tty, charp, 0444);
-MODULE_PARM_DESC(tty, "GDB on a tty it shares, as kgdboc: <tty>[,<baud>] (CONFIG_CONSOLE_POLL kernels)");
+MODULE_PARM_DESC(tty, "GDB on a tty it shares, as kgdboc: <tty>[,<baud>] (without CONFIG_CONSOLE_POLL: a console's 16550 or PL011)");
 
 /**
  * struct kstub_transport_row - one row of the table
@@ -49,8 +49,7 @@ struct kstub_transport_row {
 static const struct kstub_transport_row kstub_transports[] = {
 	{ "virtio", &kstub_virtio, IS_ENABLED(CONFIG_KSTUB_VIRTIO) ? &kstub_transport_virtio : NULL,
 	  "this kernel has no built-in virtio; use uart= (" KSTUB_UART_HELP ")" },
-	{ "tty", &kstub_tty, IS_ENABLED(CONFIG_KSTUB_TTY) ? &kstub_transport_tty : NULL,
-	  "this kernel has no CONFIG_CONSOLE_POLL; use uart= (" KSTUB_UART_HELP ") or virtio=" },
+	{ "tty", &kstub_tty, &kstub_transport_tty, NULL },
 	{ "uart", &kstub_uart, &kstub_transport_uart, NULL },
 };
 

@@ -1,20 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * A tty shared with the console, through the polling hooks kgdboc uses
- * (CONFIG_CONSOLE_POLL): a board with one UART keeps its console and
- * its login on that UART, and GDB talks over it too.
+ * A tty shared with the console: a board with one UART keeps its console
+ * and its login on that UART, and GDB talks over it too.
  *
- * While the kernel is stopped, bytes go through the driver's poll_get_char
- * and poll_put_char. While it runs, a timer watches for GDB's Ctrl-C or a
- * new GDB's first packet:
+ * While the kernel is stopped, bytes go straight to the line, one of two
+ * ways (struct kstub_line_ops): the driver's polling hooks, as kgdboc
+ * (tty_poll.c, CONFIG_CONSOLE_POLL), or else, on a console's 16550 or
+ * PL011, the UART's registers (tty_uart.c). While it runs, a timer
+ * watches for GDB's Ctrl-C or a new GDB's first packet:
  *  - while the driver has not started the port, nobody else reads the
  *    line, and the timer polls it;
  *  - once it has (a tty was opened; a console's port stays started even
  *    after the last close), its interrupt takes every byte. A hook in
  *    front of the line discipline keeps the bytes for kstub, from the
  *    moment GDB attaches until it detaches, and whenever the tty is not
- *    open. Bytes for an open tty with no GDB attached are the user's:
- *    stop the kernel with SysRq-g, as with kgdboc.
+ *    open. Bytes for an open tty with no GDB attached are the user's,
+ *    but for a new GDB's first packet, which stops the kernel
+ *    (tty_hello.c).
  * A console on the line would break into GDB's packets: while GDB is
  * attached, its text goes to GDB as 'O' packets instead.
  */
@@ -25,6 +27,7 @@
 #include <linux/tty_driver.h>
 #include <linux/tty_flip.h>
 #include <linux/tty_port.h>
+#include <linux/uaccess.h>
 #include <linux/kprobes.h>
 #include "compat.h"
 #include "transport.h"
@@ -32,9 +35,14 @@
 enum {
 	KSTUB_TTY_NAME_MAX = 64,
 	KSTUB_TTY_POLL_MS = 10,		/* Ctrl-C answered within 1 s, easily */
+	/* while bytes come: a 16-byte FIFO fills in 1.4 ms at 115200 baud */
+	KSTUB_TTY_BUSY_US = 1000,
 	KSTUB_TTY_RING = 1024,		/* a power of two */
+	KSTUB_TTY_BUFS_MAX = 1024,	/* a tty buffer list longer than this is broken */
 };
 
+/* set at init, before the transport is up, and cleared at exit */
+static const struct kstub_line_ops *kstub_tty_io;
 static struct tty_driver *kstub_tty_drv;
 static int kstub_tty_line;
 static struct tty_port *kstub_tty_port;	/* NULL: the driver keeps no ports */
@@ -73,8 +81,7 @@ static int kstub_tty_get_char(void)
 		smp_store_release(&kstub_tty_tail, tail + 1);
 		return c;
 	}
-	c = kstub_tty_drv->ops->poll_get_char(kstub_tty_drv, kstub_tty_line);
-	return c == NO_POLL_CHAR ? -1 : c;
+	return kstub_tty_io->get_char();
 }
 
 NOKPROBE_SYMBOL(kstub_tty_get_char);
@@ -82,20 +89,17 @@ NOKPROBE_SYMBOL(kstub_tty_get_char);
 /* Atomic-safe. */
 static void kstub_tty_put_chars(const u8 *buf, size_t len)
 {
-	while (len--)
-		kstub_tty_drv->ops->poll_put_char(kstub_tty_drv, kstub_tty_line, *buf++);
+	kstub_tty_io->put_chars(buf, len);
 }
 
 NOKPROBE_SYMBOL(kstub_tty_put_chars);
 
-static KSTUB_TTY_COUNT_T kstub_tty_receive_buf(struct tty_port *port, const u8 *cp,
-					       const u8 *fp, size_t count)
+/* Bytes for kstub, into the ring. Context: the port's flush work. */
+static size_t kstub_tty_keep(const u8 *cp, const u8 *fp, size_t count)
 {
 	unsigned int head = kstub_tty_head;
 	size_t i;
 
-	if (!kstub_gdb_attached() && READ_ONCE(port->count))
-		return kstub_tty_client_orig->receive_buf(port, cp, fp, count);
 	for (i = 0; i < count; i++) {
 		if (fp && fp[i] != TTY_NORMAL)
 			continue;
@@ -109,6 +113,70 @@ static KSTUB_TTY_COUNT_T kstub_tty_receive_buf(struct tty_port *port, const u8 *
 	return count;
 }
 
+/*
+ * What the tty's buffer held when GDB detached: it came while GDB was
+ * attached, so it is GDB's (acks of console 'O' packets the driver took
+ * just before a stop), and goes; the tty's reader would get it once the
+ * kernel runs. Written by the master while stopped, then by the flush work.
+ */
+static unsigned int kstub_tty_stale;
+
+/* Atomic-safe: the kernel is stopped, the buffer list read fault-safe. */
+static void kstub_tty_detached(void)
+{
+	struct tty_buffer *b;
+	typeof(b->used) used, read;
+	unsigned int n = 0, bufs = 0;
+
+	if (!kstub_tty_client_orig ||
+	    get_kernel_nofault(b, &kstub_tty_port->buf.head))
+		return;
+	/* a list that long is one a stopped CPU was changing: leave it */
+	while (b && bufs++ < KSTUB_TTY_BUFS_MAX) {
+		if (get_kernel_nofault(used, &b->used) || get_kernel_nofault(read, &b->read) ||
+		    get_kernel_nofault(b, &b->next))
+			break;
+		n += used - read;
+	}
+	WRITE_ONCE(kstub_tty_stale, n);
+}
+
+NOKPROBE_SYMBOL(kstub_tty_detached);
+
+/* Bytes for the tty's reader. Context: the port's flush work. */
+static size_t kstub_tty_pass(const u8 *cp, const u8 *fp, size_t count)
+{
+	return kstub_tty_client_orig->receive_buf(kstub_tty_port, cp, fp, count);
+}
+
+/*
+ * Every byte the driver's interrupt takes, in front of the line
+ * discipline: kstub's while GDB is attached or the tty is closed; for an
+ * open tty with no GDB, the reader's, but for GDB's first packet and what
+ * GDB left in the tty's buffer when it detached.
+ */
+static KSTUB_TTY_COUNT_T kstub_tty_receive_buf(struct tty_port *port, const u8 *cp,
+					       const u8 *fp, size_t count)
+{
+	unsigned int stale = READ_ONCE(kstub_tty_stale);
+
+	if (kstub_gdb_attached())
+		return kstub_tty_keep(cp, fp, count);
+	if (stale) {
+		count = min_t(size_t, count, stale);
+		WRITE_ONCE(kstub_tty_stale, stale - count);
+		return count;
+	}
+	if (!READ_ONCE(port->count))
+		return kstub_tty_keep(cp, fp, count);
+	if (kstub_tty_hello_claimed()) {
+		kstub_tty_keep(cp, fp, count);
+		kstub_tty_hello_kept(cp, count);
+		return count;
+	}
+	return kstub_tty_hello_sift(cp, fp, count);
+}
+
 /* The driver has started the port: its interrupt reads the line. */
 static bool kstub_tty_driver_reads(void)
 {
@@ -119,9 +187,13 @@ static bool kstub_tty_driver_reads(void)
 /* Context: hard interrupt, so a break-in stops in the interrupted code. */
 static enum hrtimer_restart kstub_tty_tick(struct hrtimer *timer)
 {
-	if (!kstub_tty_ring_empty() || !kstub_tty_driver_reads())
-		kstub_rx_irq();
-	hrtimer_forward_now(timer, ms_to_ktime(KSTUB_TTY_POLL_MS));
+	bool busy = false;
+
+	if ((!kstub_tty_ring_empty() && !kstub_tty_hello_pending()) ||
+	    !kstub_tty_driver_reads())
+		busy = kstub_rx_irq();
+	hrtimer_forward_now(timer, busy ? ns_to_ktime(KSTUB_TTY_BUSY_US * NSEC_PER_USEC) :
+				    ms_to_ktime(KSTUB_TTY_POLL_MS));
 	return HRTIMER_RESTART;
 }
 
@@ -163,26 +235,61 @@ static void kstub_tty_con_unhook(void)
 	kstub_tty_con = NULL;
 }
 
-static int kstub_tty_init(const char *arg)
+/* the ways to the line, in the order they are tried */
+static const struct kstub_line_ops *const kstub_tty_ways[] = {
+	IS_ENABLED(CONFIG_KSTUB_TTY_POLL) ? &kstub_line_poll : NULL,
+	&kstub_line_uart,
+};
+
+/* Find the line @arg names ("ttyS0", "ttyS0,115200"): 0 or -errno. */
+static int kstub_tty_find(const char *arg)
 {
 	char name[KSTUB_TTY_NAME_MAX];
+	struct tty_driver *drv;
+	char *options;
+	unsigned int i;
 
 	if (strscpy(name, arg, sizeof(name)) < 0) {
 		pr_err("tty=%s: name too long\n", arg);
 		return -EINVAL;
 	}
-	/* opens the port's hardware for polling and applies ",baud" */
-	kstub_tty_drv = tty_find_polling_driver(name, &kstub_tty_line);
-	if (!kstub_tty_drv) {
-		pr_err("tty=%s: no such tty that can be polled; expected a tty name with its line and an optional speed, as for kgdboc (ttyS0, ttyAMA0,115200)\n",
+	options = strchr(name, ',');
+	if (options)
+		*options++ = '\0';
+	if (!*name || (options && !*options)) {
+		pr_err("tty=%s: expected a tty name with its line and an optional speed, as for kgdboc (ttyS0, ttyAMA0,115200)\n",
 		       arg);
 		return -EINVAL;
 	}
+	for (i = 0; i < ARRAY_SIZE(kstub_tty_ways); i++) {
+		if (!kstub_tty_ways[i])
+			continue;
+		drv = kstub_tty_ways[i]->find(name, options, &kstub_tty_line);
+		if (!IS_ERR(drv)) {
+			kstub_tty_io = kstub_tty_ways[i];
+			kstub_tty_drv = drv;
+			return 0;
+		}
+		if (PTR_ERR(drv) != -ENODEV)
+			return PTR_ERR(drv);
+	}
+	/* the last way said why in dmesg */
+	return -EINVAL;
+}
+
+static int kstub_tty_init(const char *arg)
+{
+	int ret = kstub_tty_find(arg);
+
+	if (ret)
+		return ret;
+	kstub_tty_stale = 0;
 	if (kstub_tty_drv->ports)
 		kstub_tty_port = kstub_tty_drv->ports[kstub_tty_line];
 	if (kstub_tty_port && kstub_tty_port->client_ops &&
 	    kstub_tty_port->client_ops->receive_buf) {
 		kstub_tty_client_orig = kstub_tty_port->client_ops;
+		kstub_tty_hello_init(kstub_tty_port, kstub_tty_pass, kstub_tty_keep);
 		kstub_tty_client = *kstub_tty_client_orig;
 		kstub_tty_client.receive_buf = kstub_tty_receive_buf;
 		WRITE_ONCE(kstub_tty_port->client_ops, &kstub_tty_client);
@@ -195,8 +302,8 @@ static int kstub_tty_init(const char *arg)
 	kstub_tty_timer.function = kstub_tty_tick;
 	hrtimer_start(&kstub_tty_timer, ms_to_ktime(KSTUB_TTY_POLL_MS),
 		      HRTIMER_MODE_REL_HARD);
-	pr_info("tty: %s%d, shared through its polling hooks%s\n",
-		kstub_tty_drv->name, kstub_tty_line,
+	pr_info("tty: %s%d, shared through %s%s\n",
+		kstub_tty_drv->name, kstub_tty_line, kstub_tty_io->how,
 		kstub_tty_con ? "; its console goes to GDB while GDB is attached" : "");
 	return 0;
 }
@@ -209,9 +316,12 @@ static void kstub_tty_exit(void)
 		WRITE_ONCE(kstub_tty_port->client_ops, kstub_tty_client_orig);
 		/* a flush already inside the hook finishes before kstub goes */
 		flush_work(&kstub_tty_port->buf.work);
+		kstub_tty_hello_exit();
 		kstub_tty_client_orig = NULL;
 	}
 	kstub_tty_port = NULL;
+	kstub_tty_io->release();
+	kstub_tty_io = NULL;
 	tty_driver_kref_put(kstub_tty_drv);
 	kstub_tty_drv = NULL;
 }
@@ -223,4 +333,5 @@ const struct kstub_transport_ops kstub_transport_tty = {
 	.exit = kstub_tty_exit,
 	.get_char = kstub_tty_get_char,
 	.put_chars = kstub_tty_put_chars,
+	.detached = kstub_tty_detached,
 };

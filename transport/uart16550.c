@@ -2,7 +2,8 @@
 /*
  * kstub's own polled 16550 driver. It needs no CONFIG_CONSOLE_POLL: the
  * port is taken from the 8250 driver for as long as kstub is loaded and
- * given back on unload.
+ * given back on unload (uart=), or, for tty= on a console's port, left to
+ * that driver and only read and written here (kstub_uart_share()).
  */
 #include <linux/interrupt.h>
 #include <linux/io.h>
@@ -26,7 +27,16 @@ enum {
 /* exported by the 8250 core, declared in its private header */
 struct uart_8250_port *serial8250_get_port(int line);
 
+/*
+ * Where the registers are: at I/O ports (uart=, and a PC's COM ports), or
+ * mapped, a byte or a 32-bit word each, 1 << shift apart. Set at init,
+ * before the transport is up.
+ */
 static unsigned long kstub_uart_base;
+static void __iomem *kstub_uart_mem;
+static unsigned char kstub_uart_iotype = UPIO_PORT;
+static unsigned char kstub_uart_shift;
+static unsigned int kstub_uart_fifo = KSTUB_UART_FIFO;
 static int kstub_uart_line = -1;	/* 8250 line we took over, if any */
 static struct uart_8250_port kstub_uart_saved;
 static bool kstub_uart_claimed;
@@ -34,13 +44,33 @@ static int kstub_uart_irq;		/* 0: GDB cannot break in */
 
 static u8 kstub_uart_in(int reg)
 {
-	return inb(kstub_uart_base + reg);
+	switch (kstub_uart_iotype) {
+	case UPIO_MEM:
+		return readb(kstub_uart_mem + (reg << kstub_uart_shift));
+	case UPIO_MEM32:
+		return readl(kstub_uart_mem + (reg << kstub_uart_shift));
+	default:
+		return inb(kstub_uart_base + reg);
+	}
 }
+
+NOKPROBE_SYMBOL(kstub_uart_in);
 
 static void kstub_uart_out(int reg, u8 val)
 {
-	outb(val, kstub_uart_base + reg);
+	switch (kstub_uart_iotype) {
+	case UPIO_MEM:
+		writeb(val, kstub_uart_mem + (reg << kstub_uart_shift));
+		break;
+	case UPIO_MEM32:
+		writel(val, kstub_uart_mem + (reg << kstub_uart_shift));
+		break;
+	default:
+		outb(val, kstub_uart_base + reg);
+	}
 }
+
+NOKPROBE_SYMBOL(kstub_uart_out);
 
 /* Atomic-safe. */
 static int kstub_uart_get_char(void)
@@ -60,7 +90,7 @@ static void kstub_uart_put_chars(const u8 *buf, size_t len)
 	while (i < len) {
 		while (!(kstub_uart_in(UART_LSR) & UART_LSR_THRE))
 			cpu_relax();
-		for (n = 0; n < KSTUB_UART_FIFO && i < len; n++)
+		for (n = 0; n < kstub_uart_fifo && i < len; n++)
 			kstub_uart_out(UART_TX, buf[i++]);
 	}
 }
@@ -247,6 +277,37 @@ static void kstub_uart_exit(void)
 		release_region(kstub_uart_base, KSTUB_UART_REGS);
 	kstub_uart_claimed = false;
 	kstub_uart_give_back();
+}
+
+int kstub_uart_share(struct uart_port *port, const char *dev_name)
+{
+	if (strcmp(dev_name, "ttyS")) {
+		pr_err("tty: %s%d is not an 8250/16550 port, the one UART kstub drives on x86\n",
+		       dev_name, port->line);
+		return -ENODEV;
+	}
+	if (!(port->iotype == UPIO_PORT && port->iobase) &&
+	    !((port->iotype == UPIO_MEM || port->iotype == UPIO_MEM32) && port->membase)) {
+		pr_err("tty: ttyS%d's registers are reached in a way kstub does not know (iotype %d)\n",
+		       port->line, port->iotype);
+		return -ENODEV;
+	}
+	kstub_uart_iotype = port->iotype;
+	kstub_uart_base = port->iobase;
+	kstub_uart_mem = port->membase;
+	kstub_uart_shift = port->regshift;
+	/* no deeper than the driver found it: an 8250 without a FIFO has 1 */
+	kstub_uart_fifo = clamp_t(unsigned int, port->fifosize, 1, KSTUB_UART_FIFO);
+	return 0;
+}
+
+void kstub_uart_unshare(void)
+{
+	kstub_uart_iotype = UPIO_PORT;
+	kstub_uart_base = 0;
+	kstub_uart_mem = NULL;
+	kstub_uart_shift = 0;
+	kstub_uart_fifo = KSTUB_UART_FIFO;
 }
 
 const struct kstub_transport_ops kstub_transport_uart = {

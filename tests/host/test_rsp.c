@@ -714,6 +714,8 @@ static void test_frame_output(void)
 
 static void test_no_ack(void)
 {
+	unsigned long n;
+
 	reset(true);
 	CHECK(strstr(exchange("qSupported"), "QStartNoAckMode+") != NULL, "reliable offers no-ack");
 	CHECK(!strcmp(exchange("QStartNoAckMode"), "OK"), "QStartNoAckMode");
@@ -722,6 +724,13 @@ static void test_no_ack(void)
 	CHECK(out[0] == '$', "no ack after no-ack mode: '%c'", out[0]);
 	exchange("D");
 	CHECK(!sess.no_ack && !sess.connected, "detach ends no-ack mode");
+	CHECK(!sess.ack_due, "no ack due after a detach in no-ack mode");
+	n = sess.detaches;
+	exchange("D");
+	CHECK(sess.ack_due, "GDB acks a detach's OK in ack mode: the core waits for it");
+	send_pkt("k", 1);
+	CHECK(!sess.ack_due, "no ack due after k, which has no reply");
+	CHECK(sess.detaches == n + 2, "D and k each count a detach: %lu", sess.detaches - n);
 
 	/* a GDB that went away without detaching, and a new one */
 	exchange("QStartNoAckMode");

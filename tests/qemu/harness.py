@@ -136,8 +136,9 @@ class Kernel:
 
     def over(self, transport):
         """The same kernel, with GDB's port on @transport (uart, virtio, or
-        tty: the same port as uart, shared with a console through the
-        kernel's own driver; kgdb kernels only)."""
+        tty: the same port as uart, shared with a console: through its
+        driver's polling hooks on the kgdb kernels, its registers on the
+        others)."""
         k = copy.copy(self)
         k.transport = transport
         return k
@@ -239,7 +240,8 @@ class Guest:
         self.gdb_port = free_port()
         # kgdb and kgdboc for the tests over tty= (the kgdb tests: on the
         # kgdb kernel, or on the debug kernel, which has kgdb too)
-        self.kgdb_port = free_port() if kernel.transport == "tty" else None
+        self.kgdb_port = (free_port() if kernel.transport == "tty"
+                          and kernel.variant in ("kgdb", "debug") else None)
         self.seq = 0
         cmdline = "console=%s panic=-1 %s %s" % (kernel.facts["console"],
                                               "panic_on_warn=1" if panic_on_warn else "", append)
@@ -265,24 +267,25 @@ class Guest:
             virtio = ["-device", "virtio-serial-pci,max_ports=1",
                       "-chardev", "socket,id=gdb,host=127.0.0.1,port=%d,server=on,wait=off%s"
                       % (self.gdb_port, nd), "-device", "virtconsole,chardev=gdb"]
-        if self.kgdb_port:
-            # the kgdb kernel: the shell on a virtio console, GDB's line on
-            # the first UART (a console too, under tty=), kgdboc on another
+        if kernel.transport == "tty":
+            # the shell on a virtio console, GDB's line on the first UART
+            # (a console too); on a kgdb kernel kgdboc on another UART
             facts = kernel.facts
             cmdline = cmdline.replace("console=" + facts["console"], "console=hvc0")
-            if kernel.transport == "tty":
-                # before the shell's: the last console= is /dev/console
-                cmdline = "console=%s " % facts["tty"] + cmdline
-            cmdline += " kgdboc=%s,115200" % facts["kgdboc"]
-            kgdb = ["-chardev", "socket,id=kgdb,host=127.0.0.1,port=%d,server=on,wait=off%s"
-                    % (self.kgdb_port, nd)]
+            # before the shell's: the last console= is /dev/console
+            cmdline = "console=%s " % facts["tty"] + cmdline
+            kgdb = []
+            if self.kgdb_port:
+                cmdline += " kgdboc=%s,115200" % facts["kgdboc"]
+                kgdb = ["-chardev", "socket,id=kgdb,host=127.0.0.1,port=%d,server=on,wait=off%s"
+                        % (self.kgdb_port, nd)]
             if kernel.arch == "x86_64":
                 machine = ["qemu-system-x86_64", "-device", "virtio-serial-pci"]
-                kgdb += ["-serial", "chardev:kgdb"]
+                kgdb += ["-serial", "chardev:kgdb"] if kgdb else []
             else:
                 machine = ["qemu-system-aarch64", "-M", "virt,gic-version=3", "-cpu",
                            "cortex-a57", "-device", "virtio-serial-device"]
-                kgdb += ["-device", "pci-serial,chardev=kgdb"]
+                kgdb += ["-device", "pci-serial,chardev=kgdb"] if kgdb else []
             machine += ["-chardev", console, "-device", "virtconsole,chardev=con",
                         "-serial", uart] + kgdb
         elif kernel.arch == "x86_64":

@@ -6,6 +6,8 @@
 
 The kernels (each of Debian's 6.1 and 6.12, x86_64 and arm64):
   PLAIN    the test kernel (KGDB off), with kstub as a module;
+  SHARED   the same, kstub over tty= on the console's UART: with no
+           CONFIG_CONSOLE_POLL, through kstub's own UART code;
   KGDB     the same with kgdb and kgdboc: kstub over tty=, the console on
            the same line (on the debug kernel where the run has it);
   BUILTIN  the same with kstub built in;
@@ -16,7 +18,7 @@ replies, output while the kernel runs), so make check runs it over every
 transport; the others run over one per kernel (FULL=1: all over all).
 arch: the one architecture that has what the test checks.
 """
-PLAIN, KGDB, BUILTIN, DEBUG = "plain", "kgdb", "builtin", "debug"
+PLAIN, SHARED, KGDB, BUILTIN, DEBUG = "plain", "shared", "kgdb", "builtin", "debug"
 
 # every test, in the order tests/run.py imports the files and each defines them
 ALL = []

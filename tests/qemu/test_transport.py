@@ -9,7 +9,7 @@ import socket
 import time
 
 from harness import check, Gdb, RawRsp, stress, wait_until
-from registry import KGDB, PLAIN, scenario
+from registry import KGDB, PLAIN, SHARED, scenario
 from session import (ARCH, check_stepi_from, ctrl_c, guest_alive, insmod_fails, Session, spawn,
                      unspawn)
 
@@ -110,7 +110,7 @@ def drained(r, timeout):
     print("    kstub read it all and answered %.1f s later" % (time.time() - t0))
 
 
-@scenario(PLAIN, KGDB, transport=True)
+@scenario(PLAIN, SHARED, KGDB, transport=True)
 def test_random_bytes(k, name):
     """NOISE_BYTES random bytes down the line while the kernel runs (none
     of them a Ctrl-C or a '$', which would stop it), then as many with
@@ -159,14 +159,21 @@ def line_to_guest(s, text):
 NOISE = "kstub-noise $m0,4 #1 +-"
 
 
-@scenario(KGDB)
+@scenario(KGDB, SHARED)
 def test_tty_shared(k, name):
-    """tty= shares the console's line: attach to a running kernel, Ctrl-C, console output
-    in between, a getty-like reader on the tty; the line goes back on detach and rmmod."""
+    """tty= shares the console's line (on the kgdb kernel through its
+    driver's polling hooks, on the others, which have none, through the
+    UART's registers): attach to a running kernel, Ctrl-C, console output
+    in between, a getty-like reader on the tty that gets all that is typed
+    and nothing of GDB's, a GDB that attaches with the tty open; the line
+    goes back on detach and rmmod."""
     with Session(k, name) as s:
         tty = k.facts["tty"]
         ready = s.g.sh("dmesg | grep 'kstub: ready'")
         check("ready on tty " + tty in ready, "not on the shared tty: " + ready)
+        how = "its polling hooks" if k.variant in ("kgdb", "debug") else "its UART's registers"
+        way = s.g.sh("dmesg | grep 'kstub: tty:'")
+        check("shared through " + how in way, "not shared through %s: %s" % (how, way))
         check(s.g.sh("cat /proc/consoles | grep -c '^%s'; true" % tty).strip() == "1",
               "%s is not a console" % tty)
         # the tty is closed: kstub polls it, and a new GDB's first packet stops the kernel
@@ -204,11 +211,24 @@ def test_tty_shared(k, name):
             s.g.sh("cat /dev/%s > /tmp/ttyin 2>&1 & echo $! > /tmp/reader" % tty)
         ctrl_c(s, "the tty open", open_tty)
         s.detach()
-        line_to_guest(s, "typed-after-detach")
-        wait_until(lambda: "typed-after-detach" in s.g.sh("cat /tmp/ttyin"),
+        # what a user types reaches the reader whole and in order, even
+        # what looks like the start of GDB's first packet
+        typed = ["typed-after-detach: $5 + $HOME", "+$qSupporte", "$qSupportx ++ $"]
+        for line in typed:
+            line_to_guest(s, line)
+        wait_until(lambda: typed[-1] in s.g.sh("cat /tmp/ttyin"),
                    "the line was not given back on detach", timeout=10)
-        got = s.g.sh("cat /tmp/ttyin")
-        check(not re.search(r"[$#]|qSupported|vCont", got), "GDB's bytes reached the tty: %r" % got)
+        # a new GDB stops the kernel by its first packet, the tty open
+        s.new_gdb().attach(s.g)
+        check(re.search(r"= \d+", s.gdb.cmd("p jiffies")), "GDB does not work with the tty open")
+        s.detach()
+        line_to_guest(s, "typed-after-gdb")
+        wait_until(lambda: "typed-after-gdb" in s.g.sh("cat /tmp/ttyin"),
+                   "the line was not given back after GDB's own attach", timeout=10)
+        # (the shell's output comes without its last newline)
+        got = s.g.sh("cat /tmp/ttyin").replace("\r", "")
+        want = "\n".join(typed + ["typed-after-gdb"])
+        check(got == want, "the tty's reader got %r, not exactly what was typed (%r)" % (got, want))
         # sysrq still stops it with the tty open; a new GDB gets in
         seq = s.attach()
         check(re.search(r"= \d+", s.gdb.cmd("p jiffies")), "GDB does not work with the tty open")
