@@ -70,8 +70,8 @@ def test_bad_input(k, name):
 
 
 # random bytes per phase: make check's short form, and STRESS=long's;
-# KSTUB_NOISE_SEED=N replays a run's bytes. A polled tty reads some 300
-# bytes a second under TCG: its short form is smaller
+# KSTUB_NOISE_SEED=N replays a run's bytes. A polled tty reads some 2 KB
+# a second under TCG: its short form is smaller
 NOISE_BYTES = {"tty": stress(2 * 1024, 1024 * 1024)}
 NOISE_BYTES_ELSE = stress(16 * 1024, 1024 * 1024)
 
