@@ -49,7 +49,8 @@ static void kstub_breakin_again(int ret);
 bool kstub_rx_irq(void)
 {
 	int cpu = smp_processor_id();
-	int c, n = 0;
+	bool any = false;
+	int c;
 
 	/*
 	 * While stopped or stepping, the master reads the bytes: own the
@@ -58,13 +59,14 @@ bool kstub_rx_irq(void)
 	if (!READ_ONCE(kstub_ready) ||
 	    atomic_cmpxchg(&kstub_master, KSTUB_NO_CPU, cpu) != KSTUB_NO_CPU)
 		return false;
-	do {
-		c = kstub_transport->get_char();
-		n++;
-	} while (c >= 0 && c != KSTUB_CTRL_C && c != '$');
+	while ((c = kstub_transport->get_char()) >= 0) {
+		any = true;
+		if (c == KSTUB_CTRL_C || c == '$')
+			break;
+	}
 	if (c < 0) {
 		atomic_set(&kstub_master, KSTUB_NO_CPU);
-		return n > 1;
+		return any;
 	}
 	kstub_breakin.packet = c == '$';
 	kstub_breakin.signal = c == '$' ? KSTUB_SIGTRAP : KSTUB_SIGINT;

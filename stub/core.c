@@ -710,13 +710,6 @@ bool kstub_gdb_attached(void)
 
 NOKPROBE_SYMBOL(kstub_gdb_attached);
 
-unsigned long kstub_gdb_detaches(void)
-{
-	return READ_ONCE(kstub_sess.detaches);
-}
-
-NOKPROBE_SYMBOL(kstub_gdb_detaches);
-
 bool kstub_is_stepping(void)
 {
 	return READ_ONCE(kstub_step_cpu) == raw_smp_processor_id();

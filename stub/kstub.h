@@ -170,8 +170,6 @@ bool kstub_park(struct pt_regs *regs);
 bool kstub_is_stepping(void);
 bool kstub_rx_irq(void);
 bool kstub_gdb_attached(void);
-/* how many GDBs have detached: a new count is a session gone */
-unsigned long kstub_gdb_detaches(void);
 bool kstub_gdb_console(const char *s, unsigned int n);
 bool kstub_owns(unsigned long addr);
 

@@ -1113,7 +1113,6 @@ enum kstub_action kstub_session_handle(struct kstub_session *s,
 	/* D, or k (silent): the next GDB starts afresh */
 	if (act == KSTUB_DETACH) {
 		s->ack_due = !s->no_ack && !s->silent;
-		s->detaches++;
 		s->connected = false;
 		s->no_ack = false;
 		s->interrupt = false;

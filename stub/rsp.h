@@ -142,7 +142,6 @@ struct kstub_session {
 	bool silent;		/* handler sends no reply (k, resume) */
 	bool interrupt;		/* GDB's Ctrl-C came while stopped: the next stop is SIGINT */
 	bool ack_due;		/* detached in ack mode: GDB's '+' for the OK is on its way */
-	unsigned long detaches;	/* GDBs that have let go (D or k) */
 	int stop_tid;		/* thread that stopped */
 	int g_tid;		/* thread for g/G/p/P, from Hg */
 	int signal;

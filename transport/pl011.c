@@ -176,7 +176,7 @@ int kstub_uart_share(struct uart_port *port, const char *dev_name)
 	if (strcmp(dev_name, "ttyAMA") || !port->membase) {
 		pr_err("tty: %s%d is not a PL011, the one UART kstub drives on arm64\n",
 		       dev_name, port->line);
-		return -ENODEV;
+		return -EINVAL;
 	}
 	kstub_pl011_base = port->membase;
 	/*

@@ -54,8 +54,7 @@ typedef size_t (*kstub_tty_recv_t)(const u8 *cp, const u8 *fp, size_t count);
 /* tty_hello.c: GDB's first bytes told from a user's on an open tty */
 void kstub_tty_hello_init(struct tty_port *port, kstub_tty_recv_t pass, kstub_tty_recv_t keep);
 void kstub_tty_hello_exit(void);
-bool kstub_tty_hello_claimed(void);
-void kstub_tty_hello_kept(const u8 *cp, size_t count);
+void kstub_tty_hello_over(void);
 bool kstub_tty_hello_pending(void);
 size_t kstub_tty_hello_sift(const u8 *cp, const u8 *fp, size_t count);
 
@@ -63,7 +62,8 @@ size_t kstub_tty_hello_sift(const u8 *cp, const u8 *fp, size_t count);
  * The architecture's UART file, for kstub_line_uart: read and write
  * @port's registers through kstub_transport_uart's get_char and
  * put_chars, with the port left to its driver (its speed, its interrupt).
- * Return: 0, or -ENODEV if @port is not of the kind that file drives.
+ * Return: 0, or -EINVAL, said in dmesg, if @port is not of the kind that
+ * file drives.
  * Context: process.
  */
 int kstub_uart_share(struct uart_port *port, const char *dev_name);

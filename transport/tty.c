@@ -121,15 +121,21 @@ static size_t kstub_tty_keep(const u8 *cp, const u8 *fp, size_t count)
  */
 static unsigned int kstub_tty_stale;
 
-/* Atomic-safe: the kernel is stopped, the buffer list read fault-safe. */
+/*
+ * GDB has let go: a claim on the line for its hello ends, and what the
+ * tty's buffer holds now is counted as stale.
+ * Atomic-safe: the kernel is stopped, the buffer list read fault-safe.
+ */
 static void kstub_tty_detached(void)
 {
 	struct tty_buffer *b;
 	typeof(b->used) used, read;
 	unsigned int n = 0, bufs = 0;
 
-	if (!kstub_tty_client_orig ||
-	    get_kernel_nofault(b, &kstub_tty_port->buf.head))
+	if (!kstub_tty_client_orig)
+		return;
+	kstub_tty_hello_over();
+	if (get_kernel_nofault(b, &kstub_tty_port->buf.head))
 		return;
 	/* a list that long is one a stopped CPU was changing: leave it */
 	while (b && bufs++ < KSTUB_TTY_BUFS_MAX) {
@@ -169,11 +175,6 @@ static KSTUB_TTY_COUNT_T kstub_tty_receive_buf(struct tty_port *port, const u8 *
 	}
 	if (!READ_ONCE(port->count))
 		return kstub_tty_keep(cp, fp, count);
-	if (kstub_tty_hello_claimed()) {
-		kstub_tty_keep(cp, fp, count);
-		kstub_tty_hello_kept(cp, count);
-		return count;
-	}
 	return kstub_tty_hello_sift(cp, fp, count);
 }
 
@@ -273,7 +274,12 @@ static int kstub_tty_find(const char *arg)
 		if (PTR_ERR(drv) != -ENODEV)
 			return PTR_ERR(drv);
 	}
-	/* the last way said why in dmesg */
+	if (IS_ENABLED(CONFIG_KSTUB_TTY_POLL))
+		pr_err("tty=%s: no tty of that name whose driver can be polled, and no UART console; expected a tty name with its line and an optional speed, as for kgdboc (ttyS0, ttyAMA0,115200)\n",
+		       arg);
+	else
+		pr_err("tty=%s: no UART console of that name (without CONFIG_CONSOLE_POLL kstub shares a console's UART only, through its registers; uart= gives kstub a port of its own)\n",
+		       arg);
 	return -EINVAL;
 }
 

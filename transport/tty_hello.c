@@ -5,8 +5,8 @@
  * and then "$qSupported:...". Bytes that may be the start of that are held
  * back from the tty until they are seen whole, or ruled out:
  *  - whole: GDB is here. They and all that follows are kstub's (until
- *    GDB is attached, or KSTUB_HELLO_CLAIM_MS), and once the rest of its
- *    first packet has come, the kernel stops;
+ *    GDB detaches, or KSTUB_HELLO_CLAIM_MS if it never gets in), and once
+ *    the rest of its first packet has come, the kernel stops;
  *  - ruled out: they are the user's and go on to the tty, in order. A
  *    user who types '+' or '$' sees it echoed with the next key, or after
  *    KSTUB_HELLO_HOLD_MS.
@@ -16,13 +16,15 @@
  * Context: the tty port's flush work (its receive_buf, through tty.c's
  * hook) and the hold's timeout work. Both hold the port's buffer lock,
  * which guards all the state here; kstub_tty_hello_exit() runs after the
- * hook is gone.
+ * hook is gone. The claim alone is also read by the tty's timer, and
+ * ended by the master at a detach, the kernel stopped.
  */
 #include <linux/jiffies.h>
 #include <linux/string.h>
 #include <linux/tty_flip.h>
 #include <linux/tty_port.h>
 #include <linux/workqueue.h>
+#include <linux/kprobes.h>
 #include "transport.h"
 
 enum {
@@ -38,10 +40,9 @@ static kstub_tty_recv_t kstub_hello_pass;	/* the tty's own receive_buf */
 static kstub_tty_recv_t kstub_hello_keep;	/* kstub's */
 static u8 kstub_hello_held[KSTUB_HELLO_LEN];
 static size_t kstub_hello_n;		/* bytes held */
-static size_t kstub_hello_pos;		/* how much of kstub_hello they are */
-static bool kstub_hello_users;		/* the held bytes are the user's */
-static unsigned long kstub_hello_claimed;	/* jiffies of GDB's hello */
-static unsigned long kstub_hello_detaches;	/* kstub_gdb_detaches() then */
+/* how much of kstub_hello they are; 0 with bytes held: they are the user's */
+static size_t kstub_hello_pos;
+static unsigned long kstub_hello_claimed;	/* jiffies of GDB's hello, or 0 */
 static unsigned int kstub_hello_end;	/* of its packet's "#xx", seen */
 static bool kstub_hello_done;		/* its whole first packet is kstub's */
 static struct delayed_work kstub_hello_timeout;
@@ -64,7 +65,6 @@ static bool kstub_hello_give(void)
 		took = kstub_hello_pass(kstub_hello_held, NULL, kstub_hello_n);
 	memmove(kstub_hello_held, kstub_hello_held + took, kstub_hello_n - took);
 	kstub_hello_n -= took;
-	kstub_hello_users = kstub_hello_n;
 	return !kstub_hello_n;
 }
 
@@ -72,7 +72,6 @@ static void kstub_hello_expire(struct work_struct *work)
 {
 	tty_buffer_lock_exclusive(kstub_hello_port);
 	kstub_hello_pos = 0;
-	kstub_hello_users = true;
 	/* a full tty takes the rest later; a closed one never will */
 	if (!kstub_hello_give() && READ_ONCE(kstub_hello_port->count))
 		schedule_delayed_work(&kstub_hello_timeout,
@@ -82,20 +81,27 @@ static void kstub_hello_expire(struct work_struct *work)
 	tty_buffer_unlock_exclusive(kstub_hello_port);
 }
 
-/**
- * kstub_tty_hello_claimed() - whether GDB said hello a moment ago, and
- * has not detached since (its session may be over before the kernel runs)
- *
- * Context: the port's flush work, or the tty's timer (through
- * kstub_tty_hello_pending()), which reads the claim without the lock.
- */
-bool kstub_tty_hello_claimed(void)
+/* Whether GDB said hello, and has not detached since. Context: any. */
+static bool kstub_hello_claim_holds(void)
 {
 	unsigned long at = READ_ONCE(kstub_hello_claimed);
 
-	return at && kstub_gdb_detaches() == READ_ONCE(kstub_hello_detaches) &&
-	       time_before(jiffies, at + msecs_to_jiffies(KSTUB_HELLO_CLAIM_MS));
+	return at && time_before(jiffies, at + msecs_to_jiffies(KSTUB_HELLO_CLAIM_MS));
 }
+
+/**
+ * kstub_tty_hello_over() - GDB has detached: the bytes that come now are
+ * the tty's again (its session may have begun and ended while the kernel
+ * was stopped, faster than any claim's time)
+ *
+ * Context: the master, the kernel stopped (tty.c's detached op).
+ */
+void kstub_tty_hello_over(void)
+{
+	WRITE_ONCE(kstub_hello_claimed, 0);
+}
+
+NOKPROBE_SYMBOL(kstub_tty_hello_over);
 
 /* Watch what follows GDB's hello for the end of its packet: "#xx". */
 static void kstub_hello_watch(const u8 *cp, size_t count)
@@ -114,17 +120,6 @@ static void kstub_hello_watch(const u8 *cp, size_t count)
 }
 
 /**
- * kstub_tty_hello_kept() - bytes after GDB's hello, kept for kstub
- * @cp, @count: what the ring now has
- *
- * Context: the port's flush work, while kstub_tty_hello_claimed().
- */
-void kstub_tty_hello_kept(const u8 *cp, size_t count)
-{
-	kstub_hello_watch(cp, count);
-}
-
-/**
  * kstub_tty_hello_pending() - whether GDB's first packet is still coming
  *
  * The kernel stops once the ring holds all of it: stopped earlier, the
@@ -136,7 +131,7 @@ void kstub_tty_hello_kept(const u8 *cp, size_t count)
 bool kstub_tty_hello_pending(void)
 {
 	/* pairs with the release in kstub_hello_watch() */
-	return !smp_load_acquire(&kstub_hello_done) && kstub_tty_hello_claimed();
+	return !smp_load_acquire(&kstub_hello_done) && kstub_hello_claim_holds();
 }
 
 /**
@@ -151,7 +146,13 @@ size_t kstub_tty_hello_sift(const u8 *cp, const u8 *fp, size_t count)
 	size_t i, start = 0, took, pos;
 	int c;
 
-	if (kstub_hello_users && !kstub_hello_give())
+	if (kstub_hello_claim_holds()) {
+		kstub_hello_keep(cp, fp, count);
+		kstub_hello_watch(cp, count);
+		return count;
+	}
+	/* the user's bytes a full tty did not take yet go first */
+	if (kstub_hello_n && !kstub_hello_pos && !kstub_hello_give())
 		return 0;
 	for (i = 0; i < count; i++) {
 		c = fp && fp[i] != TTY_NORMAL ? -1 : cp[i];
@@ -164,7 +165,6 @@ size_t kstub_tty_hello_sift(const u8 *cp, const u8 *fp, size_t count)
 				if (pos < KSTUB_HELLO_LEN)
 					continue;
 				/* GDB's: all that follows is kstub's */
-				WRITE_ONCE(kstub_hello_detaches, kstub_gdb_detaches());
 				kstub_hello_end = 0;
 				WRITE_ONCE(kstub_hello_done, false);
 				WRITE_ONCE(kstub_hello_claimed, jiffies ?: 1);
@@ -178,7 +178,6 @@ size_t kstub_tty_hello_sift(const u8 *cp, const u8 *fp, size_t count)
 				return count;
 			}
 			/* not GDB's: the held bytes go first, then this one */
-			kstub_hello_users = true;
 			kstub_hello_pos = 0;
 			if (!kstub_hello_give())
 				return i;
@@ -219,7 +218,6 @@ void kstub_tty_hello_init(struct tty_port *port, kstub_tty_recv_t pass, kstub_tt
 	kstub_hello_keep = keep;
 	kstub_hello_n = 0;
 	kstub_hello_pos = 0;
-	kstub_hello_users = false;
 	kstub_hello_claimed = 0;
 	kstub_hello_done = false;
 	INIT_DELAYED_WORK(&kstub_hello_timeout, kstub_hello_expire);

@@ -37,15 +37,8 @@ static struct tty_driver *kstub_tty_uart_find(const char *name, const char *opti
 		break;
 	}
 	kstub_consoles_unlock();
-	if (!port) {
-		if (IS_ENABLED(CONFIG_KSTUB_TTY_POLL))
-			pr_err("tty=%s: no tty of that name whose driver can be polled, and no UART console; expected a tty name with its line and an optional speed, as for kgdboc (ttyS0, ttyAMA0,115200)\n",
-			       name);
-		else
-			pr_err("tty=%s: no UART console of that name (without CONFIG_CONSOLE_POLL kstub shares a console's UART only, through its registers; uart= gives kstub a port of its own)\n",
-			       name);
+	if (!port)
 		return ERR_PTR(-ENODEV);
-	}
 	ret = kstub_uart_share(port, drv->name);
 	if (ret)
 		return ERR_PTR(ret);

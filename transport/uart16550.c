@@ -284,13 +284,13 @@ int kstub_uart_share(struct uart_port *port, const char *dev_name)
 	if (strcmp(dev_name, "ttyS")) {
 		pr_err("tty: %s%d is not an 8250/16550 port, the one UART kstub drives on x86\n",
 		       dev_name, port->line);
-		return -ENODEV;
+		return -EINVAL;
 	}
 	if (!(port->iotype == UPIO_PORT && port->iobase) &&
 	    !((port->iotype == UPIO_MEM || port->iotype == UPIO_MEM32) && port->membase)) {
 		pr_err("tty: ttyS%d's registers are reached in a way kstub does not know (iotype %d)\n",
 		       port->line, port->iotype);
-		return -ENODEV;
+		return -EINVAL;
 	}
 	kstub_uart_iotype = port->iotype;
 	kstub_uart_base = port->iobase;
