@@ -10,8 +10,8 @@
 # (configs/kgdb.config is small; the arm64 kgdb build rebuilds a third of
 # the kernel, 4 to 5 minutes of a cold run). Each starts
 # from a copy of the plain build, so only what the options touch rebuilds
-# (for debug, nearly everything). The builtin kernel is brought up to date
-# with kstub's sources every time.
+# (for debug, nearly everything). The builtin kernel is rebuilt whenever
+# kstub's sources differ from the ones it was built from.
 set -euo pipefail
 kver=$1 arch=$2 variant=${3:-}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -81,14 +81,22 @@ mkdir -p "$out"
 
 m() { make -s -C "$src" O="$out" ARCH=$karch CROSS_COMPILE=$cross "$@"; }
 if [ "$variant" = builtin ]; then
-	# make goes by dates: objects from another checkout may look newer
-	if [ "$(cat "$out/.kstub-checkout" 2>/dev/null)" != "$here" ]; then
-		rm -rf "$out/drivers/misc/kstub"
-		echo "$here" >"$out/.kstub-checkout"
+	# The build goes by what kstub's sources say, not by their dates: a
+	# clean clone dates every file now, which would relink vmlinux and its
+	# debug information (two minutes) for nothing; and objects from another
+	# checkout may look newer than the files they came from.
+	sources=$(cd "$here/../.." && find Kbuild Kconfig stub transport \
+		arch-x86 arch-arm64 -type f \( -name '*.[chS]' -o -name Kbuild \
+		-o -name Kconfig \) | LC_ALL=C sort | xargs sha256sum | sha256sum)
+	if [ "$(cat "$out/.kstub-sources" 2>/dev/null)" != "$sources" ]; then
+		rm -rf "$out/drivers/misc/kstub" "$out/.kstub-sources"
 	fi
 	if [ -f "$out/.kstub-done" ]; then
-		echo "kernel.sh: bringing kstub up to date in $out" >&2
-		m -j"$(($(nproc) + 1))" "${image##*/}" modules >&2
+		if [ ! -f "$out/.kstub-sources" ]; then
+			echo "kernel.sh: building kstub anew into $out" >&2
+			m -j"$(($(nproc) + 1))" "${image##*/}" modules >&2
+			echo "$sources" >"$out/.kstub-sources"
+		fi
 		echo "$out"
 		exit 0
 	fi
@@ -115,5 +123,6 @@ m -j"$(($(nproc) + 1))" "${image##*/}" modules_prepare >&2
 echo "kernel.sh: building modules and GDB scripts" >&2
 m -j"$(($(nproc) + 1))" modules >&2
 m scripts_gdb >&2 || true
+[ "$variant" != builtin ] || echo "$sources" >"$out/.kstub-sources"
 touch "$out/.kstub-done"
 echo "$out"
