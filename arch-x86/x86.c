@@ -38,8 +38,14 @@ enum {
 	KSTUB_X86_IRET = 0xcf,
 	KSTUB_X86_HLT = 0xf4,
 	KSTUB_X86_MAX_PREFIXES = 14,
-	/* a notifier ahead of kgdb (0), behind kprobes and hw_breakpoint */
-	KSTUB_X86_DIE_PRIORITY = INT_MAX - 1,
+	/*
+	 * The die notifiers run in order on every int3 and #DB: kstub's
+	 * comes behind hw_breakpoint's and kprobes' (the same priority,
+	 * registered at boot), ahead of uprobes', ftrace's dump on oops and
+	 * kgdb's (0). kstub_x86_in_die_chain() keeps GDB's breakpoints out of
+	 * the ones ahead.
+	 */
+	KSTUB_X86_DIE_PRIORITY = INT_MAX,
 };
 
 static const u8 kstub_x86_int3[] = { KSTUB_X86_INT3 };
@@ -59,6 +65,7 @@ static unsigned long kstub_x86_within_kprobe_blacklist;
 static unsigned long kstub_x86_ftrace_location;
 static unsigned long kstub_x86_stext;
 static unsigned long kstub_x86_search_extable;
+static unsigned long kstub_x86_die_chain;
 
 static const struct kstub_sym kstub_x86_syms[] = {
 	{ "insn_decode", &kstub_x86_insn_decode },
@@ -76,6 +83,7 @@ static const struct kstub_sym kstub_x86_syms[] = {
 	{ "_text", &kstub_x86_stext },
 	{ "search_exception_tables", &kstub_x86_search_extable, true },
 	{ "ftrace_location_range", &kstub_x86_ftrace_location, true },
+	{ "die_chain", &kstub_x86_die_chain },
 };
 
 /* state that is not in pt_regs, recorded by each CPU as it stops */
@@ -449,6 +457,59 @@ static int kstub_x86_insn_start(unsigned long addr)
 	return at == addr ? 0 : -EINVAL;
 }
 
+static struct notifier_block kstub_x86_die_nb;
+
+/*
+ * Whether @addr is in function @fn, or in one that @fn calls or jumps to
+ * directly (@depth levels down). Context: stopped kernel.
+ */
+static bool kstub_x86_reaches(unsigned long fn, unsigned long addr, int depth)
+{
+	unsigned long size, off, at, to;
+	u8 buf[MAX_INSN_SIZE];
+	struct insn insn;
+	u8 op;
+
+	if (!kstub_call(kstub_x86_size_offset, fn, (unsigned long)&size, (unsigned long)&off))
+		return false;
+	fn -= off;
+	if (addr >= fn && addr < fn + size)
+		return true;
+	for (at = fn; depth && at < fn + size; at += insn.length) {
+		if (copy_from_kernel_nofault(buf, (void *)at, sizeof(buf)) ||
+		    kstub_call4(kstub_x86_insn_decode, (unsigned long)&insn,
+				(unsigned long)buf, sizeof(buf), INSN_MODE_KERN) ||
+		    !insn.length)
+			return false;
+		op = insn.opcode.bytes[0];
+		if (insn.opcode.nbytes != 1 || (op != 0xe8 && op != 0xe9))
+			continue;
+		to = at + insn.length + insn.immediate.value;
+		if ((to < fn || to >= fn + size) && kstub_x86_reaches(to, addr, depth - 1))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Whether @addr is in a die notifier that runs ahead of kstub's (see
+ * KSTUB_X86_DIE_PRIORITY), or in what it calls: an int3 there would trap
+ * again in every int3's way to kstub, until the exception stack ran out.
+ * hw_breakpoint's is not on the kprobes blacklist: kprobes take int3
+ * before the die notifiers. Context: stopped kernel; the chain is RCU's.
+ */
+static bool kstub_x86_in_die_chain(unsigned long addr)
+{
+	struct atomic_notifier_head *chain = (void *)kstub_x86_die_chain;
+	struct notifier_block *nb;
+
+	for (nb = rcu_dereference_raw(chain->head); nb && nb != &kstub_x86_die_nb;
+	     nb = rcu_dereference_raw(nb->next))
+		if (kstub_x86_reaches((unsigned long)nb->notifier_call, addr, 1))
+			return true;
+	return false;
+}
+
 static int kstub_x86_bp_valid(unsigned long addr)
 {
 	u8 insn[sizeof(kstub_x86_nop5)];
@@ -459,6 +520,8 @@ static int kstub_x86_bp_valid(unsigned long addr)
 		return -EFAULT;
 	/* entry, noinstr and NOKPROBE code run where a trap is not survivable */
 	if (kstub_call(kstub_x86_within_kprobe_blacklist, addr, 0, 0) & 0xff)
+		return -EPERM;
+	if (kstub_x86_in_die_chain(addr))
 		return -EPERM;
 	ret = kstub_x86_insn_start(addr);
 	if (ret)

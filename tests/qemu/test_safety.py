@@ -126,6 +126,35 @@ def test_refused_sites(k, name):
         guest_alive(s)
 
 
+@scenario(PLAIN, arch="x86_64")
+def test_breakpoint_in_die_chain(k, name):
+    """x86's die notifiers run in order on every int3 and #DB, kprobes' and
+    hw_breakpoint's ahead of kstub's. A breakpoint in one that runs ahead
+    would trap again on every trap's way to kstub, without end (the
+    roulette found uprobes' notifier, which ran ahead of kstub's then:
+    "kernel BUG at kernel/entry/common.c" from the nested NMI count). So
+    kstub refuses one in hw_breakpoint's notifier; uprobes' runs behind
+    kstub's now, and with breakpoints in it a SysRq-g stop and a stepi
+    work."""
+    with Session(k, name, test_module=False) as s:
+        seq = s.attach()
+        z0_refused(s.gdb, k.arch, first_patchable(s.gdb, k.arch, "hw_breakpoint_exceptions_notify"))
+        s.break_at("arch_uprobe_exception_notify")
+        s.resume(seq)
+        seq = s.stop()
+        out = s.gdb.end(s.gdb.seq, timeout=60)
+        check("SIGTRAP" in out and "__handle_sysrq" in s.gdb.cmd("bt 8"),
+              "no SysRq-g stop with breakpoints in uprobes' notifier:\n" + out)
+        pc = s.gdb.cmd("p/x $pc")
+        out = s.gdb.cmd("stepi")
+        check(pc != s.gdb.cmd("p/x $pc") and "exception_notify" not in out,
+              "stepi with breakpoints in uprobes' notifier:\n" + out)
+        s.gdb.cmd("delete")
+        s.detach()
+        s.g.finish(seq)
+        guest_alive(s)
+
+
 KEY_ROUNDS = stress(24, 400)
 
 
