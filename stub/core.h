@@ -66,6 +66,28 @@ extern const struct kstub_libs_ops kstub_module_libs;
 int kstub_modules_init(void);
 void kstub_modules_exit(void);
 
+/*
+ * modfile.c, for modules.c: a module's ELF image, from the loading task's
+ * memory, a .ko or a .ko.xz (decompressed whole); where a module's file is,
+ * from modules.dep; the name GDB finds its debug file by. Context: process.
+ */
+struct kstub_modfile {
+	struct file *file;		/* an uncompressed .ko */
+	const void __user *mem;		/* init_module()'s image */
+	void *buf;			/* a decompressed .ko.xz */
+	unsigned long len;		/* of @mem or @buf */
+};
+
+void kstub_modfile_user(struct kstub_modfile *f, const void __user *mem,
+			unsigned long len);
+int kstub_modfile_open(struct kstub_modfile *f, struct file *file);
+int kstub_modfile_open_path(struct kstub_modfile *f, const char *path);
+int kstub_modfile_read(struct kstub_modfile *f, u64 off, void *buf, size_t len);
+void kstub_modfile_close(struct kstub_modfile *f);
+char *kstub_moddep_read(void);
+char *kstub_moddep_find(const char *moddep, const char *name);
+char *kstub_modfile_libname(const char *path);
+
 int kstub_core_init(const struct kstub_transport_ops *io, kstub_monitor_fn monitor,
 		    const struct kstub_libs_ops *libs);
 void kstub_core_exit(void);

@@ -16,15 +16,22 @@
  * moment with a "library" stop: GDB reads the new list, inserts pending
  * breakpoints (a module's init function, say) and resumes by itself.
  *
+ * A module loaded before kstub is listed from the file depmod's
+ * modules.dep names for it (.ko or .ko.xz), with its sections' addresses
+ * from /sys/module/<module>/sections, as lx-symbols reads them. Where the
+ * module's file is one of this kernel's, under /lib/modules/<release>/,
+ * its library is named by that path, without .xz: with GDB's sysroot at
+ * /usr/lib/debug, GDB finds the file Debian's -dbg package has there.
+ *
  * Once init has run, the kernel frees the module's init sections, and the
  * next module's init code may be placed there. GDB must forget where they
  * were, or it names that code after this module's init. But GDB tells
  * libraries apart by name alone (update_solib_list() in its solib.c) and
  * keeps the sections of one it already has: so from then on the module is
- * listed as "./<module>.ko", a new name for the same file (GDB looks for
- * both the same way: from its own directory, then by the base name along
- * solib-search-path), with its init sections at KSTUB_ARCH_NOWHERE, where
- * no pc can be.
+ * listed as "./<module>.ko" (or ".../kernel/fs/ext4/./ext4.ko"), a new
+ * name for the same file (GDB looks for both the same way: from its own
+ * directory or sysroot, then by the base name along solib-search-path),
+ * with its init sections at KSTUB_ARCH_NOWHERE, where no pc can be.
  */
 #include <linux/compat.h>
 #include <linux/elf.h>
@@ -47,6 +54,7 @@
 enum {
 	KSTUB_MOD_SECTIONS_MAX = 4096,
 	KSTUB_MOD_NAMES_MAX = 1 << 20,
+	KSTUB_MOD_LOADED_MAX = 8192,
 };
 
 struct kstub_lib {
@@ -55,7 +63,8 @@ struct kstub_lib {
 	unsigned long init_text, init_size;	/* freed once init has run */
 	bool init_done;
 	bool has_init;				/* sections in init memory */
-	char name[MODULE_NAME_LEN + 5];		/* "./<module>.ko" */
+	char *name;		/* "<module>.ko", or its file under /lib/modules */
+	char *name_done;	/* the same with "./" before the base name */
 	int nbases;
 	/*
 	 * Each allocated section's, in the file's order; then the same once
@@ -71,63 +80,50 @@ static unsigned long kstub_libs_gen;
 static struct module *kstub_mod_going;
 
 static unsigned long kstub_module_text_address;
+static unsigned long kstub_modules_list;	/* the kernel's "modules" */
 
 static const struct kstub_sym kstub_modules_syms[] = {
 	{ "__module_text_address", &kstub_module_text_address },
+	{ "modules", &kstub_modules_list, .optional = true },
 };
-
-/* Where the loading task's module image is, and how to read it. */
-struct kstub_image {
-	struct file *file;		/* finit_module() */
-	const void __user *mem;		/* init_module() */
-	unsigned long len;
-};
-
-static int kstub_image_read(struct kstub_image *img, u64 off, void *buf,
-			    size_t len)
-{
-	loff_t pos = off;
-
-	if (img->file)
-		return kernel_read(img->file, buf, len, &pos) == len ? 0 : -EIO;
-	if (off > img->len || len > img->len - off)
-		return -EINVAL;
-	return copy_from_user(buf, img->mem + off, len) ? -EFAULT : 0;
-}
 
 /*
  * The module is coming from the task's own init_module() or
- * finit_module() call: its arguments name the image.
+ * finit_module() call: its arguments name the image. *@path: the file's,
+ * if it has one.
  */
-static int kstub_image_open(struct kstub_image *img)
+static int kstub_coming_image(struct kstub_modfile *f, char **path)
 {
 	struct pt_regs *regs = task_pt_regs(current);
 	unsigned long args[6];
+	struct file *file;
+	char *buf, *p;
 	long nr;
+	int ret;
 
+	*path = NULL;
 	if (in_compat_syscall())
 		return -EOPNOTSUPP;
 	nr = syscall_get_nr(current, regs);
 	syscall_get_arguments(current, regs, args);
-	img->file = NULL;
 	if (nr == __NR_init_module) {
-		img->mem = (const void __user *)args[0];
-		img->len = args[1];
+		kstub_modfile_user(f, (const void __user *)args[0], args[1]);
 		return 0;
 	}
 	if (nr != __NR_finit_module)
 		return -EOPNOTSUPP;
-	/* the kernel decompresses such a file; its headers are not there */
-	if (args[2] & MODULE_INIT_COMPRESSED_FILE)
-		return -EOPNOTSUPP;
-	img->file = fget(args[0]);
-	return img->file ? 0 : -EBADF;
-}
-
-static void kstub_image_close(struct kstub_image *img)
-{
-	if (img->file)
-		fput(img->file);
+	file = fget(args[0]);
+	if (!file)
+		return -EBADF;
+	buf = kmalloc(PATH_MAX, GFP_KERNEL);
+	p = buf ? d_path(&file->f_path, buf, PATH_MAX) : ERR_PTR(-ENOMEM);
+	if (!IS_ERR(p))
+		*path = kstrdup(p, GFP_KERNEL);
+	kfree(buf);
+	/* a .ko.xz that the kernel decompresses, too */
+	ret = kstub_modfile_open(f, file);
+	fput(file);
+	return ret;
 }
 
 /* The final address of each section with a section symbol, else 0. */
@@ -150,6 +146,43 @@ static void kstub_section_addrs(struct module *mod, u64 *addr,
 	preempt_enable();
 }
 
+/*
+ * The address of @mod's section @sec, from sysfs, as lx-symbols reads it:
+ * 0 if it has none (the loader lists no empty section; it shows 0 to a
+ * reader that may not see kernel addresses).
+ */
+static u64 kstub_sysfs_section(struct module *mod, const char *sec)
+{
+	char text[24] = "";
+	struct file *file;
+	loff_t pos = 0;
+	u64 addr = 0;
+	char *path;
+
+	path = kasprintf(GFP_KERNEL, "/sys/module/%s/sections/%s", mod->name, sec);
+	if (!path)
+		return 0;
+	file = filp_open(path, O_RDONLY, 0);
+	kfree(path);
+	if (IS_ERR(file))
+		return 0;
+	if (kernel_read(file, text, sizeof(text) - 1, &pos) <= 0 ||
+	    kstrtou64(strim(text), 0, &addr))
+		addr = 0;
+	fput(file);
+	return addr;
+}
+
+/* The base of @mod's per-CPU section, which sysfs does not list. */
+static u64 kstub_module_percpu(struct module *mod)
+{
+#ifdef CONFIG_SMP
+	return (unsigned long)mod->percpu;
+#else
+	return 0;
+#endif
+}
+
 /* The sections the loader keeps nowhere, or somewhere of their own. */
 static bool kstub_section_placed(struct module *mod, const char *name,
 				 u64 addr)
@@ -159,8 +192,12 @@ static bool kstub_section_placed(struct module *mod, const char *name,
 	return within_module(addr, mod);
 }
 
+/*
+ * @mod's library, from its ELF image @f: its sections' addresses from
+ * their section symbols while it is coming, from sysfs once it is @live.
+ */
 static struct kstub_lib *kstub_lib_build(struct module *mod,
-					 struct kstub_image *img)
+					 struct kstub_modfile *f, bool live)
 {
 	struct elf64_shdr *sh = NULL;
 	struct kstub_lib *lib = NULL;
@@ -168,10 +205,10 @@ static struct kstub_lib *kstub_lib_build(struct module *mod,
 	u64 *addr = NULL;
 	struct elf64_hdr eh;
 	const char *name;
-	unsigned int i, n = 0;
+	unsigned int i, n = 0, placed = 0;
 	u64 size;
 
-	if (kstub_image_read(img, 0, &eh, sizeof(eh)) ||
+	if (kstub_modfile_read(f, 0, &eh, sizeof(eh)) ||
 	    memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
 	    eh.e_type != ET_REL || eh.e_shentsize != sizeof(*sh) || !eh.e_shnum ||
 	    eh.e_shnum > KSTUB_MOD_SECTIONS_MAX || eh.e_shstrndx >= eh.e_shnum)
@@ -179,13 +216,13 @@ static struct kstub_lib *kstub_lib_build(struct module *mod,
 	sh = kvmalloc_array(eh.e_shnum, sizeof(*sh), GFP_KERNEL);
 	addr = kvcalloc(eh.e_shnum, sizeof(*addr), GFP_KERNEL);
 	if (!sh || !addr ||
-	    kstub_image_read(img, eh.e_shoff, sh, eh.e_shnum * sizeof(*sh)))
+	    kstub_modfile_read(f, eh.e_shoff, sh, eh.e_shnum * sizeof(*sh)))
 		goto out;
 	size = sh[eh.e_shstrndx].sh_size;
 	if (!size || size > KSTUB_MOD_NAMES_MAX)
 		goto out;
 	names = kvmalloc(size + 1, GFP_KERNEL);
-	if (!names || kstub_image_read(img, sh[eh.e_shstrndx].sh_offset, names, size))
+	if (!names || kstub_modfile_read(f, sh[eh.e_shstrndx].sh_offset, names, size))
 		goto out;
 	names[size] = 0;
 
@@ -194,28 +231,49 @@ static struct kstub_lib *kstub_lib_build(struct module *mod,
 	lib = kzalloc(struct_size(lib, bases, 2 * n), GFP_KERNEL);
 	if (!lib)
 		goto out;
-	kstub_section_addrs(mod, addr, eh.e_shnum);
+	if (!live) {
+		kstub_section_addrs(mod, addr, eh.e_shnum);
+	} else {
+		for (i = 0; i < eh.e_shnum; i++) {
+			if (!(sh[i].sh_flags & SHF_ALLOC) || sh[i].sh_name >= size)
+				continue;
+			name = names + sh[i].sh_name;
+			addr[i] = !strcmp(name, ".data..percpu") ? kstub_module_percpu(mod) :
+				  kstub_sysfs_section(mod, name);
+			placed += !!addr[i];
+		}
+		if (!placed) {
+			/* kptr_restrict: sysfs shows 0 for every section */
+			kfree(lib);
+			lib = NULL;
+			goto out;
+		}
+	}
 	for (i = 0; i < eh.e_shnum; i++) {
 		if ((sh[i].sh_flags & SHF_ALLOC) && sh[i].sh_addr) {
-			pr_notice("%s: a section is linked at 0x%llx, not 0: GDB misplaces the module's debug info; tools/kstub-gdb-ko fixes the .ko\n",
+			pr_notice("%s: a section is linked at 0x%llx, not 0: GDB misplaces the module's debug info unless the .ko it reads has every section at 0 (tools/kstub-gdb-ko)\n",
 				  mod->name, (unsigned long long)sh[i].sh_addr);
 			break;
 		}
 	}
 	lib->mod = mod;
+	lib->init_done = live;
 	kstub_module_text(mod, true, &lib->init_text, &lib->init_size);
-	snprintf(lib->name, sizeof(lib->name), "./%s.ko", mod->name);
 	for (i = 0; i < eh.e_shnum; i++) {
 		if (!(sh[i].sh_flags & SHF_ALLOC))
 			continue;
 		name = sh[i].sh_name < size ? names + sh[i].sh_name : "";
 		/*
-		 * GDB adds the base to the section's address in the file.
-		 * What the loader dropped is nowhere: at 0, GDB would name a
-		 * call through a NULL pointer after it.
+		 * GDB adds the base to the section's address in the file it
+		 * reads, which must be 0 for GDB to place the debug info
+		 * right (tools/kstub-gdb-ko): that file may be a fixed copy
+		 * of one the kernel loaded as it was (Debian's .ko are not
+		 * linked at 0), so the base is the address. What the loader
+		 * dropped is nowhere: at 0, GDB would name a call through a
+		 * NULL pointer after it.
 		 */
 		if (addr[i] && kstub_section_placed(mod, name, addr[i]))
-			lib->bases[lib->nbases] = addr[i] - sh[i].sh_addr;
+			lib->bases[lib->nbases] = addr[i];
 		else
 			lib->bases[lib->nbases] = KSTUB_ARCH_NOWHERE;
 		lib->bases[n + lib->nbases] = lib->bases[lib->nbases];
@@ -232,25 +290,33 @@ out:
 	return lib;
 }
 
-/* Context: the task loading @mod, in its init_module()/finit_module(). */
-static void kstub_lib_add(struct module *mod)
+static void kstub_lib_free(struct kstub_lib *lib)
 {
-	struct kstub_image img;
-	struct kstub_lib *lib = NULL;
+	if (lib) {
+		kfree(lib->name);
+		kfree(lib->name_done);
+		kfree(lib);
+	}
+}
 
-	if (!kstub_image_open(&img)) {
-		lib = kstub_lib_build(mod, &img);
-		kstub_image_close(&img);
-	}
-	if (!lib) {
-		pr_info("%s: no section list for GDB (not an uncompressed ELF module); use add-symbol-file\n",
-			mod->name);
-		return;
-	}
-	mutex_lock(&kstub_libs_lock);
-	list_add_tail_rcu(&lib->node, &kstub_libs);
-	WRITE_ONCE(kstub_libs_gen, kstub_libs_gen + 1);
-	mutex_unlock(&kstub_libs_lock);
+/*
+ * @lib's names, from the file @path it was loaded from (NULL: unknown).
+ * GDB looks a library's file up by its name.
+ */
+static int kstub_lib_name(struct kstub_lib *lib, const char *path)
+{
+	char *file = path ? kstub_modfile_libname(path) : NULL;
+	const char *base;
+
+	if (!file)
+		file = kasprintf(GFP_KERNEL, "%s.ko", lib->mod->name);
+	if (!file)
+		return -ENOMEM;
+	lib->name = file;
+	base = strrchr(file, '/');
+	base = base ? base + 1 : file;
+	lib->name_done = kasprintf(GFP_KERNEL, "%.*s./%s", (int)(base - file), file, base);
+	return lib->name_done ? 0 : -ENOMEM;
 }
 
 static struct kstub_lib *kstub_lib_of(struct module *mod)
@@ -261,6 +327,56 @@ static struct kstub_lib *kstub_lib_of(struct module *mod)
 		if (lib->mod == mod)
 			return lib;
 	return NULL;
+}
+
+/* Into the list, unless @lib's module is there already. */
+static bool kstub_lib_insert(struct kstub_lib *lib)
+{
+	bool fresh;
+
+	mutex_lock(&kstub_libs_lock);
+	fresh = !kstub_lib_of(lib->mod);
+	if (fresh) {
+		list_add_tail_rcu(&lib->node, &kstub_libs);
+		WRITE_ONCE(kstub_libs_gen, kstub_libs_gen + 1);
+	}
+	mutex_unlock(&kstub_libs_lock);
+	return fresh;
+}
+
+/* The file depmod lists for module @name, or NULL. Context: process. */
+static char *kstub_module_path(const char *name)
+{
+	char *moddep = kstub_moddep_read();
+	char *path = moddep ? kstub_moddep_find(moddep, name) : NULL;
+
+	kvfree(moddep);
+	return path;
+}
+
+/* Context: the task loading @mod, in its init_module()/finit_module(). */
+static void kstub_lib_add(struct module *mod)
+{
+	struct kstub_lib *lib = NULL;
+	struct kstub_modfile f;
+	char *path;
+
+	if (!kstub_coming_image(&f, &path)) {
+		lib = kstub_lib_build(mod, &f, false);
+		kstub_modfile_close(&f);
+	}
+	if (!lib) {
+		pr_info("%s: no section list for GDB (not an ELF or xz module); use add-symbol-file\n",
+			mod->name);
+		kfree(path);
+		return;
+	}
+	/* kmod and busybox pass a .ko.xz decompressed, as memory */
+	if (!path)
+		path = kstub_module_path(mod->name);
+	if (kstub_lib_name(lib, path) || !kstub_lib_insert(lib))
+		kstub_lib_free(lib);
+	kfree(path);
 }
 
 /*
@@ -302,7 +418,7 @@ static void kstub_lib_del(struct module *mod)
 	}
 	mutex_unlock(&kstub_libs_lock);
 	/* a stopped kernel reads the list with every other CPU parked */
-	kfree(found);
+	kstub_lib_free(found);
 }
 
 static int kstub_module_event(struct notifier_block *nb, unsigned long state,
@@ -350,10 +466,10 @@ static int kstub_library(void *ctx, unsigned int i, const char **name,
 		if (i--)
 			continue;
 		if (READ_ONCE(lib->init_done) && lib->has_init) {
-			*name = lib->name;
+			*name = lib->name_done;
 			*bases = lib->bases + lib->nbases;
 		} else {
-			*name = lib->name + 2;	/* without "./" */
+			*name = lib->name;
 			*bases = lib->bases;
 		}
 		return lib->nbases;
@@ -403,6 +519,57 @@ const struct kstub_libs_ops kstub_module_libs = {
 	.text_gone = kstub_text_gone,
 };
 
+/*
+ * The modules loaded before kstub, from their files and sysfs. Each is
+ * held while kstub reads its files, so that it cannot go meanwhile.
+ * Context: kstub's init, with the module notifier registered: a module
+ * that comes meanwhile is the notifier's.
+ */
+static void kstub_libs_loaded(void)
+{
+	struct list_head *mods = (struct list_head *)kstub_modules_list;
+	unsigned int n = 0, listed = 0, i;
+	struct kstub_lib *lib;
+	struct kstub_modfile f;
+	struct module **held;
+	struct module *mod;
+	char *moddep, *path;
+
+	if (!mods)
+		return;
+	held = kvmalloc_array(KSTUB_MOD_LOADED_MAX, sizeof(*held), GFP_KERNEL);
+	if (!held)
+		return;
+	rcu_read_lock();
+	list_for_each_entry_rcu(mod, mods, list) {
+		if (mod != THIS_MODULE && n < KSTUB_MOD_LOADED_MAX &&
+		    READ_ONCE(mod->state) == MODULE_STATE_LIVE && try_module_get(mod))
+			held[n++] = mod;
+	}
+	rcu_read_unlock();
+	moddep = n ? kstub_moddep_read() : NULL;
+	for (i = 0; i < n; i++) {
+		mod = held[i];
+		lib = NULL;
+		path = moddep ? kstub_moddep_find(moddep, mod->name) : NULL;
+		if (path && !kstub_modfile_open_path(&f, path)) {
+			lib = kstub_lib_build(mod, &f, true);
+			kstub_modfile_close(&f);
+		}
+		if (lib && !kstub_lib_name(lib, path) && kstub_lib_insert(lib))
+			listed++;
+		else
+			kstub_lib_free(lib);
+		kfree(path);
+		module_put(mod);
+	}
+	if (n)
+		pr_info("%u of the %u modules loaded before kstub listed for GDB%s\n", listed, n,
+			moddep ? "" : " (no modules.dep)");
+	kvfree(moddep);
+	kvfree(held);
+}
+
 int kstub_modules_init(void)
 {
 	int ret = kstub_syms_resolve(kstub_modules_syms, ARRAY_SIZE(kstub_modules_syms));
@@ -413,7 +580,10 @@ int kstub_modules_init(void)
 	/* kstub itself: its loader's arguments and symbols are still there */
 	kstub_lib_add(THIS_MODULE);
 #endif
-	return register_module_notifier(&kstub_module_nb);
+	ret = register_module_notifier(&kstub_module_nb);
+	if (!ret)
+		kstub_libs_loaded();
+	return ret;
 }
 
 void kstub_modules_exit(void)
@@ -423,6 +593,6 @@ void kstub_modules_exit(void)
 	unregister_module_notifier(&kstub_module_nb);
 	list_for_each_entry_safe(lib, tmp, &kstub_libs, node) {
 		list_del_rcu(&lib->node);
-		kfree(lib);
+		kstub_lib_free(lib);
 	}
 }

@@ -19,10 +19,9 @@
  *   ptwatch: set: error E  (the kernel refused the watchpoint: -E, e.g. 28
  *                           when kstub holds every slot)
  *
- * No C library: the guest has none, and the arm64 cross compiler comes
- * without one. Built with -nostdlib -ffreestanding -static; every system
- * call is made by hand, the numbers and layouts are the kernel's UAPI.
+ * No C library: nolibc.h has what it needs.
  */
+#include "nolibc.h"
 
 #define SIGTRAP		5
 #define SIGKILL		9
@@ -34,82 +33,8 @@
 #define PTRACE_POKEUSER	6
 #define PTRACE_SETREGSET 0x4205
 #define NT_ARM_HW_WATCH	0x403
-#define AT_FDCWD	(-100)
-#define O_WRONLY	1
-
-#if defined(__x86_64__)
-#define NR_write	1
-#define NR_close	3
-#define NR_getpid	39
-#define NR_clone	56
-#define NR_wait4	61
-#define NR_kill		62
-#define NR_ptrace	101
-#define NR_exit_group	231
-#define NR_openat	257
-
-/* offsetof(struct user, u_debugreg) in <sys/user.h> */
+/* x86: offsetof(struct user, u_debugreg) in <sys/user.h> */
 #define USER_DEBUGREG	848
-
-static long sys6(long n, long a, long b, long c, long d, long e)
-{
-	register long r10 __asm__("r10") = d;
-	register long r8 __asm__("r8") = e;
-	long ret;
-
-	__asm__ volatile("syscall" : "=a"(ret)
-			 : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8)
-			 : "rcx", "r11", "memory");
-	return ret;
-}
-
-__asm__(".text\n.globl _start\n_start:\n"
-	"	xor %rbp, %rbp\n"
-	"	mov (%rsp), %rdi\n"
-	"	lea 8(%rsp), %rsi\n"
-	"	and $-16, %rsp\n"
-	"	call ptwatch_main\n"
-	"	mov %eax, %edi\n"
-	"	mov $231, %eax\n"
-	"	syscall\n");
-
-#elif defined(__aarch64__)
-#define NR_openat	56
-#define NR_close	57
-#define NR_write	64
-#define NR_exit_group	94
-#define NR_ptrace	117
-#define NR_kill		129
-#define NR_getpid	172
-#define NR_clone	220
-#define NR_wait4	260
-
-static long sys6(long n, long a, long b, long c, long d, long e)
-{
-	register long x8 __asm__("x8") = n;
-	register long x0 __asm__("x0") = a;
-	register long x1 __asm__("x1") = b;
-	register long x2 __asm__("x2") = c;
-	register long x3 __asm__("x3") = d;
-	register long x4 __asm__("x4") = e;
-
-	__asm__ volatile("svc #0" : "+r"(x0)
-			 : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4)
-			 : "memory");
-	return x0;
-}
-
-__asm__(".text\n.globl _start\n_start:\n"
-	"	ldr x0, [sp]\n"
-	"	add x1, sp, #8\n"
-	"	bl ptwatch_main\n"
-	"	mov x8, #94\n"
-	"	svc #0\n");
-#else
-#error "ptwatch: x86_64 or arm64"
-#endif
-
-int ptwatch_main(int argc, char **argv);
 
 /* each store stays where it is: the watchpoint must see both */
 static inline void barrier(void)
@@ -119,31 +44,6 @@ static inline void barrier(void)
 
 /* what the child writes and the parent watches: one aligned word */
 static long kstub_ptwatch_var;
-
-static long sys(long n, long a, long b, long c, long d)
-{
-	return sys6(n, a, b, c, d, 0);
-}
-
-static void say(const char *what, long n)
-{
-	char buf[64], num[24];
-	unsigned long v = n < 0 ? -n : n;
-	int len = 0, k = 0;
-
-	while (*what && len < 40)
-		buf[len++] = *what++;
-	do {
-		num[k++] = '0' + v % 10;
-		v /= 10;
-	} while (v);
-	if (n < 0)
-		num[k++] = '-';
-	while (k)
-		buf[len++] = num[--k];
-	buf[len++] = '\n';
-	sys(NR_write, 1, (long)buf, len, 0);
-}
 
 #if defined(__x86_64__)
 /* DR0 watches 8 bytes at @addr for writes; DR7 enables it (0: disables) */
@@ -192,7 +92,7 @@ static int stopsig(int st)
 	return (st & 0xff) == 0x7f ? (st >> 8) & 0xff : 0;
 }
 
-int ptwatch_main(int argc, char **argv)
+int guest_main(int argc, char **argv)
 {
 	unsigned long addr = (unsigned long)&kstub_ptwatch_var;
 	long pid, r;

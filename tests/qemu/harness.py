@@ -133,6 +133,8 @@ class Kernel:
         self.guest_progs = [os.path.join(self.out, "guest", p[:-2])
                             for p in sorted(os.listdir(GUEST_SRC)) if p.endswith(".c")]
         self.transport = "uart"
+        # more files for the initramfs: path in the guest -> a file's path, or bytes
+        self.initramfs_extra = {}
 
     def over(self, transport):
         """The same kernel, with GDB's port on @transport (uart, virtio, or
@@ -200,6 +202,14 @@ class Kernel:
             shutil.copy2(self.test_ko, root)
             for prog in self.guest_progs:
                 shutil.copy2(prog, root)
+            for path, what in self.initramfs_extra.items():
+                dst = os.path.join(root, path.lstrip("/"))
+                os.makedirs(os.path.dirname(dst), exist_ok=True)
+                if isinstance(what, bytes):
+                    with open(dst, "wb") as f:
+                        f.write(what)
+                else:
+                    shutil.copy2(what, dst)
             files = subprocess.run("cd %s && find . | cpio -o -H newc --quiet | gzip -1" % root,
                                    shell=True, check=True, stdout=subprocess.PIPE).stdout
             with open(self.initramfs, "wb") as f:

@@ -5,6 +5,7 @@ loaded into the stock linux-image booted under QEMU, and served over RSP.
 import glob
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import tempfile
 import time
 
 from harness import ROOT, Guest, Kernel, RawRsp, TestFailure, check
+from session import THREAD_LINE, Session
 
 CACHE = os.environ.get("KSTUB_CACHE", os.path.expanduser("~/.cache/kstub"))
 
@@ -50,11 +52,164 @@ class StockKernel(Kernel):
         return img
 
 
+# Debian's own modules the GDB sessions load from the stock package, and
+# debug from the -dbg package: cpuid before kstub (kstub lists it from its
+# file and sysfs), msr after (from the file the kernel loads it from)
+DEBIAN_MODULES = {"cpuid": "kernel/arch/x86/kernel/cpuid.ko",
+                  "msr": "kernel/arch/x86/kernel/msr.ko"}
+
+
+def stock_debug(release):
+    """The vmlinux of linux-image-@release-dbg and the debug files of
+    DEBIAN_MODULES, unpacked once into the cache; returns GDB's sysroot for
+    them, the package's usr/lib/debug. The package is 1 GB: only what the
+    tests read is kept, and tar stops reading once it has all of it (the
+    package holds vmlinux and arch/x86's modules first)."""
+    d = os.path.join(CACHE, "stock-dbg", release)
+    root = os.path.join(d, "usr/lib/debug")
+    want = ["boot/vmlinux-" + release] + ["lib/modules/%s/%s" % (release, m)
+                                          for m in DEBIAN_MODULES.values()]
+    if not all(os.path.exists(os.path.join(root, w)) for w in want):
+        t0 = time.time()
+        os.makedirs(d, exist_ok=True)
+        for old in glob.glob(os.path.join(d, "*.deb")):
+            os.remove(old)
+        subprocess.run(["apt-get", "download", "-q", "linux-image-%s-dbg" % release], cwd=d,
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deb = glob.glob(os.path.join(d, "*.deb"))
+        check(deb, "apt-get download linux-image-%s-dbg left no package" % release)
+        # dpkg-deb dies of SIGPIPE once tar has what it wants
+        subprocess.run("dpkg-deb --fsys-tarfile %s 2>/dev/null | tar -x --occurrence -C %s %s"
+                       % (shlex.quote(deb[0]), shlex.quote(d),
+                          " ".join(shlex.quote("./usr/lib/debug/" + w) for w in want)),
+                       shell=True)
+        os.remove(deb[0])
+        print("    linux-image-%s-dbg: downloaded and unpacked in %.0f s"
+              % (release, time.time() - t0))
+    missing = [w for w in want if not os.path.exists(os.path.join(root, w))]
+    check(not missing, "linux-image-%s-dbg lacks %s" % (release, missing))
+    return root
+
+
 def stock_session(series, name):
-    k = StockKernel(stock_release(series))
+    """Real GDB on Debian's kernel, with the -dbg package's vmlinux and
+    module debug files and the kernel's source from linux-source."""
+    release = stock_release(series)
+    k = StockKernel(release)
+    sysroot = stock_debug(release)
+    k.vmlinux = os.path.join(sysroot, "boot/vmlinux-" + release)
+    # as gdb.rst tells users: GDB places a module's variables and init
+    # code right only from a file with every section linked at 0
+    subprocess.run([os.path.join(ROOT, "tools", "kstub-gdb-ko")] +
+                   [os.path.join(sysroot, "lib/modules", release, m)
+                    for m in DEBIAN_MODULES.values()], check=True)
     k.build_modules()
+    # the modules as Debian ships them (.ko on 6.1, .ko.xz on 6.12), where
+    # depmod's modules.dep says they are
+    pkg = os.path.join(CACHE, "stock", release, "lib/modules", release)
+    guest, dep = {}, ""
+    for mod, rel in DEBIAN_MODULES.items():
+        found = glob.glob(os.path.join(pkg, rel + "*"))
+        check(found, "no %s in linux-image-%s" % (rel, release))
+        suffix = found[0][len(os.path.join(pkg, rel)):]
+        guest[mod] = "/lib/modules/%s/%s%s" % (release, rel, suffix)
+        k.initramfs_extra[guest[mod]] = found[0]
+        dep += "%s%s:\n" % (rel, suffix)
+    k.initramfs_extra["/lib/modules/%s/modules.dep" % release] = dep.encode()
+    k.initramfs = os.path.join(k.out, "initramfs-gdb.cpio.gz")
     k.build_initramfs()
-    serve_rsp(k, name)
+    with Session(k, name, test_module=False, load=False,
+                 expected=[r"module verification failed", r"loading out-of-tree"]) as s:
+        g = s.g
+        check(release == g.sh("uname -r").strip().splitlines()[-1], "booted the wrong kernel")
+        # a .ko.xz as a newer kmod loads it: the kernel decompresses it
+        z = " z" if guest["cpuid"].endswith(".xz") else ""
+        out = g.sh("/modload %s%s" % (guest["cpuid"], z))
+        check("modload: 0" in out, "cpuid did not load: " + out)
+        g.sh("insmod /kstub.ko")
+        dm = g.sh("dmesg | grep kstub:")
+        check("ready on uart" in dm, "kstub did not come up:\n" + dm)
+        check("1 of the 1 modules loaded before kstub listed for GDB" in dm,
+              "kstub did not list cpuid, loaded before it:\n" + dm)
+        out = g.sh("/modload %s%s" % (guest["msr"], z))
+        check("modload: 0" in out, "msr did not load: " + out)
+        var = re.search(r"^([0-9a-f]+) b cpuhp_cpuid_state\s+\[cpuid\]$",
+                        g.sh("grep -w cpuhp_cpuid_state /proc/kallsyms"), re.M)
+        check(var, "cpuid's cpuhp_cpuid_state is not in kallsyms")
+
+        seq = s.stop()
+        gdb = s.new_gdb()
+        gdb.cmd("set sysroot " + sysroot)
+        gdb.cmd("set solib-search-path " + k.kstub_dir)
+        gdb.cmd("add-auto-load-safe-path " + k.kstub_dir)
+        out = gdb.attach(g)
+        check("warning" not in out, "GDB warned at attach:\n" + out)
+        bt = gdb.cmd("bt 8")
+        check(re.search(r"\bsysrq_handle_dbg \(.*\) at drivers/tty/sysrq\.c:\d+", bt) or
+              re.search(r"\b__handle_sysrq \(.*\) at drivers/tty/sysrq\.c:\d+", bt),
+              "no sysrq frame with its source line:\n" + bt)
+        check(re.search(r"^\$\d+ = \d+$", gdb.cmd("p jiffies"), re.M), "p jiffies")
+        threads = THREAD_LINE.findall(gdb.cmd("info threads", timeout=120))
+        names = set(t[3] for t in threads)
+        check(len(threads) > 20 and {"kthreadd", "swapper/0", "sh"} <= names,
+              "info threads: %d threads, names %s" % (len(threads), sorted(names)[:40]))
+        libs = gdb.cmd("info sharedlibrary")
+        for mod, rel in DEBIAN_MODULES.items():
+            # "./msr.ko" once its init has run (modules.c says why)
+            path = os.path.join(sysroot, "lib/modules", release, rel)
+            check(re.search(r"^0x[0-9a-f]+\s+0x[0-9a-f]+\s+Yes\s+%s/(\./)?%s$"
+                            % (re.escape(os.path.dirname(path)),
+                               re.escape(os.path.basename(path))), libs, re.M),
+                  "GDB did not read %s's debug file from the -dbg package:\n%s" % (mod, libs))
+        check(re.search(r"Yes\s+\S*/kstub\.ko$", libs, re.M), "kstub.ko's symbols:\n" + libs)
+        # a variable of a module loaded before kstub: its .bss, where kallsyms has it
+        out = gdb.cmd("p/x (long)&cpuhp_cpuid_state")
+        check(re.search(r"= 0x%s$" % var.group(1), out, re.M),
+              "GDB places cpuhp_cpuid_state at %s, kallsyms at 0x%s" % (out.strip(), var.group(1)))
+        out = gdb.cmd("p (int)cpuhp_cpuid_state")
+        check(re.search(r"= [1-9]\d*$", out, re.M), "cpuhp_cpuid_state reads " + out)
+        # source lines from linux-source, of the same version
+        gdb.cmd("list cpuid_read,+1")
+        out = gdb.cmd("info source")
+        m = re.search(r"^Compilation directory is (\S+)$", out, re.M)
+        check(m, "the -dbg vmlinux names no build directory:\n" + out)
+        # Debian's 6.12 names the files relative to the source tree
+        src = os.path.join(CACHE, "src", "linux-source-" + series)
+        if m.group(1).startswith("/"):
+            gdb.cmd("set substitute-path %s %s" % (m.group(1), src))
+        else:
+            gdb.cmd("directory " + src)
+        out = gdb.cmd("list cpuid_read,+1")
+        with open(os.path.join(src, "arch/x86/kernel/cpuid.c")) as f:
+            text = f.read().split("\n")
+        shown = re.findall(r"^(\d+)\t(.*)$", out, re.M)
+        check(shown and all(text[int(n) - 1] == line for n, line in shown),
+              "no source for cpuid_read from %s:\n%s" % (src, out))
+
+        # a module loaded before kstub, then one after it
+        for fn, cmd, where in (("cpuid_read", "dd if=/dev/cpu/0/cpuid of=/dev/null bs=16 count=1",
+                                "cpuid.ko"),
+                               ("msr_open", "dd if=/dev/cpu/0/msr of=/dev/null bs=8 count=1 skip=2",
+                                "msr.ko"),
+                               ("ksys_sync", "sync", "vmlinux-" + release)):
+            s.break_at(fn)
+            out, seq = s.cont_then(cmd, pending=seq)
+            check(re.search(r"Breakpoint \d+, .*\b%s \(.*\) at \S+\.[ch]:\d+" % fn, out),
+                  "no stop in %s:\n%s" % (fn, out))
+            sym = gdb.cmd("info symbol $pc")
+            check(re.match(r"%s \+ \d+ in section \.text of %s/\S*%s$"
+                           % (fn, re.escape(sysroot), re.escape(where)), sym.strip()),
+                  "the stop's pc is not %s's: %s" % (fn, sym))
+            bt = gdb.cmd("bt 3")
+            check(re.search(r"#1 .* at \S+\.c:\d+", bt), "bt through %s:\n%s" % (fn, bt))
+            gdb.cmd("delete")
+            out = gdb.cmd("finish", timeout=120)
+            check("Run till exit from" in out and re.search(r"at \S+\.c:\d+", out),
+                  "finish from %s:\n%s" % (fn, out))
+        s.detach()
+        g.finish(seq)
+        g.sh("rmmod kstub")
+        check("alive-42" in g.sh("echo alive-$((40+2))"), "guest dead")
 
 
 def serve_rsp(k, name):
@@ -87,12 +242,14 @@ def serve_rsp(k, name):
 
 
 def test_debian_6_1_kernel():
-    """Built against Debian 12's linux-headers-6.1.0-*-amd64, loaded into that kernel."""
+    """Built against Debian 12's linux-headers-6.1.0-*-amd64, loaded into that kernel;
+    a GDB session with the -dbg package's symbols (.ko modules)."""
     stock_session("6.1", "stock_6.1")
 
 
 def test_debian_6_12_kernel():
-    """Built against Debian 12's linux-headers-6.12.*+deb12-amd64 (IBT on), loaded into it."""
+    """Built against Debian 12's linux-headers-6.12.*+deb12-amd64 (IBT on), loaded into it;
+    a GDB session with the -dbg package's symbols (.ko.xz modules)."""
     stock_session("6.12", "stock_6.12")
 
 
