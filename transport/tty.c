@@ -122,6 +122,15 @@ static size_t kstub_tty_keep(const u8 *cp, const u8 *fp, size_t count)
 static unsigned int kstub_tty_stale;
 
 /*
+ * Just past the last byte kstub_tty_receive_buf() took: the flush work
+ * tells the buffer (its read offset) only once receive_buf has returned,
+ * and a CPU stopped in between would have bytes already taken counted as
+ * stale, and as many of the user's next ones dropped. Written by the
+ * flush work, read by the master while stopped.
+ */
+static const u8 *kstub_tty_seen;
+
+/*
  * GDB has let go: a claim on the line for its hello ends, and what the
  * tty's buffer holds now is counted as stale.
  * Atomic-safe: the kernel is stopped, the buffer list read fault-safe.
@@ -129,6 +138,7 @@ static unsigned int kstub_tty_stale;
 static void kstub_tty_detached(void)
 {
 	struct tty_buffer *b;
+	const u8 *seen = READ_ONCE(kstub_tty_seen);
 	typeof(b->used) used, read;
 	unsigned int n = 0, bufs = 0;
 
@@ -139,10 +149,15 @@ static void kstub_tty_detached(void)
 		return;
 	/* a list that long is one a stopped CPU was changing: leave it */
 	while (b && bufs++ < KSTUB_TTY_BUFS_MAX) {
-		if (get_kernel_nofault(used, &b->used) || get_kernel_nofault(read, &b->read) ||
-		    get_kernel_nofault(b, &b->next))
+		if (get_kernel_nofault(used, &b->used) || get_kernel_nofault(read, &b->read))
 			break;
+		/* the first buffer's may be taken already (kstub_tty_seen) */
+		if (bufs == 1 && seen > (const u8 *)b->data + read &&
+		    seen <= (const u8 *)b->data + used)
+			read = seen - (const u8 *)b->data;
 		n += used - read;
+		if (get_kernel_nofault(b, &b->next))
+			break;
 	}
 	WRITE_ONCE(kstub_tty_stale, n);
 }
@@ -161,8 +176,7 @@ static size_t kstub_tty_pass(const u8 *cp, const u8 *fp, size_t count)
  * open tty with no GDB, the reader's, but for GDB's first packet and what
  * GDB left in the tty's buffer when it detached.
  */
-static KSTUB_TTY_COUNT_T kstub_tty_receive_buf(struct tty_port *port, const u8 *cp,
-					       const u8 *fp, size_t count)
+static size_t kstub_tty_take(struct tty_port *port, const u8 *cp, const u8 *fp, size_t count)
 {
 	unsigned int stale = READ_ONCE(kstub_tty_stale);
 
@@ -176,6 +190,15 @@ static KSTUB_TTY_COUNT_T kstub_tty_receive_buf(struct tty_port *port, const u8 *
 	if (!READ_ONCE(port->count))
 		return kstub_tty_keep(cp, fp, count);
 	return kstub_tty_hello_sift(cp, fp, count);
+}
+
+static KSTUB_TTY_COUNT_T kstub_tty_receive_buf(struct tty_port *port, const u8 *cp,
+					       const u8 *fp, size_t count)
+{
+	size_t took = kstub_tty_take(port, cp, fp, count);
+
+	WRITE_ONCE(kstub_tty_seen, cp + took);
+	return took;
 }
 
 /* The driver has started the port: its interrupt reads the line. */
@@ -290,6 +313,7 @@ static int kstub_tty_init(const char *arg)
 	if (ret)
 		return ret;
 	kstub_tty_stale = 0;
+	kstub_tty_seen = NULL;
 	if (kstub_tty_drv->ports)
 		kstub_tty_port = kstub_tty_drv->ports[kstub_tty_line];
 	if (kstub_tty_port && kstub_tty_port->client_ops &&

@@ -269,7 +269,10 @@ def test_short_thread_list(k, name):
     find list every task, and a sleeper's bt works after a stop; monitor
     threads all lists every task at every stop."""
     with Session(k, name, test_module=False) as s:
-        s.g.sh("i=0; while [ $i -lt 200 ]; do sleep 1000 & i=$((i+1)); done", timeout=300)
+        # until each has run sleep: a child the shell has forked but that
+        # has not exec'd yet is named sh (FULL=1 once found 197 sleepers)
+        s.g.sh("i=0; while [ $i -lt 200 ]; do sleep 1000 & i=$((i+1)); done; "
+               "while [ $(pidof sleep | wc -w) -lt 200 ]; do usleep 10000; done", timeout=300)
         seq = s.stop()
         log = os.path.join(s.g.dir, "rsp.log")
         gdb = s.new_gdb()
