@@ -129,6 +129,18 @@ static inline void kstub_module_text(struct module *mod, bool init,
 #define KSTUB_SYSRQ_KEY_T int
 #endif
 
+/*
+ * 6.4: register_virtio_driver() is a macro that passes the driver's
+ * module; transport/virtio.c calls what it expands to through a pointer
+ */
+#ifdef KSTUB_VIRTIO_REGISTER_OWNER
+#define KSTUB_VIRTIO_REGISTER __register_virtio_driver
+#define kstub_virtio_register(fn, drv) ((fn)((drv), THIS_MODULE))
+#else
+#define KSTUB_VIRTIO_REGISTER register_virtio_driver
+#define kstub_virtio_register(fn, drv) ((fn)(drv))
+#endif
+
 /* 6.11: virtio_find_vqs() takes one array of struct virtqueue_info */
 static inline int kstub_find_2_vqs(struct virtio_device *vdev, struct virtqueue *vqs[2],
 				   vq_callback_t *callbacks[2], const char *names[2])

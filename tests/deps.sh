@@ -6,6 +6,8 @@
 #                   check starts building with it and installs the rest
 #                   (deps.sh rest) beside the first build
 #   deps.sh bench   everything, and what make bench adds (its chart)
+#   deps.sh run     what make run and make demo need on Debian's kernel
+#                   (QEMU, GDB, the newest 6.12 headers and linux-source)
 set -euo pipefail
 
 build_pkgs=(make gcc libc6-dev bc flex bison libelf-dev libssl-dev cpio xz-utils
@@ -13,17 +15,21 @@ build_pkgs=(make gcc libc6-dev bc flex bison libelf-dev libssl-dev cpio xz-utils
 rest_pkgs=(python3-docutils util-linux qemu-system-x86 gdb-multiarch busybox-static
            linux-headers-amd64 qemu-system-arm dkms clang libclang-rt-14-dev)
 bench_pkgs=(gnuplot-nox)
+run_pkgs=(make gcc libc6-dev kmod python3 xz-utils cpio qemu-system-x86 gdb-multiarch
+          busybox-static linux-source-6.12)
 case ${1:-all} in
 build) pkgs=("${build_pkgs[@]}") ;;
 rest) pkgs=("${rest_pkgs[@]}") ;;
 all) pkgs=("${build_pkgs[@]}" "${rest_pkgs[@]}") ;;
 bench) pkgs=("${build_pkgs[@]}" "${rest_pkgs[@]}") ;;
-*) echo "usage: deps.sh [build|rest|bench]" >&2; exit 2 ;;
+run) pkgs=("${run_pkgs[@]}") ;;
+*) echo "usage: deps.sh [build|rest|bench|run]" >&2; exit 2 ;;
 esac
 cache=${KSTUB_CACHE:-$HOME/.cache/kstub}
 bb_arm64=$cache/busybox-arm64/bin/busybox
 # the arm64 BusyBox and the newest 6.12 headers come with the rest
-rest=$([ "${1:-all}" != build ] && echo 1 || true)
+rest=$([ "${1:-all}" != build ] && [ "${1:-all}" != run ] && echo 1 || true)
+h612_too=$([ "${1:-all}" != build ] && echo 1 || true)
 
 missing=()
 for p in "${pkgs[@]}"; do
@@ -61,15 +67,20 @@ if [ "$(id -u)" != 0 ]; then
 	exit 0
 fi
 
-if [ -n "$rest" ]; then
+if [ -n "$h612_too" ]; then
 	h612=$(want612)
 	if [ -z "$h612" ]; then
 		apt_update
 		h612=$(want612)
 	fi
-	if [ -n "$h612" ] && ! dpkg-query -W -f='${Status}' "$h612" 2>/dev/null | grep -q "ok installed"; then
-		missing+=("$h612")
+	# and Debian's other flavours of it (make check's stock tests): -rt, -cloud
+	flavours=()
+	if [ -n "$h612" ] && [ -n "$rest" ]; then
+		flavours=("${h612%-amd64}-rt-amd64" "${h612%-amd64}-cloud-amd64")
 	fi
+	for h in ${h612:+"$h612"} ${flavours[@]+"${flavours[@]}"}; do
+		dpkg-query -W -f='${Status}' "$h" 2>/dev/null | grep -q "ok installed" || missing+=("$h")
+	done
 fi
 
 missing+=("${optional[@]}")

@@ -9,6 +9,11 @@
  *
  * Buffers are posted and reaped by polling while the kernel is stopped;
  * while it runs, the receive queue's interrupt lets GDB break in.
+ *
+ * The virtio API is looked up when kstub looks for a device, not linked:
+ * where virtio is a module (Debian's 6.1) kstub loads without it, and
+ * uses it when it is loaded. symbol_get() holds the modules that export
+ * it while kstub has a device.
  */
 #include <linux/device.h>
 #include <linux/gfp.h>
@@ -31,6 +36,58 @@ enum {
 	KSTUB_VC_NQ = 2,
 };
 
+/* Written at load and unload; read by the CPU that drives the device. */
+static struct {
+	typeof(virtqueue_add_inbuf) *add_inbuf;
+	typeof(virtqueue_add_outbuf) *add_outbuf;
+	typeof(virtqueue_kick) *kick;
+	typeof(virtqueue_get_buf) *get_buf;
+	typeof(virtqueue_is_broken) *is_broken;
+	typeof(virtio_reset_device) *reset;
+	typeof(KSTUB_VIRTIO_REGISTER) *register_driver;
+	typeof(unregister_virtio_driver) *unregister_driver;
+} kstub_vio;
+
+static void kstub_vio_put(void)
+{
+	if (kstub_vio.add_inbuf)
+		symbol_put(virtqueue_add_inbuf);
+	if (kstub_vio.add_outbuf)
+		symbol_put(virtqueue_add_outbuf);
+	if (kstub_vio.kick)
+		symbol_put(virtqueue_kick);
+	if (kstub_vio.get_buf)
+		symbol_put(virtqueue_get_buf);
+	if (kstub_vio.is_broken)
+		symbol_put(virtqueue_is_broken);
+	if (kstub_vio.reset)
+		symbol_put(virtio_reset_device);
+	if (kstub_vio.register_driver)
+		symbol_put(KSTUB_VIRTIO_REGISTER);
+	if (kstub_vio.unregister_driver)
+		symbol_put(unregister_virtio_driver);
+	memset(&kstub_vio, 0, sizeof(kstub_vio));
+}
+
+/* Context: process. Return: whether the kernel has virtio loaded. */
+static bool kstub_vio_get(void)
+{
+	kstub_vio.add_inbuf = symbol_get(virtqueue_add_inbuf);
+	kstub_vio.add_outbuf = symbol_get(virtqueue_add_outbuf);
+	kstub_vio.kick = symbol_get(virtqueue_kick);
+	kstub_vio.get_buf = symbol_get(virtqueue_get_buf);
+	kstub_vio.is_broken = symbol_get(virtqueue_is_broken);
+	kstub_vio.reset = symbol_get(virtio_reset_device);
+	kstub_vio.register_driver = symbol_get(KSTUB_VIRTIO_REGISTER);
+	kstub_vio.unregister_driver = symbol_get(unregister_virtio_driver);
+	if (kstub_vio.add_inbuf && kstub_vio.add_outbuf && kstub_vio.kick &&
+	    kstub_vio.get_buf && kstub_vio.is_broken && kstub_vio.reset &&
+	    kstub_vio.register_driver && kstub_vio.unregister_driver)
+		return true;
+	kstub_vio_put();
+	return false;
+}
+
 static struct device *kstub_vc_target;	/* the device chosen at load */
 static bool kstub_vc_was_bound;		/* virtio_console had it */
 static struct virtio_device *kstub_vc_dev;	/* set while we drive it */
@@ -48,8 +105,8 @@ static void kstub_vc_post(u8 *buf)
 	struct scatterlist sg;
 
 	sg_init_one(&sg, buf, KSTUB_VC_RX_SIZE);
-	if (!virtqueue_add_inbuf(kstub_vc_vqs[KSTUB_VC_RXQ], &sg, 1, buf, GFP_ATOMIC))
-		virtqueue_kick(kstub_vc_vqs[KSTUB_VC_RXQ]);
+	if (!kstub_vio.add_inbuf(kstub_vc_vqs[KSTUB_VC_RXQ], &sg, 1, buf, GFP_ATOMIC))
+		kstub_vio.kick(kstub_vc_vqs[KSTUB_VC_RXQ]);
 }
 
 /* Atomic-safe. */
@@ -62,7 +119,7 @@ static int kstub_vc_get_char(void)
 		if (kstub_vc_cur)
 			kstub_vc_post(kstub_vc_cur);
 		kstub_vc_cur = NULL;
-		buf = virtqueue_get_buf(kstub_vc_vqs[KSTUB_VC_RXQ], &len);
+		buf = kstub_vio.get_buf(kstub_vc_vqs[KSTUB_VC_RXQ], &len);
 		if (!buf)
 			return -1;
 		kstub_vc_cur = buf;
@@ -85,10 +142,10 @@ static void kstub_vc_put_chars(const u8 *buf, size_t len)
 		n = min_t(size_t, len, KSTUB_VC_TX_SIZE);
 		memcpy(kstub_vc_tx, buf, n);
 		sg_init_one(&sg, kstub_vc_tx, n);
-		if (virtqueue_add_outbuf(vq, &sg, 1, kstub_vc_tx, GFP_ATOMIC))
+		if (kstub_vio.add_outbuf(vq, &sg, 1, kstub_vc_tx, GFP_ATOMIC))
 			return;
-		virtqueue_kick(vq);
-		while (!virtqueue_get_buf(vq, &done) && !virtqueue_is_broken(vq))
+		kstub_vio.kick(vq);
+		while (!kstub_vio.get_buf(vq, &done) && !kstub_vio.is_broken(vq))
 			cpu_relax();
 		buf += n;
 		len -= n;
@@ -139,7 +196,7 @@ static int kstub_vc_probe(struct virtio_device *vdev)
 
 static void kstub_vc_remove(struct virtio_device *vdev)
 {
-	virtio_reset_device(vdev);
+	kstub_vio.reset(vdev);
 	vdev->config->del_vqs(vdev);
 	kstub_vc_dev = NULL;
 }
@@ -229,11 +286,14 @@ static bool kstub_virtio_find(const char *arg)
 	struct device *dev;
 	int ret;
 
-	ret = register_virtio_driver(&kstub_vc_driver);
-	if (ret)
+	if (!kstub_vio_get())
 		return false;
-	dev = bus_find_device(kstub_vc_driver.driver.bus, NULL, arg, kstub_vc_match);
-	unregister_virtio_driver(&kstub_vc_driver);
+	ret = kstub_virtio_register(kstub_vio.register_driver, &kstub_vc_driver);
+	dev = ret ? NULL : bus_find_device(kstub_vc_driver.driver.bus, NULL, arg,
+					    kstub_vc_match);
+	if (!ret)
+		kstub_vio.unregister_driver(&kstub_vc_driver);
+	kstub_vio_put();
 	put_device(dev);
 	return dev;
 }
@@ -243,10 +303,14 @@ static int kstub_vc_init(const char *arg)
 	struct device *dev;
 	int ret;
 
+	if (!kstub_vio_get()) {
+		pr_err("virtio=%s: the kernel has no virtio loaded\n", arg);
+		return -ENODEV;
+	}
 	ret = kstub_vc_alloc();
 	if (ret)
-		return ret;
-	ret = register_virtio_driver(&kstub_vc_driver);
+		goto err_put;
+	ret = kstub_virtio_register(kstub_vio.register_driver, &kstub_vc_driver);
 	if (ret)
 		goto err_free;
 	dev = bus_find_device(kstub_vc_driver.driver.bus, NULL, arg, kstub_vc_match);
@@ -272,21 +336,24 @@ static int kstub_vc_init(const char *arg)
 	return 0;
 
 err_give_back:
-	unregister_virtio_driver(&kstub_vc_driver);
+	kstub_vio.unregister_driver(&kstub_vc_driver);
 	kstub_vc_give_back();
 	goto err_free;
 err_unregister:
-	unregister_virtio_driver(&kstub_vc_driver);
+	kstub_vio.unregister_driver(&kstub_vc_driver);
 err_free:
 	kstub_vc_free();
+err_put:
+	kstub_vio_put();
 	return ret;
 }
 
 static void kstub_vc_exit(void)
 {
-	unregister_virtio_driver(&kstub_vc_driver);
+	kstub_vio.unregister_driver(&kstub_vc_driver);
 	kstub_vc_give_back();
 	kstub_vc_free();
+	kstub_vio_put();
 }
 
 /* Process context: a single-port virtio console, there to be taken. */

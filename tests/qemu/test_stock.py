@@ -1,138 +1,39 @@
 # SPDX-License-Identifier: GPL-2.0
 """kstub against Debian's own kernels: built with linux-headers-*-amd64,
-loaded into the stock linux-image booted under QEMU, and served over RSP.
+loaded into the stock linux-image booted under QEMU, with real GDB and
+the -dbg package's symbols (tests/qemu/stock.py sets them up), on the
+console's own serial line, and installed with DKMS.
 """
 import glob
 import os
 import re
-import shlex
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 
-from harness import ROOT, Guest, Kernel, RawRsp, TestFailure, check
+from harness import ROOT, Guest, RawRsp, TestFailure, check
 from session import THREAD_LINE, Session
-
-CACHE = os.environ.get("KSTUB_CACHE", os.path.expanduser("~/.cache/kstub"))
-
-
-def stock_release(series):
-    """The newest installed headers release of a series: 6.1.0-NN-amd64 or 6.12.NN+deb12-amd64."""
-    pat = {"6.1": r"6\.1\.0-\d+-amd64$", "6.12": r"6\.12\.\d+\+deb12-amd64$"}[series]
-    found = [os.path.basename(d)[len("linux-headers-"):]
-             for d in glob.glob("/usr/src/linux-headers-*")]
-    found = [f for f in found if re.match(pat, f)]
-    check(found, "no linux-headers for Debian's %s kernel (tests/deps.sh installs them)" % series)
-    return sorted(found, key=lambda s: [int(x) for x in re.findall(r"\d+", s)])[-1]
-
-
-class StockKernel(Kernel):
-    def __init__(self, release):
-        Kernel.__init__(self, "stock-" + release, "x86_64", "/usr/src/linux-headers-" + release)
-        self.release = release
-        self.vmlinux = None
-        self.image = self._image()
-
-    def _image(self):
-        d = os.path.join(CACHE, "stock", self.release)
-        img = os.path.join(d, "boot", "vmlinuz-" + self.release)
-        if not os.path.exists(img):
-            os.makedirs(d, exist_ok=True)
-            subprocess.run(["apt-get", "download", "-q", "linux-image-%s-unsigned" % self.release],
-                           cwd=d, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            debs = glob.glob(os.path.join(d, "linux-image-*.deb"))
-            if not debs:
-                subprocess.run(["apt-get", "download", "-q", "linux-image-" + self.release],
-                               cwd=d, check=True, stdout=subprocess.DEVNULL)
-                debs = glob.glob(os.path.join(d, "linux-image-*.deb"))
-            subprocess.run(["dpkg-deb", "-x", debs[0], d], check=True)
-        check(os.path.exists(img), "no kernel image in the linux-image package")
-        return img
-
-
-# Debian's own modules the GDB sessions load from the stock package, and
-# debug from the -dbg package: cpuid before kstub (kstub lists it from its
-# file and sysfs), msr after (from the file the kernel loads it from)
-DEBIAN_MODULES = {"cpuid": "kernel/arch/x86/kernel/cpuid.ko",
-                  "msr": "kernel/arch/x86/kernel/msr.ko"}
-
-
-def stock_debug(release):
-    """The vmlinux of linux-image-@release-dbg and the debug files of
-    DEBIAN_MODULES, unpacked once into the cache; returns GDB's sysroot for
-    them, the package's usr/lib/debug. The package is 1 GB: only what the
-    tests read is kept, and tar stops reading once it has all of it (the
-    package holds vmlinux and arch/x86's modules first)."""
-    d = os.path.join(CACHE, "stock-dbg", release)
-    root = os.path.join(d, "usr/lib/debug")
-    want = ["boot/vmlinux-" + release] + ["lib/modules/%s/%s" % (release, m)
-                                          for m in DEBIAN_MODULES.values()]
-    if not all(os.path.exists(os.path.join(root, w)) for w in want):
-        t0 = time.time()
-        os.makedirs(d, exist_ok=True)
-        for old in glob.glob(os.path.join(d, "*.deb")):
-            os.remove(old)
-        subprocess.run(["apt-get", "download", "-q", "linux-image-%s-dbg" % release], cwd=d,
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deb = glob.glob(os.path.join(d, "*.deb"))
-        check(deb, "apt-get download linux-image-%s-dbg left no package" % release)
-        # dpkg-deb dies of SIGPIPE once tar has what it wants
-        subprocess.run("dpkg-deb --fsys-tarfile %s 2>/dev/null | tar -x --occurrence -C %s %s"
-                       % (shlex.quote(deb[0]), shlex.quote(d),
-                          " ".join(shlex.quote("./usr/lib/debug/" + w) for w in want)),
-                       shell=True)
-        os.remove(deb[0])
-        print("    linux-image-%s-dbg: downloaded and unpacked in %.0f s"
-              % (release, time.time() - t0))
-    missing = [w for w in want if not os.path.exists(os.path.join(root, w))]
-    check(not missing, "linux-image-%s-dbg lacks %s" % (release, missing))
-    return root
+from stock import (CACHE, DEBIAN_MODULES, StockKernel, gdb_source, linux_source, load_modules,
+                   stock_kernel, stock_release)
+from test_transport import test_tty_shared
 
 
 def stock_session(series, name):
     """Real GDB on Debian's kernel, with the -dbg package's vmlinux and
     module debug files and the kernel's source from linux-source."""
-    release = stock_release(series)
-    k = StockKernel(release)
-    sysroot = stock_debug(release)
-    k.vmlinux = os.path.join(sysroot, "boot/vmlinux-" + release)
-    # as gdb.rst tells users: GDB places a module's variables and init
-    # code right only from a file with every section linked at 0
-    subprocess.run([os.path.join(ROOT, "tools", "kstub-gdb-ko")] +
-                   [os.path.join(sysroot, "lib/modules", release, m)
-                    for m in DEBIAN_MODULES.values()], check=True)
-    k.build_modules()
-    # the modules as Debian ships them (.ko on 6.1, .ko.xz on 6.12), where
-    # depmod's modules.dep says they are
-    pkg = os.path.join(CACHE, "stock", release, "lib/modules", release)
-    guest, dep = {}, ""
-    for mod, rel in DEBIAN_MODULES.items():
-        found = glob.glob(os.path.join(pkg, rel + "*"))
-        check(found, "no %s in linux-image-%s" % (rel, release))
-        suffix = found[0][len(os.path.join(pkg, rel)):]
-        guest[mod] = "/lib/modules/%s/%s%s" % (release, rel, suffix)
-        k.initramfs_extra[guest[mod]] = found[0]
-        dep += "%s%s:\n" % (rel, suffix)
-    k.initramfs_extra["/lib/modules/%s/modules.dep" % release] = dep.encode()
-    k.initramfs = os.path.join(k.out, "initramfs-gdb.cpio.gz")
-    k.build_initramfs()
+    k, sysroot, guest = stock_kernel(series, say=lambda line: print("    " + line))
+    release = k.release
+    src, why = linux_source(series, release)
+    check(src, "no source to check lines against: " + str(why))
     with Session(k, name, test_module=False, load=False,
                  expected=[r"module verification failed", r"loading out-of-tree"]) as s:
         g = s.g
         check(release == g.sh("uname -r").strip().splitlines()[-1], "booted the wrong kernel")
-        # a .ko.xz as a newer kmod loads it: the kernel decompresses it
-        z = " z" if guest["cpuid"].endswith(".xz") else ""
-        out = g.sh("/modload %s%s" % (guest["cpuid"], z))
-        check("modload: 0" in out, "cpuid did not load: " + out)
-        g.sh("insmod /kstub.ko")
-        dm = g.sh("dmesg | grep kstub:")
-        check("ready on uart" in dm, "kstub did not come up:\n" + dm)
+        dm = load_modules(g, guest)
         check("1 of the 1 modules loaded before kstub listed for GDB" in dm,
               "kstub did not list cpuid, loaded before it:\n" + dm)
-        out = g.sh("/modload %s%s" % (guest["msr"], z))
-        check("modload: 0" in out, "msr did not load: " + out)
         var = re.search(r"^([0-9a-f]+) b cpuhp_cpuid_state\s+\[cpuid\]$",
                         g.sh("grep -w cpuhp_cpuid_state /proc/kallsyms"), re.M)
         check(var, "cpuid's cpuhp_cpuid_state is not in kallsyms")
@@ -169,16 +70,7 @@ def stock_session(series, name):
         out = gdb.cmd("p (int)cpuhp_cpuid_state")
         check(re.search(r"= [1-9]\d*$", out, re.M), "cpuhp_cpuid_state reads " + out)
         # source lines from linux-source, of the same version
-        gdb.cmd("list cpuid_read,+1")
-        out = gdb.cmd("info source")
-        m = re.search(r"^Compilation directory is (\S+)$", out, re.M)
-        check(m, "the -dbg vmlinux names no build directory:\n" + out)
-        # Debian's 6.12 names the files relative to the source tree
-        src = os.path.join(CACHE, "src", "linux-source-" + series)
-        if m.group(1).startswith("/"):
-            gdb.cmd("set substitute-path %s %s" % (m.group(1), src))
-        else:
-            gdb.cmd("directory " + src)
+        gdb_source(gdb, src, "cpuid_read")
         out = gdb.cmd("list cpuid_read,+1")
         with open(os.path.join(src, "arch/x86/kernel/cpuid.c")) as f:
             text = f.read().split("\n")
@@ -212,18 +104,27 @@ def stock_session(series, name):
         check("alive-42" in g.sh("echo alive-$((40+2))"), "guest dead")
 
 
-def serve_rsp(k, name):
-    """Boot @k, insmod the kstub.ko in its initramfs, stop the kernel with
-    SysRq-g and talk RSP to it."""
+def serve_rsp(k, name, before=(), ready="ready on uart", deferred_console=False):
+    """Boot @k, run the guest commands @before, insmod the kstub.ko in its
+    initramfs, stop the kernel with SysRq-g and talk RSP to it.
+    @deferred_console: the kernel prints its console from a thread (6.12's
+    PREEMPT_RT does), so kstub's "waiting for GDB" shows only once the
+    kernel runs again: GDB comes without it."""
     g = Guest(k)
     try:
         check(k.release == g.sh("uname -r").strip().splitlines()[-1], "booted the wrong kernel")
+        for cmd in before:
+            g.sh(cmd)
         g.sh("insmod /kstub.ko")
-        check("ready on uart" in g.sh("dmesg | grep kstub"), "kstub did not come up")
+        out = g.sh("dmesg | grep kstub")
+        check(ready in out, "kstub did not come up (%s):\n%s" % (ready, out))
         banner = int(g.sh("grep ' linux_banner$' /proc/kallsyms").split()[0], 16)
         seq = g.start("echo g > /proc/sysrq-trigger")
-        g.wait_for("kstub: waiting for GDB")
-        time.sleep(0.5)
+        if deferred_console:
+            time.sleep(3)
+        else:
+            g.wait_for("kstub: waiting for GDB")
+            time.sleep(0.5)
         r = RawRsp(g.gdb_port)
         check(r.request(b"qSupported").startswith(b"PacketSize="), "qSupported")
         check(r.request(b"?").startswith(b"T05thread:"), "stop reply")
@@ -233,6 +134,8 @@ def serve_rsp(k, name):
         check(r.request(b"D") == b"OK", "detach")
         r.close()
         g.finish(seq)
+        if deferred_console:
+            check("kstub: waiting for GDB" in g.sh("dmesg"), "no stop in dmesg")
         g.sh("rmmod kstub")
         check("alive-42" in g.sh("echo alive-$((40+2))"), "guest dead")
         g.check_console(expected=[r"module verification failed", r"loading out-of-tree"])
@@ -251,6 +154,59 @@ def test_debian_6_12_kernel():
     """Built against Debian 12's linux-headers-6.12.*+deb12-amd64 (IBT on), loaded into it;
     a GDB session with the -dbg package's symbols (.ko.xz modules)."""
     stock_session("6.12", "stock_6.12")
+
+
+def test_debian_6_12_shared_line():
+    """tty=ttyS0 on Debian's 6.12 kernel: the one serial line is the
+    console's too, and the kernel has no CONFIG_CONSOLE_POLL, so kstub
+    drives the 16550's registers while the kernel is stopped.
+    test_tty_shared's checks: attach to the running kernel, a breakpoint
+    and stepi, console lines with packet characters meanwhile, Ctrl-C
+    with a reader on the tty that gets all that is typed and nothing of
+    GDB's, a GDB that attaches by itself with the tty open, the line back
+    after detach and rmmod."""
+    k, _, _ = stock_kernel("6.12", say=lambda line: print("    " + line))
+    test_tty_shared(k.over("tty"), "stock_6.12_tty")
+
+
+def test_debian_6_12_flavours():
+    """Built against the headers of Debian's 6.12 -rt (PREEMPT_RT: its
+    spinlocks sleep) and -cloud kernels, loaded into each, served over RSP."""
+    for flavour in ("rt", "cloud"):
+        k = StockKernel(stock_release("6.12", flavour))
+        with open(os.path.join(k.kdir, ".config")) as f:
+            rt = "CONFIG_PREEMPT_RT=y" in f.read().split("\n")
+        check(rt == (flavour == "rt"), "%s kernel: PREEMPT_RT is %s" % (flavour, rt))
+        k.build_modules()
+        k.build_initramfs()
+        serve_rsp(k, "stock_6.12_" + flavour, deferred_console=rt)
+
+
+# Debian's 6.1 has virtio as modules: these, in this order, give the guest
+# its virtio-pci devices
+VIRTIO_61 = ["virtio_ring", "virtio", "virtio_pci_modern_dev", "virtio_pci_legacy_dev",
+             "virtio_pci"]
+
+
+def test_debian_6_1_virtio():
+    """The virtio transport on Debian's 6.1 kernel, whose virtio is a module:
+    kstub has no module dependency on it (it loads without virtio, over
+    its UART), and once virtio is loaded kstub takes the virtio console
+    and serves RSP there."""
+    release = stock_release("6.1")
+    k = StockKernel(release).over("virtio")
+    pkg = os.path.join(CACHE, "stock", release, "lib/modules", release, "kernel/drivers/virtio")
+    for m in VIRTIO_61:
+        k.initramfs_extra["/virtio/%s.ko" % m] = os.path.join(pkg, m + ".ko")
+    k.build_modules()
+    depends = subprocess.run(["modinfo", "-F", "depends", k.kstub_ko], check=True,
+                             stdout=subprocess.PIPE, text=True).stdout.strip()
+    check(not depends, "kstub.ko depends on " + depends)
+    k.initramfs = os.path.join(k.out, "initramfs-virtio.cpio.gz")
+    k.build_initramfs()
+    serve_rsp(k, "stock_6.1_virtio", ready="ready on virtio",
+              before=["insmod /kstub.ko", "dmesg | grep -q 'kstub: ready on uart'",
+                      "rmmod kstub"] + ["insmod /virtio/%s.ko" % m for m in VIRTIO_61])
 
 
 def dkms_version():
@@ -375,5 +331,6 @@ def test_debian_arm64_config():
     check("# CONFIG_KGDB is not set" in text, "Debian's arm64 config has KGDB")
 
 
-TESTS = [test_debian_6_1_kernel, test_debian_6_12_kernel, test_dkms_debian_6_1,
+TESTS = [test_debian_6_1_kernel, test_debian_6_12_kernel, test_debian_6_12_shared_line,
+         test_debian_6_12_flavours, test_debian_6_1_virtio, test_dkms_debian_6_1,
          test_debian_arm64_config]
