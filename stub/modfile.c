@@ -50,16 +50,16 @@ void kstub_modfile_user(struct kstub_modfile *f, const void __user *mem,
 	*f = (struct kstub_modfile){ .mem = mem, .len = len };
 }
 
-/* The whole of @file, in a kvmalloc()ed buffer of *@len bytes. */
-static void *kstub_read_whole(struct file *file, size_t max, size_t *len)
+/* The whole of @file, *@len bytes and a NUL, in a kvmalloc()ed buffer. */
+static char *kstub_read_whole(struct file *file, size_t max, size_t *len)
 {
 	loff_t size = i_size_read(file_inode(file)), pos = 0;
-	void *buf;
+	char *buf;
 	ssize_t n;
 
 	if (size <= 0 || size > max)
 		return NULL;
-	buf = kvmalloc(size, GFP_KERNEL);
+	buf = kvmalloc(size + 1, GFP_KERNEL);
 	if (!buf)
 		return NULL;
 	while (pos < size) {
@@ -69,6 +69,7 @@ static void *kstub_read_whole(struct file *file, size_t max, size_t *len)
 			return NULL;
 		}
 	}
+	buf[size] = 0;
 	*len = size;
 	return buf;
 }
@@ -174,10 +175,9 @@ void kstub_modfile_close(struct kstub_modfile *f)
  */
 char *kstub_moddep_read(void)
 {
-	char *path, *text = NULL;
 	struct file *file;
+	char *path, *text;
 	size_t len;
-	void *buf;
 
 	path = kasprintf(GFP_KERNEL, "/lib/modules/%s/modules.dep", init_utsname()->release);
 	if (!path)
@@ -186,16 +186,8 @@ char *kstub_moddep_read(void)
 	kfree(path);
 	if (IS_ERR(file))
 		return NULL;
-	buf = kstub_read_whole(file, KSTUB_MODDEP_MAX, &len);
+	text = kstub_read_whole(file, KSTUB_MODDEP_MAX, &len);
 	fput(file);
-	if (buf) {
-		text = kvmalloc(len + 1, GFP_KERNEL);
-		if (text) {
-			memcpy(text, buf, len);
-			text[len] = 0;
-		}
-		kvfree(buf);
-	}
 	return text;
 }
 
