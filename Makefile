@@ -30,10 +30,13 @@ clean:
 check:
 	@tests/run.sh
 
+# Python too is one of what deps.sh installs: it comes before the tool
 run:
+	@tests/deps.sh run
 	@tools/kstub-vm run
 
 demo:
+	@tests/deps.sh run
 	@tools/kstub-vm demo
 
 bench:

@@ -338,33 +338,91 @@ static const char * const kstub_arm64_patch_path[] = {
 	"cpumask_next",
 };
 
+/*
+ * The way of a step exception to kstub's step hook: before it, the kernel
+ * puts back the hardware breakpoints a step suspended, with helpers of its
+ * own (hw_breakpoint.c's out-of-line __kern_my_cpu_offset(), which
+ * test_breakpoint_roulette found). A BRK there, in a break-in's step, stops
+ * inside the step's exception, and the kernel is left with a step kstub no
+ * longer expects ("Unexpected kernel single-step exception at EL1"). These
+ * and the functions they call directly are refused; the kprobes blacklist
+ * has the rest of the way (entry code, the handlers themselves).
+ */
+static const char * const kstub_arm64_step_path[] = {
+	"do_debug_exception", "reinstall_suspended_bps", "try_step_suspended_breakpoints",
+};
+
+enum {
+	/* the step path's callees: 6.1 has 6, 6.12 5 */
+	KSTUB_ARM64_CALLEES_MAX = 32,
+	KSTUB_ARM64_B_MASK = 0x7c000000,	/* B, and BL with bit 31 */
+	KSTUB_ARM64_B = 0x14000000,
+	KSTUB_ARM64_IMM26 = 0x03ffffff,
+};
+
+/* where no breakpoint goes, set at init; read while stopped */
 static struct {
 	unsigned long start, end;
-} kstub_arm64_patch_fns[ARRAY_SIZE(kstub_arm64_patch_path)];
+} kstub_arm64_refused[ARRAY_SIZE(kstub_arm64_patch_path) + ARRAY_SIZE(kstub_arm64_step_path) +
+		      KSTUB_ARM64_CALLEES_MAX];
+static size_t kstub_arm64_nrefused;
+
+/* Refuse the function @addr is in; returns its start, 0 if none. */
+static unsigned long kstub_arm64_refuse_fn(unsigned long addr, unsigned long *size)
+{
+	unsigned long off;
+	size_t i;
+
+	if (!addr ||
+	    !kstub_call(kstub_arm64_size_offset, addr, (unsigned long)size, (unsigned long)&off))
+		return 0;
+	for (i = 0; i < kstub_arm64_nrefused; i++)
+		if (kstub_arm64_refused[i].start == addr - off)
+			return addr - off;
+	if (kstub_arm64_nrefused == ARRAY_SIZE(kstub_arm64_refused))
+		return 0;
+	kstub_arm64_refused[kstub_arm64_nrefused].start = addr - off;
+	kstub_arm64_refused[kstub_arm64_nrefused++].end = addr - off + *size;
+	return addr - off;
+}
+
+/* Refuse @name's function and those it calls or jumps to directly. */
+static void kstub_arm64_refuse_callees(const char *name)
+{
+	unsigned long fn, size, csize, at, to;
+	u32 insn;
+
+	fn = kstub_arm64_refuse_fn(kstub_lookup(name), &size);
+	for (at = fn; fn && at < fn + size; at += KSTUB_ARM64_INSN_SIZE) {
+		if (copy_from_kernel_nofault(&insn, (void *)at, sizeof(insn)))
+			return;
+		if ((insn & KSTUB_ARM64_B_MASK) != KSTUB_ARM64_B)
+			continue;
+		/* imm26, in instructions, signed */
+		to = at + ((long)((u64)(insn & KSTUB_ARM64_IMM26) << 38) >> 36);
+		if (to < fn || to >= fn + size)
+			kstub_arm64_refuse_fn(to, &csize);
+	}
+}
 
 static void kstub_arm64_patch_path_init(void)
 {
-	unsigned long size, off;
+	unsigned long size;
 	size_t i;
 
-	for (i = 0; i < ARRAY_SIZE(kstub_arm64_patch_path); i++) {
-		unsigned long fn = kstub_lookup(kstub_arm64_patch_path[i]);
-
-		if (!fn || !kstub_call(kstub_arm64_size_offset, fn, (unsigned long)&size,
-				       (unsigned long)&off))
-			continue;
-		kstub_arm64_patch_fns[i].start = fn - off;
-		kstub_arm64_patch_fns[i].end = fn - off + size;
-	}
+	kstub_arm64_nrefused = 0;
+	for (i = 0; i < ARRAY_SIZE(kstub_arm64_patch_path); i++)
+		kstub_arm64_refuse_fn(kstub_lookup(kstub_arm64_patch_path[i]), &size);
+	for (i = 0; i < ARRAY_SIZE(kstub_arm64_step_path); i++)
+		kstub_arm64_refuse_callees(kstub_arm64_step_path[i]);
 }
 
 static bool kstub_arm64_in_patch_path(unsigned long addr)
 {
 	size_t i;
 
-	for (i = 0; i < ARRAY_SIZE(kstub_arm64_patch_fns); i++)
-		if (addr >= kstub_arm64_patch_fns[i].start &&
-		    addr < kstub_arm64_patch_fns[i].end)
+	for (i = 0; i < kstub_arm64_nrefused; i++)
+		if (addr >= kstub_arm64_refused[i].start && addr < kstub_arm64_refused[i].end)
 			return true;
 	return false;
 }

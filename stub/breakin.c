@@ -28,8 +28,15 @@ enum {
 	KSTUB_BREAKIN_SPACING_NS = 2 * NSEC_PER_MSEC,
 };
 
-/* owned by the CPU that holds kstub_master */
-struct kstub_breakin kstub_breakin;
+static void kstub_rx_irq_hard(struct irq_work *work);
+
+/*
+ * Owned by the CPU that holds kstub_master; @rx_work by whichever
+ * receive handler runs in a thread.
+ */
+struct kstub_breakin kstub_breakin = {
+	.rx_work = IRQ_WORK_INIT_HARD(kstub_rx_irq_hard),
+};
 
 static int kstub_breakin_try(struct pt_regs *regs, bool own_irq);
 static void kstub_breakin_again(int ret);
@@ -42,22 +49,33 @@ static void kstub_breakin_again(int ret);
  * it can, one instruction into the code the interrupt came from, as if
  * the debugger had been there all along; otherwise right here.
  *
- * Context: hard interrupt, from the transport's handler.
+ * Context: the transport's receive handler. In a hard interrupt it reads
+ * at once. A handler the kernel runs in a thread (PREEMPT_RT threads every
+ * interrupt handler not marked IRQF_NO_THREAD, virtio's among them) passes
+ * the work to a hard irq_work: a preemptible thread must not own the stop
+ * while another CPU spins for it with interrupts off, and has no
+ * interrupted frame to step into.
  * Return: whether there were bytes to read (a poller that polls sooner
- * while the line is busy loses fewer to a full FIFO).
+ * while the line is busy loses fewer to a full FIFO); in a thread, true.
  */
 bool kstub_rx_irq(void)
 {
-	int cpu = smp_processor_id();
+	int cpu;
 	bool any = false;
 	int c;
 
+	if (!READ_ONCE(kstub_ready))
+		return false;
+	if (!in_hardirq()) {
+		irq_work_queue(&kstub_breakin.rx_work);
+		return true;
+	}
 	/*
 	 * While stopped or stepping, the master reads the bytes: own the
 	 * stop before reading, so that two CPUs never drive the transport.
 	 */
-	if (!READ_ONCE(kstub_ready) ||
-	    atomic_cmpxchg(&kstub_master, KSTUB_NO_CPU, cpu) != KSTUB_NO_CPU)
+	cpu = smp_processor_id();
+	if (atomic_cmpxchg(&kstub_master, KSTUB_NO_CPU, cpu) != KSTUB_NO_CPU)
 		return false;
 	while ((c = kstub_transport->get_char()) >= 0) {
 		any = true;
@@ -76,6 +94,13 @@ bool kstub_rx_irq(void)
 }
 
 NOKPROBE_SYMBOL(kstub_rx_irq);
+
+static void kstub_rx_irq_hard(struct irq_work *work)
+{
+	kstub_rx_irq();
+}
+
+NOKPROBE_SYMBOL(kstub_rx_irq_hard);
 
 /*
  * Arm the step into the code @regs (the interrupted frame, or NULL) goes
@@ -157,7 +182,8 @@ NOKPROBE_SYMBOL(kstub_breakin_later);
 
 void kstub_breakin_init(void)
 {
-	init_irq_work(&kstub_breakin.work, kstub_breakin_retry);
+	/* hard: a lazy one runs in a thread on PREEMPT_RT, with no frame */
+	kstub_breakin.work = IRQ_WORK_INIT_HARD(kstub_breakin_retry);
 	hrtimer_init(&kstub_breakin.timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_PINNED_HARD);
 	kstub_breakin.timer.function = kstub_breakin_later;
 }
@@ -175,4 +201,14 @@ void kstub_breakin_exit(void)
 		hrtimer_cancel(&kstub_breakin.timer);
 		irq_work_sync(&kstub_breakin.work);
 	}
+}
+
+/*
+ * Once the transport's receive handler is gone (free_irq() and virtio's
+ * del_vqs() wait for a handler thread to finish), nothing queues
+ * @rx_work again: wait for the last one.
+ */
+void kstub_breakin_drain(void)
+{
+	irq_work_sync(&kstub_breakin.rx_work);
 }

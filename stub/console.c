@@ -27,13 +27,22 @@ void kstub_output(const char *s, size_t n)
 /*
  * A trap defers printk to an irq_work that runs only once GDB resumes the
  * kernel: say why it waits on the consoles themselves, as kdb does.
+ * PREEMPT_RT calls a console's write method only from its printing
+ * thread: drivers take sleeping locks there (virtio's console) or have
+ * none (nbcon's), and the line goes to the log, printed once the kernel
+ * runs. @a starts with "kstub: ".
  * Context: trap; a console lock another CPU holds is only tried.
  */
 void kstub_console_say(const char *a, const char *b, const char *c)
 {
-	int cookie = kstub_consoles_read_lock();
 	struct console *con;
+	int cookie;
 
+	if (IS_ENABLED(CONFIG_PREEMPT_RT)) {
+		pr_emerg("%s%s%s", a + strlen(KBUILD_MODNAME ": "), b, c);
+		return;
+	}
+	cookie = kstub_consoles_read_lock();
 	kstub_for_each_console(con) {
 		if (!(kstub_console_flags(con) & CON_ENABLED) || !con->write)
 			continue;

@@ -223,13 +223,42 @@ static void kstub_roundup_cpus(int self)
 NOKPROBE_SYMBOL(kstub_roundup_cpus);
 
 /*
- * The roundup runs kernel code (the IPIs, the cpumask helpers) with the breakpoints
- * still in: a breakpoint the master runs into there takes them all out
- * at once, for this stop (kstub_trap_swbreak()).
+ * A crash says on the consoles what kstub does with it (the oops or the
+ * panic says what it is) before the other CPUs stop: a console's driver
+ * may take a lock that a CPU stopped in the middle of its own write would
+ * hold for good (virtio's console, written to from another CPU:
+ * test_oops_while_console_busy hung there). The rest of the stop reads
+ * the same state (kstub_stopped()), and lockdown is applied there.
+ * Context: the master, in the roundup or stepping.
  */
-static void kstub_roundup(int self)
+static void kstub_crash_tell(struct pt_regs *regs, enum kstub_reason why)
+{
+	char waits[64] = "; waiting for GDB\n";
+
+	if (why != KSTUB_REASON_PANIC && why != KSTUB_REASON_OOPS)
+		return;
+	if (!(kstub_lockdown_allows() & KSTUB_MAY_READ))
+		snprintf(waits, sizeof(waits), "; the kernel is locked down, going on\n");
+	else
+		kstub_crash_wait_ns(waits, sizeof(waits));
+	if (why == KSTUB_REASON_PANIC)
+		kstub_panic_say(regs, waits);
+	else if (!kstub_gdb_attached())
+		kstub_console_say("kstub: oops", "", waits);
+}
+
+NOKPROBE_SYMBOL(kstub_crash_tell);
+
+/*
+ * The roundup runs kernel code (the IPIs, the cpumask helpers, a crash's
+ * words on the consoles) with the breakpoints still in: a breakpoint the
+ * master runs into there takes them all out at once, for this stop
+ * (kstub_trap_swbreak()).
+ */
+static void kstub_roundup(int self, struct pt_regs *regs, enum kstub_reason why)
 {
 	WRITE_ONCE(kstub_rounding_up, true);
+	kstub_crash_tell(regs, why);
 	kstub_roundup_cpus(self);
 	WRITE_ONCE(kstub_rounding_up, false);
 }
@@ -370,7 +399,7 @@ static void kstub_stopped(int cpu, struct pt_regs *regs,
 	u64 data;
 	bool packet = kstub_breakin.packet;
 	u64 wait = U64_MAX;
-	char waits[64] = "; waiting for GDB\n";
+	char waits[64];	/* said already, by kstub_crash_tell() */
 
 	kstub_record_cpu(cpu, regs);
 	kstub_bp_forget_gone(&kstub_bps);
@@ -380,17 +409,13 @@ static void kstub_stopped(int cpu, struct pt_regs *regs,
 		/* nothing to show GDB: it goes, and the kernel goes on */
 		kstub_session_end(&kstub_sess);
 		wait = 0;
-		snprintf(waits, sizeof(waits), "; the kernel is locked down, going on\n");
 	} else if (why == KSTUB_REASON_PANIC || why == KSTUB_REASON_OOPS) {
 		wait = kstub_crash_wait_ns(waits, sizeof(waits));
 	}
 	/* a kernel panics once: the hook has done its work */
 	if (why == KSTUB_REASON_PANIC) {
 		kstub_bp_clear(&kstub_hooks, instruction_pointer(regs));
-		kstub_panic_say(regs, waits);
-	} else if (why == KSTUB_REASON_OOPS && !kstub_gdb_attached()) {
-		/* the oops says what it is; the console says what kstub does */
-		kstub_console_say("kstub: oops", "", waits);
+		kstub_panic_tell_gdb();
 	}
 	if (why == KSTUB_REASON_BREAK && kstub_breakin.signal)
 		signal = kstub_breakin.signal;
@@ -544,10 +569,12 @@ static void kstub_enter(int cpu, struct pt_regs *regs, enum kstub_reason why,
 	struct pt_regs *breakin = kstub_breakin.regs;
 
 	if (!stepping) {
-		kstub_roundup(cpu);
+		kstub_roundup(cpu, regs, why);
 	} else if (!breakin) {
+		/* GDB's step: the others stayed parked, the breakpoints out */
 		WRITE_ONCE(kstub_step_cpu, KSTUB_NO_CPU);
 		kstub_arch.step_done(regs);
+		kstub_crash_tell(regs, why);
 	} else {
 		/* a break-in: the other CPUs are still running */
 		WRITE_ONCE(kstub_step_cpu, KSTUB_NO_CPU);
@@ -559,7 +586,7 @@ static void kstub_enter(int cpu, struct pt_regs *regs, enum kstub_reason why,
 			/* trapped on the way out of the interrupt: stop here */
 			kstub_arch.step_cancel(breakin);
 		}
-		kstub_roundup(cpu);
+		kstub_roundup(cpu, regs, why);
 	}
 	/*
 	 * The breakpoints out once the other CPUs are parked: a CPU that

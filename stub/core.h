@@ -152,6 +152,7 @@ void kstub_console_flush(void);
 /* crash.c: panics and oopses */
 u64 kstub_crash_wait_ns(char *says, size_t len);
 void kstub_panic_say(struct pt_regs *regs, const char *waits);
+void kstub_panic_tell_gdb(void);
 
 /* breakin.c: a stop asked for while the kernel runs; the master's */
 struct kstub_breakin {
@@ -161,11 +162,13 @@ struct kstub_breakin {
 	int tries;
 	struct irq_work work;	/* asks the arch again */
 	struct hrtimer timer;	/* queues @work a little later */
+	struct irq_work rx_work;	/* kstub_rx_irq() from a handler thread */
 };
 
 extern struct kstub_breakin kstub_breakin;
 void kstub_breakin_init(void);
 void kstub_breakin_exit(void);
+void kstub_breakin_drain(void);
 
 /* lockdown.c */
 void kstub_lockdown_stop(void);

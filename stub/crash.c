@@ -33,7 +33,7 @@ static const char kstub_panic_says[] = "Kernel panic - not syncing: ";
  * kstub_crash_wait), in ns: U64_MAX for no limit, 0 for not at all; and
  * the console's words for it in @says. A kernel that would reboot or dump
  * is not made one that hangs because kstub is loaded.
- * Context: the master, stopped.
+ * Context: the master.
  */
 u64 kstub_crash_wait_ns(char *says, size_t len)
 {
@@ -59,9 +59,10 @@ NOKPROBE_SYMBOL(kstub_crash_wait_ns);
 /*
  * A panic stops before the kernel stops the other CPUs, at panic()'s
  * entry, where the message is not made yet: make it from the arguments,
- * for the log (monitor dmesg) and the console, and for a GDB that waits.
- * Context: the master, every breakpoint out (so vsnprintf() and the
- * consoles may hold one), the other CPUs parked by kstub.
+ * for the log (monitor dmesg) and the console, and for a GDB that waits
+ * (kstub_panic_tell_gdb()).
+ * Context: the master, in the roundup (kstub_crash_tell()): vsnprintf()
+ * and the consoles may hold a breakpoint, which then comes out.
  */
 void kstub_panic_say(struct pt_regs *regs, const char *waits)
 {
@@ -73,9 +74,18 @@ void kstub_panic_say(struct pt_regs *regs, const char *waits)
 		kstub_panic_msg[--n] = '\0';
 	pr_emerg("panic: %s\n", kstub_panic_msg);
 	kstub_console_say("kstub: panic: ", kstub_panic_msg, waits);
+}
+
+NOKPROBE_SYMBOL(kstub_panic_say);
+
+/* The panic's message, to an attached GDB. Context: the master, stopped. */
+void kstub_panic_tell_gdb(void)
+{
 	if (!kstub_gdb_attached())
 		return;
 	kstub_output(kstub_panic_says, sizeof(kstub_panic_says) - 1);
-	kstub_output(kstub_panic_msg, n);
+	kstub_output(kstub_panic_msg, strlen(kstub_panic_msg));
 	kstub_output("\n", 1);
 }
+
+NOKPROBE_SYMBOL(kstub_panic_tell_gdb);

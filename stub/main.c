@@ -150,6 +150,7 @@ err_exit_arch:
 	kstub_arch.exit();
 err_exit_io:
 	kstub_main_transport->exit();
+	kstub_breakin_drain();
 	return ret;
 }
 
@@ -165,6 +166,7 @@ static void __exit kstub_exit(void)
 	kstub_hw_exit();
 	kstub_arch.exit();
 	kstub_main_transport->exit();
+	kstub_breakin_drain();
 }
 
 module_init(kstub_init);

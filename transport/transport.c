@@ -107,6 +107,14 @@ int kstub_transport_request_irq(int irq, irq_handler_t handler, void *dev)
 {
 	if (irq <= 0)
 		return 0;
+	/*
+	 * In hard interrupt context, where the break-in steps into the code
+	 * the interrupt came from; a line shared with a handler the kernel
+	 * threads (PREEMPT_RT threads them all) refuses that, and kstub's
+	 * handler is then threaded too (kstub_rx_irq() copes).
+	 */
+	if (!request_irq(irq, handler, IRQF_SHARED | IRQF_NO_THREAD, "kstub", dev))
+		return irq;
 	if (request_irq(irq, handler, IRQF_SHARED, "kstub", dev)) {
 		pr_warn("uart: IRQ %d is busy; GDB cannot interrupt a running kernel\n", irq);
 		return 0;

@@ -235,9 +235,15 @@ static void kstub_tty_con_hook(void)
 
 	kstub_consoles_lock();
 	for_each_console(con) {
-		if (!con->device || !con->write || con->device(con, &index) != kstub_tty_drv ||
+		if (!con->device || con->device(con, &index) != kstub_tty_drv ||
 		    index != kstub_tty_line)
 			continue;
+		if (!con->write) {
+			/* an nbcon console (PREEMPT_RT's 8250) writes another way */
+			pr_warn("tty: console %s%d prints past kstub: while GDB is attached its text reaches GDB raw\n",
+				con->name, index);
+			break;
+		}
 		kstub_tty_con = con;
 		kstub_tty_con_write_orig = con->write;
 		WRITE_ONCE(con->write, kstub_tty_con_write);

@@ -7,7 +7,7 @@ import threading
 import time
 
 from harness import RawRsp, TestFailure, check, stress
-from registry import BUILTIN, DEBUG, PLAIN, scenario
+from registry import BUILTIN, DEBUG, PLAIN, SHARED, scenario
 from session import (ARCH, PANIC_LINES, PANIC_MSG, Session, builtin_args, detach,
                       first_patchable, guest_alive, guest_with_gdb, kstubwait_attached,
                       source_line, spawn, unspawn, wait_reboot)
@@ -152,6 +152,33 @@ def test_breakpoint_in_die_chain(k, name):
         s.gdb.cmd("delete")
         s.detach()
         s.g.finish(seq)
+        guest_alive(s)
+
+
+@scenario(PLAIN, arch="arm64")
+def test_breakpoint_in_step_path(k, name):
+    """arm64's step exception puts back the hardware breakpoints a step
+    suspended before it reaches kstub's hook, with helpers of its own. A
+    breakpoint in one, hit in a break-in's step, stopped inside the step's
+    exception and left the kernel a step kstub no longer expected
+    ("Unexpected kernel single-step exception at EL1": the roulette found
+    hw_breakpoint.c's out-of-line __kern_my_cpu_offset). kstub refuses
+    those helpers, and a break-in after the refusal steps as ever."""
+    with Session(k, name, test_module=False) as s:
+        seq = s.attach()
+        callees = []
+        for fn in ("reinstall_suspended_bps", "try_step_suspended_breakpoints"):
+            out = s.gdb.cmd("disassemble %s" % fn)
+            callees += re.findall(r"\bbl\s+(0x[0-9a-f]+) <([^>+]+)>", out)
+        check(callees, "no call in the step exception's way to kstub")
+        for addr, callee in callees:
+            z0_refused(s.gdb, k.arch, int(addr, 16))
+        s.resume(seq)
+        time.sleep(1)
+        s.gdb.p.send_signal(signal.SIGINT)
+        out = s.gdb.end(s.gdb.seq, timeout=60)
+        check("SIGINT" in out, "no break-in stop:\n" + out)
+        s.detach()
         guest_alive(s)
 
 
@@ -385,6 +412,33 @@ def test_crash_policy(k, name):
         check("SIGABRT" in out + g.cmd("info program"), "no SIGABRT stop:\n" + out)
         check(re.search(r"\bpanic \(fmt=.*\) at \S*kernel/panic\.c:\d+", out),
               "not stopped in panic():\n" + out)
+
+
+# oopses while another CPU writes to the virtio console
+OOPS_ROUNDS = stress(30, 300)
+
+
+@scenario(SHARED, arch="x86_64")
+def test_oops_while_console_busy(k, name):
+    """An oops with no GDB attached while another CPU writes to the virtio
+    console, a console of the kernel's as well as the shell's tty (x86
+    stops the other CPUs by NMI, so one may be stopped in the virtio
+    console's write with its lock held): kstub says on the consoles that
+    it lets the oops go on, and the kernel goes on, OOPS_ROUNDS times."""
+    said = "kstub: oops; no GDB attached, going on (panic= set)"
+    with Session(k, name, expected=ARCH[k.arch]["oops_lines"]) as s:
+        check("hvc0" in s.g.sh("cat /proc/consoles"), "hvc0 is not a console")
+        s.g.console_noise = r"~+\n?"
+        spawn(s, "flood", "while :; do echo %s; usleep 2000; done > /dev/hvc0" % ("~" * 400))
+        for i in range(OOPS_ROUNDS):
+            rc, _ = s.g.finish(s.g.start("sh -c 'echo 1 > /proc/kstub_test/oops'"), 60)
+            check(rc != 0, "oops %d: the oopsing process should have been killed" % i)
+        unspawn(s, "flood")
+        # the flood's lines break into kstub's (its pieces are written one by one)
+        n = re.sub(s.g.console_noise, "", s.g.console()).count(said)
+        check(n == OOPS_ROUNDS, "kstub said %d times that it let an oops go on, not %d"
+              % (n, OOPS_ROUNDS))
+        guest_alive(s)
 
 
 LOCKED_WRITE = "kstub: the kernel is locked down: GDB may read, not write"

@@ -136,6 +136,16 @@ def serve_rsp(k, name, before=(), ready="ready on uart", deferred_console=False)
         g.finish(seq)
         if deferred_console:
             check("kstub: waiting for GDB" in g.sh("dmesg"), "no stop in dmesg")
+        # the kernel runs: a new client's first packet breaks in, from the
+        # receive interrupt, which kstub asks to have in hard interrupt
+        # context (PREEMPT_RT would run it in a thread)
+        if ready == "ready on uart":
+            threads = g.sh("cat /proc/[0-9]*/comm | grep kstub; true").strip()
+            check(not threads, "kstub's receive interrupt runs in a thread: " + threads)
+        r = RawRsp(g.gdb_port)
+        check(r.request(b"?", timeout=30).startswith(b"T"), "no stop on a new client's packet")
+        check(r.request(b"D") == b"OK", "detach after the break-in")
+        r.close()
         g.sh("rmmod kstub")
         check("alive-42" in g.sh("echo alive-$((40+2))"), "guest dead")
         g.check_console(expected=[r"module verification failed", r"loading out-of-tree"])
@@ -169,6 +179,28 @@ def test_debian_6_12_shared_line():
     test_tty_shared(k.over("tty"), "stock_6.12_tty")
 
 
+# Debian's 6.1 has virtio as modules: these, in this order, give the guest
+# its virtio-pci devices
+VIRTIO_61 = ["virtio_ring", "virtio", "virtio_pci_modern_dev", "virtio_pci_legacy_dev",
+             "virtio_pci"]
+
+
+def test_debian_6_1_shared_line():
+    """test_debian_6_12_shared_line on Debian's 6.1 kernel, whose virtio
+    console (where the harness puts the shell, so that the UART is the
+    console's and GDB's alone) is a module: init loads it first."""
+    k, _, _ = stock_kernel("6.1", say=lambda line: print("    " + line))
+    k = k.over("tty")
+    pkg = os.path.join(CACHE, "stock", k.release, "lib/modules", k.release, "kernel")
+    early = [("drivers/virtio", m) for m in VIRTIO_61] + [("drivers/char", "virtio_console")]
+    for d, m in early:
+        k.initramfs_extra["/early/%s.ko" % m] = os.path.join(pkg, d, m + ".ko")
+    k.initramfs_extra["/early/order"] = " ".join(m for _, m in early).encode()
+    k.initramfs = os.path.join(k.out, "initramfs-tty.cpio.gz")
+    k.build_initramfs()
+    test_tty_shared(k, "stock_6.1_tty")
+
+
 def test_debian_6_12_flavours():
     """Built against the headers of Debian's 6.12 -rt (PREEMPT_RT: its
     spinlocks sleep) and -cloud kernels, loaded into each, served over RSP."""
@@ -180,12 +212,6 @@ def test_debian_6_12_flavours():
         k.build_modules()
         k.build_initramfs()
         serve_rsp(k, "stock_6.12_" + flavour, deferred_console=rt)
-
-
-# Debian's 6.1 has virtio as modules: these, in this order, give the guest
-# its virtio-pci devices
-VIRTIO_61 = ["virtio_ring", "virtio", "virtio_pci_modern_dev", "virtio_pci_legacy_dev",
-             "virtio_pci"]
 
 
 def test_debian_6_1_virtio():
@@ -331,6 +357,7 @@ def test_debian_arm64_config():
     check("# CONFIG_KGDB is not set" in text, "Debian's arm64 config has KGDB")
 
 
-TESTS = [test_debian_6_1_kernel, test_debian_6_12_kernel, test_debian_6_12_shared_line,
+TESTS = [test_debian_6_1_kernel, test_debian_6_12_kernel, test_debian_6_1_shared_line,
+         test_debian_6_12_shared_line,
          test_debian_6_12_flavours, test_debian_6_1_virtio, test_dkms_debian_6_1,
          test_debian_arm64_config]

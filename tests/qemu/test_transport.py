@@ -8,7 +8,7 @@ import re
 import socket
 import time
 
-from harness import check, Gdb, RawRsp, stress, wait_until
+from harness import check, Gdb, RawRsp, stress, TestFailure, wait_until
 from registry import KGDB, PLAIN, SHARED, scenario
 from session import (ARCH, check_stepi_from, ctrl_c, guest_alive, insmod_fails, Session, spawn,
                      unspawn)
@@ -159,6 +159,17 @@ def line_to_guest(s, text):
 NOISE = "kstub-noise $m0,4 #1 +-"
 
 
+def reader_got(s, text, what):
+    """Wait for @text to reach the tty's reader; if it does not, say what
+    the reader had, whether it still reads, and what kstub logged."""
+    try:
+        wait_until(lambda: text in s.g.sh("cat /tmp/ttyin"), what, timeout=10)
+    except TestFailure as e:
+        raise TestFailure("%s\n%s" % (e, s.g.sh(
+            "cat /tmp/ttyin; r=$(cat /tmp/reader); ls -l /proc/$r/fd; cat /proc/$r/wchan;"
+            " echo; grep -i -e tty -e uart -e pl011 /proc/interrupts; dmesg | tail -8")))
+
+
 @scenario(KGDB, SHARED)
 def test_tty_shared(k, name):
     """tty= shares the console's line (on the kgdb kernel through its
@@ -216,15 +227,13 @@ def test_tty_shared(k, name):
         typed = ["typed-after-detach: $5 + $HOME", "+$qSupporte", "$qSupportx ++ $"]
         for line in typed:
             line_to_guest(s, line)
-        wait_until(lambda: typed[-1] in s.g.sh("cat /tmp/ttyin"),
-                   "the line was not given back on detach", timeout=10)
+        reader_got(s, typed[-1], "the line was not given back on detach")
         # a new GDB stops the kernel by its first packet, the tty open
         s.new_gdb().attach(s.g)
         check(re.search(r"= \d+", s.gdb.cmd("p jiffies")), "GDB does not work with the tty open")
         s.detach()
         line_to_guest(s, "typed-after-gdb")
-        wait_until(lambda: "typed-after-gdb" in s.g.sh("cat /tmp/ttyin"),
-                   "the line was not given back after GDB's own attach", timeout=10)
+        reader_got(s, "typed-after-gdb", "the line was not given back after GDB's own attach")
         # (the shell's output comes without its last newline)
         got = s.g.sh("cat /tmp/ttyin").replace("\r", "")
         want = "\n".join(typed + ["typed-after-gdb"])
