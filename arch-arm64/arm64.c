@@ -405,7 +405,7 @@ static void kstub_arm64_refuse_callees(const char *name)
 	}
 }
 
-static void kstub_arm64_patch_path_init(void)
+static void kstub_arm64_refused_init(void)
 {
 	unsigned long size;
 	size_t i;
@@ -417,7 +417,7 @@ static void kstub_arm64_patch_path_init(void)
 		kstub_arm64_refuse_callees(kstub_arm64_step_path[i]);
 }
 
-static bool kstub_arm64_in_patch_path(unsigned long addr)
+static bool kstub_arm64_refused_at(unsigned long addr)
 {
 	size_t i;
 
@@ -438,7 +438,7 @@ static int kstub_arm64_bp_valid(unsigned long addr)
 		return -EFAULT;
 	if (kstub_call(kstub_arm64_within_kprobe_blacklist, addr, 0, 0) & 0xff)
 		return -EPERM;
-	if (kstub_arm64_in_patch_path(addr))
+	if (kstub_arm64_refused_at(addr))
 		return -EPERM;
 	/* a static branch: the kernel rewrites it expecting its own instruction */
 	if (kstub_call(kstub_arm64_jump_label_reserved, addr, addr, 0) & 0xff)
@@ -676,7 +676,7 @@ static int kstub_arm64_init(void)
 	ret = kstub_syms_resolve(kstub_arm64_syms, ARRAY_SIZE(kstub_arm64_syms));
 	if (ret)
 		return ret;
-	kstub_arm64_patch_path_init();
+	kstub_arm64_refused_init();
 	if (!kstub_tdesc_build(kstub_arm64_xml, sizeof(kstub_arm64_xml), "aarch64",
 			       kstub_arm64_regs, ARRAY_SIZE(kstub_arm64_regs)))
 		return -ENOSPC;
