@@ -41,6 +41,21 @@ static int __init kstub_wait_setup(char *arg)
 /* kstub's own boot parameter: Documentation/builtin.rst, not the kernel's list */
 #define KSTUB_WAIT_PARAM "kstubwait"
 __setup(KSTUB_WAIT_PARAM, kstub_wait_setup);
+
+/*
+ * Built in, nothing of kstub runs before its initcall (the parameter
+ * above only sets a bool): a boot that stops before this line stopped
+ * before kstub ran, which is what the tests need to know
+ * (testing.rst, "A boot that fails before kstub is loaded").
+ */
+static void __init kstub_say_start(void)
+{
+	pr_info("built in; starting\n");
+}
+#else
+static void __init kstub_say_start(void)
+{
+}
 #endif
 
 static void kstub_sysrq(KSTUB_SYSRQ_KEY_T key)
@@ -102,6 +117,7 @@ static int __init kstub_init(void)
 {
 	int ret;
 
+	kstub_say_start();
 	ret = kstub_lockdown_check();
 	if (ret)
 		return ret;
