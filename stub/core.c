@@ -449,6 +449,8 @@ static void kstub_stopped(int cpu, struct pt_regs *regs,
 		kstub_arch.step_arm(regs);
 		return;
 	}
+	if (kstub_transport->resume)
+		kstub_transport->resume();
 	WRITE_ONCE(per_cpu(kstub_cpus, cpu).regs, NULL);
 	kstub_touch_watchdogs();
 	if (kstub_bp_any_stale(&kstub_bps) && !READ_ONCE(kstub_closing))
@@ -474,6 +476,8 @@ NOKPROBE_SYMBOL(kstub_stopped);
  */
 static void kstub_abandon(struct pt_regs *regs)
 {
+	/* not serving any more (kstub_serving()) */
+	WRITE_ONCE(per_cpu(kstub_cpus, raw_smp_processor_id()).regs, NULL);
 	WRITE_ONCE(kstub_step_cpu, KSTUB_NO_CPU);
 	WRITE_ONCE(kstub_rounding_up, false);
 	kstub_release_cpus();
@@ -736,6 +740,22 @@ bool kstub_gdb_attached(void)
 }
 
 NOKPROBE_SYMBOL(kstub_gdb_attached);
+
+/*
+ * Whether the kernel is stopped, or stepping one instruction with
+ * interrupts masked, and this CPU serves GDB: the only time a transport
+ * may read a device whose kernel driver reads it too (tty=), since no
+ * interrupt handler of the driver's can run then. Context: any.
+ */
+bool kstub_serving(void)
+{
+	int cpu = raw_smp_processor_id();
+
+	return atomic_read(&kstub_master) == cpu &&
+	       READ_ONCE(per_cpu(kstub_cpus, cpu).regs);
+}
+
+NOKPROBE_SYMBOL(kstub_serving);
 
 bool kstub_is_stepping(void)
 {

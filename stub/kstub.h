@@ -130,6 +130,8 @@ struct kstub_arch_ops {
  * @default_arg: what @init gets when it is chosen without a parameter.
  * @detached: GDB has let go, the kernel still stopped; may be NULL.
  *	Atomic-safe.
+ * @resume: the kernel is about to go on, the other CPUs still stopped
+ *	(not before a single step); may be NULL. Atomic-safe.
  */
 struct kstub_transport_ops {
 	const char *name;
@@ -141,6 +143,7 @@ struct kstub_transport_ops {
 	int (*get_char)(void);
 	void (*put_chars)(const u8 *buf, size_t len);
 	void (*detached)(void);
+	void (*resume)(void);
 };
 
 extern const struct kstub_arch_ops kstub_arch;
@@ -168,6 +171,7 @@ bool kstub_trap(struct pt_regs *regs, enum kstub_reason why, int signal);
 bool kstub_trap_swbreak(struct pt_regs *regs, unsigned long addr);
 bool kstub_park(struct pt_regs *regs);
 bool kstub_is_stepping(void);
+bool kstub_serving(void);
 bool kstub_rx_irq(void);
 bool kstub_gdb_attached(void);
 bool kstub_gdb_console(const char *s, unsigned int n);

@@ -28,6 +28,7 @@
 #include <linux/tty_flip.h>
 #include <linux/tty_port.h>
 #include <linux/uaccess.h>
+#include <linux/workqueue.h>
 #include <linux/kprobes.h>
 #include "compat.h"
 #include "transport.h"
@@ -38,6 +39,8 @@ enum {
 	/* while bytes come: a 16-byte FIFO fills in 1.4 ms at 115200 baud */
 	KSTUB_TTY_BUSY_US = 1000,
 	KSTUB_TTY_RING = 1024,		/* a power of two */
+	KSTUB_TTY_LATE = 256,		/* a power of two, and more than a FIFO */
+	KSTUB_TTY_DRAIN_MAX = 4096,	/* bytes read out as a stop ends, at most */
 	KSTUB_TTY_BUFS_MAX = 1024,	/* a tty buffer list longer than this is broken */
 };
 
@@ -68,7 +71,29 @@ static bool kstub_tty_ring_empty(void)
 	return smp_load_acquire(&kstub_tty_head) == READ_ONCE(kstub_tty_tail);
 }
 
-/* Atomic-safe. */
+/*
+ * The driver has started the port, or is starting it (a tty is being
+ * opened): its interrupt reads the line. Not a poll of ours while it
+ * starts: a PL011's startup drains the FIFO, then clears and enables the
+ * receive interrupt, and a poll in between would clear it for good.
+ */
+static bool kstub_tty_driver_reads(void)
+{
+	/* without a port to ask, assume nobody else reads the line */
+	return kstub_tty_port && (tty_port_initialized(kstub_tty_port) ||
+				  READ_ONCE(kstub_tty_port->count));
+}
+
+/*
+ * The ring first, then the line, but only while nobody else reads it: once
+ * the driver has started the port, its interrupt takes every byte while the
+ * kernel runs, and a read of ours then would take a byte from under it, and
+ * with a PL011's polling hook, which clears the UART's pending interrupts
+ * first, leave it none for the bytes still in the FIFO: QEMU's PL011 raises
+ * its receive interrupt only as its FIFO goes from empty to one byte, and
+ * has no receive timeout, so the driver never read the line again.
+ * Atomic-safe.
+ */
 static int kstub_tty_get_char(void)
 {
 	unsigned int tail = READ_ONCE(kstub_tty_tail);
@@ -81,6 +106,8 @@ static int kstub_tty_get_char(void)
 		smp_store_release(&kstub_tty_tail, tail + 1);
 		return c;
 	}
+	if (kstub_tty_driver_reads() && !kstub_serving())
+		return -1;
 	return kstub_tty_io->get_char();
 }
 
@@ -131,22 +158,44 @@ static unsigned int kstub_tty_stale;
 static const u8 *kstub_tty_seen;
 
 /*
- * GDB has let go: a claim on the line for its hello ends, and what the
- * tty's buffer holds now is counted as stale.
- * Atomic-safe: the kernel is stopped, the buffer list read fault-safe.
+ * What the UART's FIFO held when a stop ended, read out so that the
+ * driver's receive interrupt comes for the next byte (kstub_tty_resume()),
+ * for the port's flush work to route as it would have routed it from the
+ * driver. One producer (the master, at the end of a stop) and one
+ * consumer (under the port's buffer lock: the flush work, or
+ * kstub_tty_late_work), so no lock, which a stopped kernel could never
+ * release.
  */
-static void kstub_tty_detached(void)
+static u8 kstub_tty_late[KSTUB_TTY_LATE];
+static unsigned int kstub_tty_late_head, kstub_tty_late_tail;
+static struct work_struct kstub_tty_late_work;
+/*
+ * How many bytes the tty's buffer held when the late ones were read out:
+ * older, they go first. Written by the master while stopped, then by the
+ * flush work.
+ */
+static unsigned int kstub_tty_ahead;
+
+static bool kstub_tty_late_empty(void)
+{
+	/* pairs with the release in kstub_tty_resume() */
+	return smp_load_acquire(&kstub_tty_late_head) == READ_ONCE(kstub_tty_late_tail);
+}
+
+/*
+ * How many bytes the tty's buffer holds that the hook has not been given
+ * yet. Atomic-safe: the kernel is stopped, the buffer list read
+ * fault-safe.
+ */
+static unsigned int kstub_tty_buffered(void)
 {
 	struct tty_buffer *b;
 	const u8 *seen = READ_ONCE(kstub_tty_seen);
 	typeof(b->used) used, read;
 	unsigned int n = 0, bufs = 0;
 
-	if (!kstub_tty_client_orig)
-		return;
-	kstub_tty_hello_over();
 	if (get_kernel_nofault(b, &kstub_tty_port->buf.head))
-		return;
+		return 0;
 	/* a list that long is one a stopped CPU was changing: leave it */
 	while (b && bufs++ < KSTUB_TTY_BUFS_MAX) {
 		if (get_kernel_nofault(used, &b->used) || get_kernel_nofault(read, &b->read))
@@ -159,7 +208,22 @@ static void kstub_tty_detached(void)
 		if (get_kernel_nofault(b, &b->next))
 			break;
 	}
-	WRITE_ONCE(kstub_tty_stale, n);
+	return n;
+}
+
+NOKPROBE_SYMBOL(kstub_tty_buffered);
+
+/*
+ * GDB has let go: a claim on the line for its hello ends, and what the
+ * tty's buffer holds now is counted as stale.
+ * Atomic-safe: the kernel is stopped.
+ */
+static void kstub_tty_detached(void)
+{
+	if (!kstub_tty_client_orig)
+		return;
+	kstub_tty_hello_over();
+	WRITE_ONCE(kstub_tty_stale, kstub_tty_buffered());
 }
 
 NOKPROBE_SYMBOL(kstub_tty_detached);
@@ -170,26 +234,80 @@ static size_t kstub_tty_pass(const u8 *cp, const u8 *fp, size_t count)
 	return kstub_tty_client_orig->receive_buf(kstub_tty_port, cp, fp, count);
 }
 
+/* Where bytes the tty has not been told of as stale go. */
+static size_t kstub_tty_route(struct tty_port *port, const u8 *cp, const u8 *fp,
+			      size_t count)
+{
+	if (kstub_gdb_attached() || !READ_ONCE(port->count))
+		return kstub_tty_keep(cp, fp, count);
+	return kstub_tty_hello_sift(cp, fp, count);
+}
+
+/*
+ * The bytes kstub_tty_resume() read out, routed: true once none are left
+ * (a full tty takes the rest later). Context: the port's buffer lock held.
+ */
+static bool kstub_tty_late_route(struct tty_port *port)
+{
+	unsigned int tail = kstub_tty_late_tail;
+	/* pairs with the release in kstub_tty_resume(): the bytes are in */
+	unsigned int head = smp_load_acquire(&kstub_tty_late_head);
+	size_t n, took;
+
+	while (tail != head) {
+		n = min(head - tail, KSTUB_TTY_LATE - tail % KSTUB_TTY_LATE);
+		took = kstub_tty_route(port, kstub_tty_late + tail % KSTUB_TTY_LATE, NULL, n);
+		tail += took;
+		/* the bytes are read before the producer may reuse their slots */
+		smp_store_release(&kstub_tty_late_tail, tail);
+		if (took < n)
+			return false;
+	}
+	return true;
+}
+
 /*
  * Every byte the driver's interrupt takes, in front of the line
  * discipline: kstub's while GDB is attached or the tty is closed; for an
  * open tty with no GDB, the reader's, but for GDB's first packet and what
  * GDB left in the tty's buffer when it detached.
  */
-static size_t kstub_tty_take(struct tty_port *port, const u8 *cp, const u8 *fp, size_t count)
+static size_t kstub_tty_sort(struct tty_port *port, const u8 *cp, const u8 *fp, size_t count)
 {
 	unsigned int stale = READ_ONCE(kstub_tty_stale);
 
-	if (kstub_gdb_attached())
-		return kstub_tty_keep(cp, fp, count);
-	if (stale) {
+	if (stale && !kstub_gdb_attached()) {
 		count = min_t(size_t, count, stale);
 		WRITE_ONCE(kstub_tty_stale, stale - count);
 		return count;
 	}
-	if (!READ_ONCE(port->count))
-		return kstub_tty_keep(cp, fp, count);
-	return kstub_tty_hello_sift(cp, fp, count);
+	return kstub_tty_route(port, cp, fp, count);
+}
+
+/*
+ * What a stop's end read out of the FIFO (kstub_tty_late) came after what
+ * the tty's buffer held then (kstub_tty_ahead), and before the rest.
+ */
+static size_t kstub_tty_take(struct tty_port *port, const u8 *cp, const u8 *fp, size_t count)
+{
+	unsigned int ahead = READ_ONCE(kstub_tty_ahead);
+	size_t took;
+
+	if (!ahead)
+		return kstub_tty_late_route(port) ? kstub_tty_sort(port, cp, fp, count) : 0;
+	took = kstub_tty_sort(port, cp, fp, min_t(size_t, count, ahead));
+	WRITE_ONCE(kstub_tty_ahead, ahead - took);
+	return took;
+}
+
+/* The late bytes, when no new ones bring the flush work. Process context. */
+static void kstub_tty_late_fn(struct work_struct *work)
+{
+	tty_buffer_lock_exclusive(kstub_tty_port);
+	/* the bytes still in the tty's buffer go first, with the flush work */
+	if (!READ_ONCE(kstub_tty_ahead))
+		kstub_tty_late_route(kstub_tty_port);
+	tty_buffer_unlock_exclusive(kstub_tty_port);
 }
 
 static KSTUB_TTY_COUNT_T kstub_tty_receive_buf(struct tty_port *port, const u8 *cp,
@@ -201,13 +319,6 @@ static KSTUB_TTY_COUNT_T kstub_tty_receive_buf(struct tty_port *port, const u8 *
 	return took;
 }
 
-/* The driver has started the port: its interrupt reads the line. */
-static bool kstub_tty_driver_reads(void)
-{
-	/* without a port to ask, assume nobody else reads the line */
-	return kstub_tty_port && tty_port_initialized(kstub_tty_port);
-}
-
 /* Context: hard interrupt, so a break-in stops in the interrupted code. */
 static enum hrtimer_restart kstub_tty_tick(struct hrtimer *timer)
 {
@@ -216,6 +327,8 @@ static enum hrtimer_restart kstub_tty_tick(struct hrtimer *timer)
 	if ((!kstub_tty_ring_empty() && !kstub_tty_hello_pending()) ||
 	    !kstub_tty_driver_reads())
 		busy = kstub_rx_irq();
+	if (!kstub_tty_late_empty())
+		schedule_work(&kstub_tty_late_work);
 	hrtimer_forward_now(timer, busy ? ns_to_ktime(KSTUB_TTY_BUSY_US * NSEC_PER_USEC) :
 				    ms_to_ktime(KSTUB_TTY_POLL_MS));
 	return HRTIMER_RESTART;
@@ -264,6 +377,38 @@ static void kstub_tty_con_unhook(void)
 	console_unlock();
 	kstub_tty_con = NULL;
 }
+
+/*
+ * The kernel goes on: a driver that reads the line gets its interrupt for
+ * the next byte only if the FIFO is empty now (see kstub_tty_get_char()).
+ * What is in it came after GDB's last packet, or was typed as GDB
+ * detached: it goes where the driver would have sent it, after what the
+ * tty's buffer holds, later (kstub_tty_late). Without a hook to route
+ * it, or more than that holds, it is lost, as bytes a stopped kernel's
+ * UART had no room for would be; a line that never stops sending is read
+ * for so long only.
+ * Atomic-safe: the other CPUs are stopped.
+ */
+static void kstub_tty_resume(void)
+{
+	unsigned int head = kstub_tty_late_head, n = 0;
+	int c;
+
+	if (!kstub_tty_driver_reads())
+		return;
+	while (n++ < KSTUB_TTY_DRAIN_MAX && (c = kstub_tty_io->get_char()) >= 0)
+		if (kstub_tty_client_orig &&
+		    head - READ_ONCE(kstub_tty_late_tail) < KSTUB_TTY_LATE)
+			kstub_tty_late[head++ % KSTUB_TTY_LATE] = c;
+	if (head == kstub_tty_late_head)
+		return;
+	if (kstub_tty_late_empty())
+		WRITE_ONCE(kstub_tty_ahead, kstub_tty_buffered());
+	/* pairs with the acquires in kstub_tty_late_empty() and _route() */
+	smp_store_release(&kstub_tty_late_head, head);
+}
+
+NOKPROBE_SYMBOL(kstub_tty_resume);
 
 /* the ways to the line, in the order they are tried */
 static const struct kstub_line_ops *const kstub_tty_ways[] = {
@@ -320,6 +465,10 @@ static int kstub_tty_init(const char *arg)
 		return ret;
 	kstub_tty_stale = 0;
 	kstub_tty_seen = NULL;
+	kstub_tty_late_head = 0;
+	kstub_tty_late_tail = 0;
+	kstub_tty_ahead = 0;
+	INIT_WORK(&kstub_tty_late_work, kstub_tty_late_fn);
 	if (kstub_tty_drv->ports)
 		kstub_tty_port = kstub_tty_drv->ports[kstub_tty_line];
 	if (kstub_tty_port && kstub_tty_port->client_ops &&
@@ -347,6 +496,8 @@ static int kstub_tty_init(const char *arg)
 static void kstub_tty_exit(void)
 {
 	hrtimer_cancel(&kstub_tty_timer);
+	/* the timer queued it: it may run no more once the timer is gone */
+	cancel_work_sync(&kstub_tty_late_work);
 	kstub_tty_con_unhook();
 	if (kstub_tty_client_orig) {
 		WRITE_ONCE(kstub_tty_port->client_ops, kstub_tty_client_orig);
@@ -370,4 +521,5 @@ const struct kstub_transport_ops kstub_transport_tty = {
 	.get_char = kstub_tty_get_char,
 	.put_chars = kstub_tty_put_chars,
 	.detached = kstub_tty_detached,
+	.resume = kstub_tty_resume,
 };

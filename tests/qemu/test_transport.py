@@ -5,6 +5,7 @@ kgdb beside kstub.
 import os
 import random
 import re
+import signal
 import socket
 import time
 
@@ -257,6 +258,48 @@ def test_tty_shared(k, name):
         line_to_guest(s, "typed-after-rmmod")
         wait_until(lambda: "typed-after-rmmod" in s.g.sh("cat /tmp/ttyin2"),
                    "the tty lost its input after rmmod", timeout=10)
+        s.g.sh("kill $(cat /tmp/reader)")
+        guest_alive(s)
+
+
+@scenario(KGDB, SHARED)
+def test_tty_open_console_to_gdb(k, name):
+    """A reader opens the tty (a getty would) while GDB is attached and
+    kernel messages go to GDB as the kernel runs, GDB's acks of them
+    coming back a few hundred a second: the driver starts the port under
+    that flood, and must go on reading the line. On QEMU's PL011 a poll of
+    the line from under the driver took its receive interrupt for good
+    (FULL=1, December 4: tty_shared's reader got nothing more)."""
+    with Session(k, name) as s:
+        tty = k.facts["tty"]
+        s.new_gdb().attach(s.g)
+        for rnd in range(3):
+            cont = s.gdb.begin("continue")
+            s.gdb.wait_printed("Continuing.")
+            if not rnd:
+                # (GDB attached: its stop reply must not meet raw '$'s)
+                spawn(s, "noise", "while :; do echo '%s' > /dev/kmsg; usleep 5000; done"
+                      % NOISE)
+                time.sleep(1)
+                s.g.sh("cat /dev/%s > /tmp/ttyin 2>&1 & r=$!; echo $r > /tmp/reader; "
+                       "while ! ls -l /proc/$r/fd 2>/dev/null | grep -q /dev/%s; do "
+                       "usleep 50000; done" % (tty, tty), timeout=30)
+            time.sleep(2)
+            s.gdb.p.send_signal(signal.SIGINT)
+            out = s.gdb.end(cont, timeout=30)
+            check("SIGINT" in out, "round %d: Ctrl-C gave no SIGINT stop:\n%s" % (rnd, out[-2000:]))
+            check(NOISE in out, "round %d: the console's text did not reach GDB:\n%s"
+                  % (rnd, out[-2000:]))
+        s.detach()
+        unspawn(s, "noise")
+        line_to_guest(s, "typed-after-acks")
+        reader_got(s, "typed-after-acks", "the line was not the reader's after GDB's acks")
+        # and GDB still gets in, the tty open
+        s.new_gdb().attach(s.g)
+        check(re.search(r"= \d+", s.gdb.cmd("p jiffies")), "GDB does not work with the tty open")
+        s.detach()
+        line_to_guest(s, "typed-after-gdb")
+        reader_got(s, "typed-after-gdb", "the line was not the reader's after GDB's attach")
         s.g.sh("kill $(cat /tmp/reader)")
         guest_alive(s)
 
