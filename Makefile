@@ -3,6 +3,7 @@
 #   make [KDIR=...]   build kstub.ko against a kernel build tree
 #   make run          boot the demo VM with kstub and attach GDB
 #   make demo         the same, non-interactively, with a short GDB script
+#                     (FRESH=1: in a fresh Debian 12 root, timed)
 #   make check        every test (ARCH=, KVER=, TESTS=<pattern> narrow it;
 #                     FULL=1 every scenario over every transport; COLD=1 from
 #                     a clean clone with an empty kernel cache)
@@ -36,8 +37,8 @@ run:
 	@tools/kstub-vm run
 
 demo:
-	@tests/deps.sh run
-	@tools/kstub-vm demo
+	@if [ -n "$(FRESH)" ] && [ "$(FRESH)" != 0 ]; then tools/kstub-fresh; \
+	else tests/deps.sh run && tools/kstub-vm demo; fi
 
 bench:
 	@tests/bench/run.sh

@@ -546,8 +546,7 @@ def test_builtin_lockdown(k, name):
         check(g.finish(seq)[0] == 0, "sysrq write failed")
 
     append = "lockdown=confidentiality kstubwait " + builtin_args(k)
-    with guest_with_gdb(k, name + "_confidentiality", append=append, wait_shell=False) as (g, gdb):
-        g.wait_shell()
+    with guest_with_gdb(k, name + "_confidentiality", append=append) as (g, gdb):
         check("kstub: the kernel is locked down for confidentiality: kstub does not load"
               in g.sh("dmesg"), "kstub did not say why it did not load")
         check("alive-42" in g.sh("echo alive-$((40+2))"), "guest dead")
