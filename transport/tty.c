@@ -57,19 +57,64 @@ static void (*kstub_tty_con_write_orig)(struct console *co, const char *s,
 					unsigned int n);
 
 /*
- * Bytes the hook took from an open tty. One producer (the port's flush
- * work) and one consumer (kstub's reader: the timer, or the stopped
- * master), so head and tail need no lock, which a stopped kernel could
- * never release.
+ * A byte ring with one producer and one consumer, so no lock, which a
+ * stopped kernel could never release.
  */
-static u8 kstub_tty_ring[KSTUB_TTY_RING];
-static unsigned int kstub_tty_head, kstub_tty_tail;
+struct kstub_tty_bytes {
+	u8 *buf;
+	unsigned int size;		/* a power of two */
+	unsigned int head, tail;	/* the producer's, the consumer's */
+};
 
-static bool kstub_tty_ring_empty(void)
+static bool kstub_tty_bytes_empty(struct kstub_tty_bytes *r)
 {
-	/* pairs with the release in kstub_tty_receive_buf() */
-	return smp_load_acquire(&kstub_tty_head) == READ_ONCE(kstub_tty_tail);
+	/* pairs with the release in kstub_tty_bytes_put() */
+	return smp_load_acquire(&r->head) == READ_ONCE(r->tail);
 }
+
+/* The producer's side: false, and @c dropped, when the ring is full. */
+static bool kstub_tty_bytes_put(struct kstub_tty_bytes *r, u8 c)
+{
+	unsigned int head = r->head;
+
+	if (head - READ_ONCE(r->tail) >= r->size)
+		return false;
+	r->buf[head % r->size] = c;
+	/* pairs with the acquires in _empty() and _peek() */
+	smp_store_release(&r->head, head + 1);
+	return true;
+}
+
+NOKPROBE_SYMBOL(kstub_tty_bytes_put);
+
+/* The consumer's side: the oldest byte, left in the ring, or -1. */
+static int kstub_tty_bytes_peek(struct kstub_tty_bytes *r)
+{
+	/* pairs with the release in kstub_tty_bytes_put() */
+	if (r->tail == smp_load_acquire(&r->head))
+		return -1;
+	return r->buf[r->tail % r->size];
+}
+
+NOKPROBE_SYMBOL(kstub_tty_bytes_peek);
+
+/* The consumer's side: the byte peeked at is done with. */
+static void kstub_tty_bytes_drop(struct kstub_tty_bytes *r)
+{
+	/* the byte is read before the producer may reuse its slot */
+	smp_store_release(&r->tail, r->tail + 1);
+}
+
+NOKPROBE_SYMBOL(kstub_tty_bytes_drop);
+
+/*
+ * Bytes the hook took from an open tty. Producer: the port's flush work;
+ * consumer: kstub's reader (the timer, or the stopped master).
+ */
+static u8 kstub_tty_ring_buf[KSTUB_TTY_RING];
+static struct kstub_tty_bytes kstub_tty_ring = {
+	.buf = kstub_tty_ring_buf, .size = KSTUB_TTY_RING,
+};
 
 /*
  * The driver has started the port, or is starting it (a tty is being
@@ -96,14 +141,10 @@ static bool kstub_tty_driver_reads(void)
  */
 static int kstub_tty_get_char(void)
 {
-	unsigned int tail = READ_ONCE(kstub_tty_tail);
-	int c;
+	int c = kstub_tty_bytes_peek(&kstub_tty_ring);
 
-	/* pairs with the release in kstub_tty_receive_buf() */
-	if (tail != smp_load_acquire(&kstub_tty_head)) {
-		c = kstub_tty_ring[tail % KSTUB_TTY_RING];
-		/* the byte is read before the producer may reuse its slot */
-		smp_store_release(&kstub_tty_tail, tail + 1);
+	if (c >= 0) {
+		kstub_tty_bytes_drop(&kstub_tty_ring);
 		return c;
 	}
 	if (kstub_tty_driver_reads() && !kstub_serving())
@@ -124,19 +165,13 @@ NOKPROBE_SYMBOL(kstub_tty_put_chars);
 /* Bytes for kstub, into the ring. Context: the port's flush work. */
 static size_t kstub_tty_keep(const u8 *cp, const u8 *fp, size_t count)
 {
-	unsigned int head = kstub_tty_head;
 	size_t i;
 
-	for (i = 0; i < count; i++) {
-		if (fp && fp[i] != TTY_NORMAL)
-			continue;
+	for (i = 0; i < count; i++)
 		/* full: drop, as a UART's FIFO would; GDB retransmits */
-		if (head - READ_ONCE(kstub_tty_tail) >= KSTUB_TTY_RING)
+		if ((!fp || fp[i] == TTY_NORMAL) &&
+		    !kstub_tty_bytes_put(&kstub_tty_ring, cp[i]))
 			break;
-		kstub_tty_ring[head++ % KSTUB_TTY_RING] = cp[i];
-	}
-	/* pairs with the acquire in kstub_tty_get_char() */
-	smp_store_release(&kstub_tty_head, head);
 	return count;
 }
 
@@ -166,8 +201,11 @@ static const u8 *kstub_tty_seen;
  * kstub_tty_late_work), so no lock, which a stopped kernel could never
  * release.
  */
-static u8 kstub_tty_late[KSTUB_TTY_LATE];
-static unsigned int kstub_tty_late_head, kstub_tty_late_tail;
+static u8 kstub_tty_late_buf[KSTUB_TTY_LATE];
+static struct kstub_tty_bytes kstub_tty_late = {
+	.buf = kstub_tty_late_buf, .size = KSTUB_TTY_LATE,
+};
+
 static struct work_struct kstub_tty_late_work;
 /*
  * How many bytes the tty's buffer held when the late ones were read out:
@@ -175,12 +213,6 @@ static struct work_struct kstub_tty_late_work;
  * flush work.
  */
 static unsigned int kstub_tty_ahead;
-
-static bool kstub_tty_late_empty(void)
-{
-	/* pairs with the release in kstub_tty_resume() */
-	return smp_load_acquire(&kstub_tty_late_head) == READ_ONCE(kstub_tty_late_tail);
-}
 
 /*
  * How many bytes the tty's buffer holds that the hook has not been given
@@ -249,19 +281,14 @@ static size_t kstub_tty_route(struct tty_port *port, const u8 *cp, const u8 *fp,
  */
 static bool kstub_tty_late_route(struct tty_port *port)
 {
-	unsigned int tail = kstub_tty_late_tail;
-	/* pairs with the release in kstub_tty_resume(): the bytes are in */
-	unsigned int head = smp_load_acquire(&kstub_tty_late_head);
-	size_t n, took;
+	int c;
+	u8 b;
 
-	while (tail != head) {
-		n = min(head - tail, KSTUB_TTY_LATE - tail % KSTUB_TTY_LATE);
-		took = kstub_tty_route(port, kstub_tty_late + tail % KSTUB_TTY_LATE, NULL, n);
-		tail += took;
-		/* the bytes are read before the producer may reuse their slots */
-		smp_store_release(&kstub_tty_late_tail, tail);
-		if (took < n)
+	while ((c = kstub_tty_bytes_peek(&kstub_tty_late)) >= 0) {
+		b = c;
+		if (!kstub_tty_route(port, &b, NULL, 1))
 			return false;
+		kstub_tty_bytes_drop(&kstub_tty_late);
 	}
 	return true;
 }
@@ -324,10 +351,10 @@ static enum hrtimer_restart kstub_tty_tick(struct hrtimer *timer)
 {
 	bool busy = false;
 
-	if ((!kstub_tty_ring_empty() && !kstub_tty_hello_pending()) ||
+	if ((!kstub_tty_bytes_empty(&kstub_tty_ring) && !kstub_tty_hello_pending()) ||
 	    !kstub_tty_driver_reads())
 		busy = kstub_rx_irq();
-	if (!kstub_tty_late_empty())
+	if (!kstub_tty_bytes_empty(&kstub_tty_late))
 		schedule_work(&kstub_tty_late_work);
 	hrtimer_forward_now(timer, busy ? ns_to_ktime(KSTUB_TTY_BUSY_US * NSEC_PER_USEC) :
 				    ms_to_ktime(KSTUB_TTY_POLL_MS));
@@ -391,21 +418,21 @@ static void kstub_tty_con_unhook(void)
  */
 static void kstub_tty_resume(void)
 {
-	unsigned int head = kstub_tty_late_head, n = 0;
+	bool first = kstub_tty_bytes_empty(&kstub_tty_late);
+	unsigned int n = 0;
 	int c;
 
 	if (!kstub_tty_driver_reads())
 		return;
-	while (n++ < KSTUB_TTY_DRAIN_MAX && (c = kstub_tty_io->get_char()) >= 0)
-		if (kstub_tty_client_orig &&
-		    head - READ_ONCE(kstub_tty_late_tail) < KSTUB_TTY_LATE)
-			kstub_tty_late[head++ % KSTUB_TTY_LATE] = c;
-	if (head == kstub_tty_late_head)
-		return;
-	if (kstub_tty_late_empty())
-		WRITE_ONCE(kstub_tty_ahead, kstub_tty_buffered());
-	/* pairs with the acquires in kstub_tty_late_empty() and _route() */
-	smp_store_release(&kstub_tty_late_head, head);
+	while (n++ < KSTUB_TTY_DRAIN_MAX && (c = kstub_tty_io->get_char()) >= 0) {
+		if (!kstub_tty_client_orig)
+			continue;
+		/* counted before the consumer can see a late byte */
+		if (first)
+			WRITE_ONCE(kstub_tty_ahead, kstub_tty_buffered());
+		first = false;
+		kstub_tty_bytes_put(&kstub_tty_late, c);
+	}
 }
 
 NOKPROBE_SYMBOL(kstub_tty_resume);
@@ -465,8 +492,8 @@ static int kstub_tty_init(const char *arg)
 		return ret;
 	kstub_tty_stale = 0;
 	kstub_tty_seen = NULL;
-	kstub_tty_late_head = 0;
-	kstub_tty_late_tail = 0;
+	kstub_tty_late.head = 0;
+	kstub_tty_late.tail = 0;
 	kstub_tty_ahead = 0;
 	INIT_WORK(&kstub_tty_late_work, kstub_tty_late_fn);
 	if (kstub_tty_drv->ports)
