@@ -206,7 +206,8 @@ class Runner:
             self.active[name] = procs
         t = threading.Thread(target=body, name=name, daemon=True)
         t.start()
-        t.join(TEST_TIMEOUT)
+        limit = max(TEST_TIMEOUT, getattr(fn, "timeout", 0))
+        t.join(limit)
         overran = t.is_alive()
         if overran:
             stop_procs(procs)
@@ -221,7 +222,7 @@ class Runner:
         ok = "result" in box and not overran
         why = box.get("why", "")
         if overran:
-            why = "test took longer than %ds%s" % (TEST_TIMEOUT, "; " + why if why else "")
+            why = "test took longer than %ds%s" % (limit, "; " + why if why else "")
         elif left and ok:
             ok, why = False, "the test left QEMU running: %s" % left
         if ok:
@@ -234,7 +235,17 @@ class Runner:
 
 
 def stop_procs(procs):
-    for _, p in procs:
+    for kind, p in procs:
+        if p.poll() is None and kind == "group":
+            # a process group of its own (tools/kstub-fresh with its
+            # chroot): asked first, so that it unmounts what it mounted
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+                p.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         if p.poll() is None:
             p.kill()
             try:

@@ -91,7 +91,8 @@ current = threading.local()
 
 
 def track(proc, kind):
-    """Note @proc (kind "qemu" or "gdb") as the current test's."""
+    """Note @proc (kind "qemu", "gdb", or "group": the leader of a process
+    group of its own, stopped as a whole) as the current test's."""
     procs = getattr(current, "procs", None)
     if procs is not None:
         procs.append((kind, proc))

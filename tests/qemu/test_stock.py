@@ -13,7 +13,7 @@ import sys
 import tempfile
 import time
 
-from harness import ROOT, Guest, RawRsp, TestFailure, check
+from harness import BUILD, ROOT, Guest, RawRsp, TestFailure, check, track
 from session import THREAD_LINE, Session
 from stock import (CACHE, DEBIAN_MODULES, StockKernel, gdb_source, linux_source, load_modules,
                    stock_kernel, stock_release)
@@ -357,7 +357,58 @@ def test_debian_arm64_config():
     check("# CONFIG_KGDB is not set" in text, "Debian's arm64 config has KGDB")
 
 
+def test_fresh_debian_to_gdb():
+    """make demo as a new user runs it on a fresh Debian 12 machine
+    (tools/kstub-fresh, make demo FRESH=1): a minimal Debian 12 root with
+    nothing installed or cached, a clone of HEAD, make demo in a chroot;
+    from the first package to GDB's breakpoint in a Debian module with its
+    source, with a progress line for each long step. Its time is printed,
+    not asserted (getting-started.rst has the figures)."""
+    check(os.geteuid() == 0, "needs root (debootstrap, chroot)")
+    p = subprocess.Popen([os.path.join(ROOT, "tools", "kstub-fresh")], cwd=ROOT,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         start_new_session=True)
+    track(p, "group")
+    out = []
+    for line in p.stdout:
+        out.append(line)
+    rc = p.wait()
+    text = "".join(out)
+    logs = os.path.join(BUILD, "logs")
+    os.makedirs(logs, exist_ok=True)
+    with open(os.path.join(logs, "stock_fresh.log"), "w") as f:
+        f.write(text)
+    check(rc == 0 and "kstub-fresh: make demo ended OK" in text,
+          "make demo FRESH=1 exited %d:\n%s" % (rc, text[-6000:]))
+    # the long steps, in order, each announced (deps.sh, kstub-vm)
+    steps = [r"^deps: installing ", r"^deps: downloaded in \d+ s; unpacking",
+             r"^deps: installed in \d+ s",
+             r"kstub-vm \[.*\] linux-image-.*-dbg: downloaded and unpacked",
+             r"kstub-vm \[.*\] kstub built against linux-headers-",
+             r"kstub-vm \[.*\] booting Debian's kernel", r"kstub-vm \[.*\] GDB$",
+             r"kstub-vm \[.*\] demo OK$"]
+    at = 0
+    for step in steps:
+        m = re.compile(step, re.M).search(text, at)
+        check(m, "no progress line /%s/ after the ones before it:\n%s" % (step, text))
+        at = m.end()
+    # linux-source unpacks beside the download: its line comes when it is done
+    check(re.search(r"kstub-vm \[.*\] source: ", text), "no source lines:\n" + text)
+    # the breakpoint in cpuid.ko, a module Debian's kernel loads, with its source
+    hit = re.search(r"hit Breakpoint 1, cpuid_read \(.*?^\(gdb\) list\n(?:\d+\t.*\n)+", text,
+                    re.M | re.S)
+    check(hit, "no breakpoint in cpuid_read with its source lines:\n" + text)
+    for line in out:
+        if re.match(r"(kstub-fresh|kstub-vm|deps): ", line) or "kstub-vm [" in line:
+            print("    " + line.rstrip())
+    print("    " + hit.group(0).rstrip().replace("\n", "\n    "))
+
+
+# its debootstrap and downloads, over the network: more than a guest's 420 s
+test_fresh_debian_to_gdb.timeout = 900
+
+
 TESTS = [test_debian_6_1_kernel, test_debian_6_12_kernel, test_debian_6_1_shared_line,
          test_debian_6_12_shared_line,
          test_debian_6_12_flavours, test_debian_6_1_virtio, test_dkms_debian_6_1,
-         test_debian_arm64_config]
+         test_debian_arm64_config, test_fresh_debian_to_gdb]
