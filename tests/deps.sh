@@ -96,15 +96,17 @@ if [ ${#missing[@]} -gt 0 ]; then
 	# unsafe-io: no fsync per unpacked file (a fresh machine's install
 	# took 3m04s, 1m24s of it system time); a crash in the middle means
 	# installing again, as it would anyway
-	# (apt's status lines, on fd 3, give a progress line at every quarter)
+	# (apt's status lines, on fd 3, give a progress line at every quarter
+	# and at least every 15 s)
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 		-o Dpkg::Options::=--force-unsafe-io -o APT::Status-Fd=3 "${missing[@]}" \
 		3>&1 >/dev/null | awk -F: -v t0="$t0" -v now="$SECONDS" '
-			BEGIN { start = systime() - (now - t0); mark = 25 }
-			/^pmstatus:/ && $3 + 0 >= mark && mark < 100 {
-				printf "deps: %d%% unpacked and set up (%s) at %d s\n",
-					$3, $2, systime() - start
+			BEGIN { start = systime() - (now - t0); last = systime(); mark = 25 }
+			/^pmstatus:/ && ($3 + 0 >= mark || systime() - last >= 15) {
+				printf "deps: %d%% unpacked and set up (%s: %s) at %d s\n",
+					$3, $2, $4, systime() - start
 				fflush()
+				last = systime()
 				while ($3 + 0 >= mark) mark += 25
 			}' >&2
 	echo "deps: installed in $((SECONDS - t0)) s" >&2
