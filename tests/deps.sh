@@ -93,22 +93,34 @@ if [ ${#missing[@]} -gt 0 ]; then
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 		--download-only "${missing[@]}" >/dev/null
 	echo "deps: downloaded in $((SECONDS - t0)) s; unpacking" >&2
+	# apt's status lines (fd 3) say what it is doing; a line of them
+	# every 15 s, as one package's setup can take half a minute
+	status=$(mktemp)
+	echo "0% unpacked and set up (starting)" >"$status"
+	(
+		trap 'kill "$nap" 2>/dev/null; exit 0' TERM
+		while :; do
+			sleep 15 &
+			nap=$!
+			wait "$nap"
+			echo "deps: $(cat "$status") at $((SECONDS - t0)) s" >&2
+		done
+	) &
+	ticker=$!
+	rc=0
 	# unsafe-io: no fsync per unpacked file (a fresh machine's install
 	# took 3m04s, 1m24s of it system time); a crash in the middle means
 	# installing again, as it would anyway
-	# (apt's status lines, on fd 3, give a progress line at every quarter
-	# and at least every 15 s)
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 		-o Dpkg::Options::=--force-unsafe-io -o APT::Status-Fd=3 "${missing[@]}" \
-		3>&1 >/dev/null | awk -F: -v t0="$t0" -v now="$SECONDS" '
-			BEGIN { start = systime() - (now - t0); last = systime(); mark = 25 }
-			/^pmstatus:/ && ($3 + 0 >= mark || systime() - last >= 15) {
-				printf "deps: %d%% unpacked and set up (%s: %s) at %d s\n",
-					$3, $2, $4, systime() - start
-				fflush()
-				last = systime()
-				while ($3 + 0 >= mark) mark += 25
-			}' >&2
+		3>&1 >/dev/null | awk -F: -v f="$status" '/^pmstatus:/ {
+			printf "%d%% unpacked and set up (%s)\n", $3, $4 >f
+			close(f)
+		}' || rc=$?
+	kill "$ticker" 2>/dev/null || true
+	wait "$ticker" || true
+	rm -f "$status"
+	[ $rc = 0 ] || exit $rc
 	echo "deps: installed in $((SECONDS - t0)) s" >&2
 fi
 
