@@ -261,6 +261,7 @@ class Guest:
         self.k = kernel
         self.dir = tempfile.mkdtemp(prefix="kstub-guest-")
         self.con_path = os.path.join(self.dir, "console.sock")
+        self.mon_path = os.path.join(self.dir, "monitor.sock")
         self.log_path = os.path.join(self.dir, "console.log")
         self.gdb_port = free_port()
         # kgdb and kgdboc for the tests over tty= (the kgdb tests: on the
@@ -332,7 +333,7 @@ class Guest:
             "-accel", "tcg", "-smp", "2", "-m", "512",
             "-kernel", kernel.image, "-initrd", kernel.initramfs,
             "-append", cmdline.strip(), "-display", "none", "-no-reboot",
-            "-monitor", "none",
+            "-monitor", "unix:%s,server=on,wait=off" % self.mon_path,
         ]
         self._start()
         # kstub built in says so first thing in its initcall; seen where the
@@ -567,7 +568,48 @@ class Guest:
             return f.read()
 
     def log_tail(self, n=60):
-        return "\n".join(self.console().splitlines()[-n:])
+        return "\n".join(self.console().splitlines()[-n:]) + self.qemu_state()
+
+    # what a hung guest's CPUs were doing, as QEMU sees them: halted or
+    # running, where, and on x86 whether interrupts are enabled and which
+    # are pending in the local APIC (a halted CPU with IF set and a vector
+    # pending is QEMU's lost wakeup, not the guest's)
+    QEMU_STATE = {"x86_64": ["info cpus", "info lapic 0", "info lapic 1"],
+                  "arm64": ["info cpus"]}
+    REG_LINES = re.compile(r"^ *(?:RIP=|PC=|PSTATE=).*$", re.M)
+
+    def qemu_state(self):
+        qemu = getattr(self, "qemu", None)
+        if qemu is None or qemu.poll() is not None:
+            return ""
+        out = []
+        try:
+            with socket.socket(socket.AF_UNIX) as mon:
+                mon.settimeout(3)
+                mon.connect(self.mon_path)
+                buf = b""
+
+                def prompt():
+                    nonlocal buf
+                    while b"(qemu) " not in buf:
+                        data = mon.recv(65536)
+                        if not data:
+                            raise OSError("monitor closed")
+                        buf += data
+                    text, buf = buf.split(b"(qemu) ", 1)
+                    text = re.sub(r"\x1b\[[0-9;]*[A-Za-z]|\r", "", text.decode(errors="replace"))
+                    return text.split("\n", 1)[1] if "\n" in text else ""
+
+                prompt()
+                for cmd in self.QEMU_STATE[self.k.arch] + ["info registers -a"]:
+                    mon.sendall(cmd.encode() + b"\n")
+                    text = prompt()
+                    if cmd.startswith("info registers"):
+                        text = "\n".join(self.REG_LINES.findall(text))
+                    out.append("(qemu) %s\n%s" % (cmd, text.rstrip()))
+        except OSError as e:
+            out.append("(QEMU's monitor: %s)" % e)
+        return "\nQEMU:\n" + "\n".join(out)
 
     def check_console(self, expected=()):
         """Fail on any complaint from the kernel that the test did not provoke.
