@@ -96,14 +96,18 @@ if [ ${#missing[@]} -gt 0 ]; then
 	# apt's status lines (fd 3) say what it is doing; a line of them
 	# every 15 s, as one package's setup can take half a minute
 	status=$(mktemp)
-	echo "0% unpacked and set up (starting)" >"$status"
 	(
 		trap 'kill "$nap" 2>/dev/null; exit 0' TERM
+		last="0% unpacked and set up (starting)"
 		while :; do
 			sleep 15 &
 			nap=$!
 			wait "$nap"
-			echo "deps: $(cat "$status") at $((SECONDS - t0)) s" >&2
+			# awk truncates the file before it writes it: a read in
+			# between sees it empty (CI printed "deps:  at 17 s")
+			line=$(cat "$status")
+			last=${line:-$last}
+			echo "deps: $last at $((SECONDS - t0)) s" >&2
 		done
 	) &
 	ticker=$!
