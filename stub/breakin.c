@@ -22,7 +22,6 @@
  * stop in its own handler.
  */
 enum {
-	KSTUB_CTRL_C = 0x03,
 	KSTUB_BREAKIN_QUICK_TRIES = 8,
 	KSTUB_BREAKIN_TRIES = 128,
 	KSTUB_BREAKIN_SPACING_NS = 2 * NSEC_PER_MSEC,
@@ -31,12 +30,19 @@ enum {
 static void kstub_rx_irq_hard(struct irq_work *work);
 
 /*
- * Owned by the CPU that holds kstub_master; @rx_work by whichever
- * receive handler runs in a thread.
+ * The request (@signal, @packet), @tries and @regs are read and written
+ * by the CPU that holds kstub_master, whoever that is: between tries the
+ * request waits with kstub_master free, so that the kernel runs as it
+ * does without kstub (a breakpoint hit meanwhile stops it as any hit
+ * does, and that stop answers the request). @rx_work is queued by
+ * whichever receive handler runs in a thread.
  */
 struct kstub_breakin kstub_breakin = {
 	.rx_work = IRQ_WORK_INIT_HARD(kstub_rx_irq_hard),
 };
+
+/* this CPU only: its next compiled-in break is kstub_breakin_again()'s */
+static DEFINE_PER_CPU(bool, kstub_breakin_last);
 
 static int kstub_breakin_try(struct pt_regs *regs, bool own_irq);
 static void kstub_breakin_again(int ret);
@@ -77,18 +83,25 @@ bool kstub_rx_irq(void)
 	cpu = smp_processor_id();
 	if (atomic_cmpxchg(&kstub_master, KSTUB_NO_CPU, cpu) != KSTUB_NO_CPU)
 		return false;
-	while ((c = kstub_transport->get_char()) >= 0) {
-		any = true;
-		if (c == KSTUB_CTRL_C || c == '$')
-			break;
+	/*
+	 * A stop asked for already waits for its moment: the bytes after
+	 * it (the rest of a new GDB's packet) are the stop's to read. This
+	 * interrupt is one more moment to try.
+	 */
+	if (!kstub_breakin.signal) {
+		while ((c = kstub_transport->get_char()) >= 0) {
+			any = true;
+			if (c == KSTUB_CTRL_C || c == '$')
+				break;
+		}
+		if (c < 0) {
+			atomic_set(&kstub_master, KSTUB_NO_CPU);
+			return any;
+		}
+		kstub_breakin.packet = c == '$';
+		kstub_breakin.signal = c == '$' ? KSTUB_SIGTRAP : KSTUB_SIGINT;
+		kstub_breakin.tries = 0;
 	}
-	if (c < 0) {
-		atomic_set(&kstub_master, KSTUB_NO_CPU);
-		return any;
-	}
-	kstub_breakin.packet = c == '$';
-	kstub_breakin.signal = c == '$' ? KSTUB_SIGTRAP : KSTUB_SIGINT;
-	kstub_breakin.tries = 0;
 	kstub_breakin_again(kstub_breakin_try(get_irq_regs(), false));
 	return true;
 }
@@ -127,8 +140,20 @@ static int kstub_breakin_try(struct pt_regs *regs, bool own_irq)
 
 NOKPROBE_SYMBOL(kstub_breakin_try);
 
+static void kstub_breakin_later_again(void)
+{
+	hrtimer_start(&kstub_breakin.timer, ns_to_ktime(KSTUB_BREAKIN_SPACING_NS),
+		      HRTIMER_MODE_REL_PINNED_HARD);
+}
+
+NOKPROBE_SYMBOL(kstub_breakin_later_again);
+
 /*
- * After a try that returned @ret: done, ask again later, or stop here.
+ * After a try that returned @ret: done (the step is armed, and this CPU
+ * keeps kstub_master until it traps), ask again later, or stop here.
+ * Between tries kstub_master is free: a CPU that held it on would stop
+ * in itself at a breakpoint it runs into (kstub_reentered()), and the
+ * others would wait for it in their traps, interrupts masked.
  *
  * Context: hard interrupt, with kstub_master held by this CPU.
  */
@@ -141,21 +166,44 @@ static void kstub_breakin_again(int ret)
 		if (kstub_breakin.tries < KSTUB_BREAKIN_QUICK_TRIES)
 			irq_work_queue(&kstub_breakin.work);
 		else
-			hrtimer_start(&kstub_breakin.timer,
-				      ns_to_ktime(KSTUB_BREAKIN_SPACING_NS),
-				      HRTIMER_MODE_REL_PINNED_HARD);
+			kstub_breakin_later_again();
+		atomic_set(&kstub_master, KSTUB_NO_CPU);
 		return;
 	}
 	atomic_set(&kstub_master, KSTUB_NO_CPU);
-	if (READ_ONCE(kstub_ready))
+	if (READ_ONCE(kstub_ready)) {
+		this_cpu_write(kstub_breakin_last, true);
 		kstub_arch_break();
+	}
 }
 
 NOKPROBE_SYMBOL(kstub_breakin_again);
 
+/*
+ * Own the stop for another try, if the request still waits: false if it
+ * does not, or if another CPU owns the stop (a stop, which answers the
+ * request; a try of its own; or a trap passing through, so this CPU asks
+ * again later). Context: hard interrupt.
+ */
+static bool kstub_breakin_claim(void)
+{
+	if (atomic_cmpxchg(&kstub_master, KSTUB_NO_CPU, smp_processor_id()) != KSTUB_NO_CPU) {
+		if (READ_ONCE(kstub_ready))
+			kstub_breakin_later_again();
+		return false;
+	}
+	if (kstub_breakin.signal)
+		return true;
+	atomic_set(&kstub_master, KSTUB_NO_CPU);
+	return false;
+}
+
+NOKPROBE_SYMBOL(kstub_breakin_claim);
+
 static void kstub_breakin_retry(struct irq_work *work)
 {
-	kstub_breakin_again(kstub_breakin_try(get_irq_regs(), true));
+	if (kstub_breakin_claim())
+		kstub_breakin_again(kstub_breakin_try(get_irq_regs(), true));
 }
 
 NOKPROBE_SYMBOL(kstub_breakin_retry);
@@ -169,16 +217,41 @@ NOKPROBE_SYMBOL(kstub_breakin_retry);
  */
 static enum hrtimer_restart kstub_breakin_later(struct hrtimer *timer)
 {
-	int ret = kstub_breakin_try(get_irq_regs(), false);
+	int ret;
 
-	if (ret == -EAGAIN && READ_ONCE(kstub_ready))
+	if (!kstub_breakin_claim())
+		return HRTIMER_NORESTART;
+	ret = kstub_breakin_try(get_irq_regs(), false);
+	if (ret == -EAGAIN && READ_ONCE(kstub_ready)) {
 		irq_work_queue(&kstub_breakin.work);
-	else
+		atomic_set(&kstub_master, KSTUB_NO_CPU);
+	} else {
 		kstub_breakin_again(ret);
+	}
 	return HRTIMER_NORESTART;
 }
 
 NOKPROBE_SYMBOL(kstub_breakin_later);
+
+/**
+ * kstub_breakin_answered() - whether a compiled-in break is a stale one
+ *
+ * kstub_breakin_again() stops in its own handler with kstub_master free:
+ * another stop may come first, and answer the request. Its break then
+ * asks for nothing, and the kernel goes on.
+ * Context: a compiled-in break's trap, with kstub_master held by this CPU.
+ * Return: true if this CPU's break was the last resort of a request that
+ * is answered.
+ */
+bool kstub_breakin_answered(void)
+{
+	if (!this_cpu_read(kstub_breakin_last))
+		return false;
+	this_cpu_write(kstub_breakin_last, false);
+	return !kstub_breakin.signal;
+}
+
+NOKPROBE_SYMBOL(kstub_breakin_answered);
 
 void kstub_breakin_init(void)
 {

@@ -398,6 +398,7 @@ static void kstub_stopped(int cpu, struct pt_regs *regs,
 	unsigned long libs;
 	u64 data;
 	bool packet = kstub_breakin.packet;
+	bool ctrl_c = false;
 	u64 wait = U64_MAX;
 	char waits[64];	/* said already, by kstub_crash_tell() */
 
@@ -417,8 +418,17 @@ static void kstub_stopped(int cpu, struct pt_regs *regs,
 		kstub_bp_clear(&kstub_hooks, instruction_pointer(regs));
 		kstub_panic_tell_gdb();
 	}
+	/*
+	 * GDB's Ctrl-C came in while the kernel ran, and another stop came
+	 * first: that stop says what it is, and the Ctrl-C stops the kernel
+	 * at the next resume, as a SIGINT left pending does under
+	 * gdbserver. GDB would resume from a hit it ignores (an ignore
+	 * count, a false condition), and wait on for a stop it asked for.
+	 */
 	if (why == KSTUB_REASON_BREAK && kstub_breakin.signal)
 		signal = kstub_breakin.signal;
+	else if (kstub_breakin.signal == KSTUB_SIGINT)
+		ctrl_c = true;
 	kstub_breakin.signal = 0;
 	kstub_breakin.packet = false;
 	/* the new GDB asks for the stop itself, after its first packet */
@@ -440,6 +450,8 @@ static void kstub_stopped(int cpu, struct pt_regs *regs,
 	kstub_session_stop(&kstub_sess, kstub_task_tid(current), signal, flags, data);
 	if (packet)
 		kstub_session_feed(&kstub_sess, '$');
+	else if (ctrl_c)
+		kstub_session_feed(&kstub_sess, KSTUB_CTRL_C);
 	act = wait ? kstub_serve(wait) : KSTUB_CONTINUE;
 
 	if (act == KSTUB_STEP) {
@@ -630,8 +642,13 @@ bool kstub_trap(struct pt_regs *regs, enum kstub_reason why, int signal)
 		kstub_abandon(regs);
 		return false;
 	}
-	if (!stepping)
+	if (!stepping) {
 		kstub_acquire(cpu, regs);
+		if (why == KSTUB_REASON_BREAK && kstub_breakin_answered()) {
+			atomic_set(&kstub_master, KSTUB_NO_CPU);
+			return true;
+		}
+	}
 	kstub_enter(cpu, regs, why, signal, stepping);
 	return true;
 }

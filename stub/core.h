@@ -166,6 +166,7 @@ struct kstub_breakin {
 };
 
 extern struct kstub_breakin kstub_breakin;
+bool kstub_breakin_answered(void);
 void kstub_breakin_init(void);
 void kstub_breakin_exit(void);
 void kstub_breakin_drain(void);

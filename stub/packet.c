@@ -7,7 +7,6 @@
 
 enum {
 	KSTUB_ESCAPE_XOR = 0x20,
-	KSTUB_CTRL_C = 0x03,
 	/*
 	 * a run count is sent as (n - 1 + 29): printable, and never '#' or
 	 * '$' (GDB's rule) nor '}' (a reader that unescapes before it expands

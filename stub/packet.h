@@ -9,6 +9,9 @@
 
 #include "kstub_env.h"
 
+/* GDB's interrupt: a byte of its own, outside any packet */
+#define KSTUB_CTRL_C	0x03
+
 enum kstub_rx_state {
 	KSTUB_RX_IDLE,		/* between packets: acks, Ctrl-C, noise */
 	KSTUB_RX_DATA,		/* after '$' */

@@ -57,6 +57,7 @@ def interrupt(s, cont, how):
         out = s.gdb.end(cont, timeout=120)
         check("SIGINT" in out, "Ctrl-C during the hits: no SIGINT stop:\n" + out)
         stop_location(s, "Ctrl-C during the hits")
+    check("taken out" not in out, "%s during the hits took a breakpoint out:\n%s" % (how, out))
     threads = s.gdb.cmd("info threads")
     check("did not stop" not in threads, "a CPU did not stop:\n" + threads)
     cont = s.gdb.begin("continue")
@@ -119,6 +120,63 @@ def test_stress_hits(k, name):
         s.detach()
         guest_alive(s)
         check_text_kept(s, before, "stress")
+
+
+# Ctrl-Cs among the hits of shell loops in user code
+CTRL_C_ROUNDS = stress(8, 40)
+
+
+@scenario(PLAIN)
+def test_ctrl_c_among_hits(k, name):
+    """GDB's Ctrl-C while two shell loops, one per CPU, spend most of their
+    time in user code and call the breakpointed functions in between (GDB
+    ignores the hits, counting them): the receive interrupt mostly comes
+    from user code, where the stop must wait for an interrupt from the
+    kernel's, and the CPU runs into a breakpoint meanwhile. Every Ctrl-C
+    stops the kernel with SIGINT, no breakpoint is taken out, and GDB's
+    hit counts equal the kernel's calls."""
+    funcs = ("kstub_test_stress_a", "kstub_test_stress_b")
+    # 100 rounds of shell arithmetic a call: the kernel runs, in user
+    # code mostly, much of the time, not stopped for GDB's count (with
+    # 30, a Ctrl-C nearly always came while stopped, and never broke in)
+    loop = ("rm -f /tmp/stop; while [ ! -e /tmp/stop ]; do i=0; while [ $i -lt 100 ];"
+            " do i=$((i+1)); done; echo 1 > /proc/kstub_test/stress; done")
+    with Session(k, name) as s:
+        starts = [kallsyms(s, fn) for fn in funcs]
+        before = peek(s, starts)
+        seq = s.attach()
+        s.load_test_symbols()
+        for n, fn in enumerate(funcs, 1):
+            s.break_at(fn)
+            s.gdb.cmd("ignore %d 1000000000" % n)
+        base = stress_calls(s.gdb)
+        cont = s.gdb.begin("continue")
+        s.gdb.wait_printed("Continuing.")
+        s.g.finish(seq)
+        spawn(s, "user1", loop)
+        spawn(s, "user2", loop)
+        t0 = time.time()
+        for _ in range(CTRL_C_ROUNDS):
+            time.sleep(0.3)
+            cont = interrupt(s, cont, "ctrl-c")
+        s.g.sh("touch /tmp/stop")
+        wait_spawned(s, "user1", timeout=60)
+        wait_spawned(s, "user2", timeout=60)
+        took = time.time() - t0
+        s.gdb.p.send_signal(signal.SIGINT)
+        out = s.gdb.end(cont, timeout=120)
+        check("SIGINT" in out and "taken out" not in out, "the last Ctrl-C:\n" + out)
+        done = [c - b for c, b in zip(stress_calls(s.gdb), base)]
+        hits, table = hit_counts(s.gdb)
+        print("    %d Ctrl-Cs among %d calls in %.0f s: %s calls, %s hits"
+              % (CTRL_C_ROUNDS, sum(done), took, done, hits))
+        check(hits == done, "GDB's hits differ from the kernel's calls: %s calls, %s hits\n%s"
+              % (done, hits, table))
+        check(min(done) >= CTRL_C_ROUNDS, "the loops hardly called: %s" % done)
+        s.gdb.cmd("delete")
+        s.detach()
+        guest_alive(s)
+        check_text_kept(s, before, "ctrl-c")
 
 
 # functions drawn at random from the kernel's text: make check's short
