@@ -43,6 +43,26 @@ def hit_counts(gdb):
     return [hits.get(1, 0), hits.get(2, 0)], out
 
 
+def hits_are_calls(s, base):
+    """At a stop, GDB's hit counts of breakpoints 1 and 2 must equal the
+    calls of the two stress functions since @base: none lost or counted
+    twice. Return the calls."""
+    done = [c - b for c, b in zip(stress_calls(s.gdb), base)]
+    hits, table = hit_counts(s.gdb)
+    check(hits == done, "GDB's hits differ from the kernel's calls: %s calls, %s hits\n%s"
+          % (done, hits, table))
+    return done
+
+
+def detach_clean(s, before, what):
+    """GDB deletes its breakpoints and detaches; the kernel runs on, and
+    the text @before (peek()'s) is as it was."""
+    s.gdb.cmd("delete")
+    s.detach()
+    guest_alive(s)
+    check_text_kept(s, before, what)
+
+
 def interrupt(s, cont, how):
     """Stop the running kernel by @how (SysRq-g or GDB's Ctrl-C) while
     the breakpoints are hit; GDB shows that stop, not a breakpoint's."""
@@ -109,17 +129,11 @@ def test_stress_hits(k, name):
         s.gdb.p.send_signal(signal.SIGINT)
         out = s.gdb.end(cont, timeout=120)
         check("SIGINT" in out, "no stop at the end:\n" + out)
-        done = [c - b for c, b in zip(stress_calls(s.gdb), base)]
-        hits, table = hit_counts(s.gdb)
-        print("    %d calls, %d hits in %.0f s (%.0f a second): %s calls, %s hits"
-              % (sum(done), sum(hits), took, sum(hits) / took, done, hits))
-        check(hits == done, "GDB's hits differ from the kernel's calls: %s calls, %s hits\n%s"
-              % (done, hits, table))
+        done = hits_are_calls(s, base)
+        print("    %d calls, as many hits, in %.0f s (%.0f a second): %s"
+              % (sum(done), took, sum(done) / took, done))
         check(sum(done) >= STRESS_HITS, "too few calls: %s" % done)
-        s.gdb.cmd("delete")
-        s.detach()
-        guest_alive(s)
-        check_text_kept(s, before, "stress")
+        detach_clean(s, before, "stress")
 
 
 # Ctrl-Cs among the hits of shell loops in user code
@@ -166,17 +180,11 @@ def test_ctrl_c_among_hits(k, name):
         s.gdb.p.send_signal(signal.SIGINT)
         out = s.gdb.end(cont, timeout=120)
         check("SIGINT" in out and "taken out" not in out, "the last Ctrl-C:\n" + out)
-        done = [c - b for c, b in zip(stress_calls(s.gdb), base)]
-        hits, table = hit_counts(s.gdb)
-        print("    %d Ctrl-Cs among %d calls in %.0f s: %s calls, %s hits"
-              % (CTRL_C_ROUNDS, sum(done), took, done, hits))
-        check(hits == done, "GDB's hits differ from the kernel's calls: %s calls, %s hits\n%s"
-              % (done, hits, table))
+        done = hits_are_calls(s, base)
+        print("    %d Ctrl-Cs among %d calls, as many hits, in %.0f s: %s"
+              % (CTRL_C_ROUNDS, sum(done), took, done))
         check(min(done) >= CTRL_C_ROUNDS, "the loops hardly called: %s" % done)
-        s.gdb.cmd("delete")
-        s.detach()
-        guest_alive(s)
-        check_text_kept(s, before, "ctrl-c")
+        detach_clean(s, before, "ctrl-c")
 
 
 # functions drawn at random from the kernel's text: make check's short
