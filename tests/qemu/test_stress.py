@@ -43,6 +43,28 @@ def hit_counts(gdb):
     return [hits.get(1, 0), hits.get(2, 0)], out
 
 
+def counting_breakpoints(s):
+    """GDB attaches and puts a breakpoint on each of the two stress
+    functions, which it ignores (it counts each hit and resumes), and
+    the kernel runs on. Return the text at both (peek()'s), the calls so
+    far, and the continue's sequence number."""
+    funcs = ("kstub_test_stress_a", "kstub_test_stress_b")
+    starts = [kallsyms(s, fn) for fn in funcs]
+    before = peek(s, starts)
+    seq = s.attach()
+    s.load_test_symbols()
+    for n, fn in enumerate(funcs, 1):
+        addr = s.break_at(fn)
+        check(0 <= addr - starts[n - 1] <= PEEK_BYTES - 4,
+              "%s's breakpoint at %#x is past what peek reads" % (fn, addr))
+        s.gdb.cmd("ignore %d 1000000000" % n)
+    base = stress_calls(s.gdb)
+    cont = s.gdb.begin("continue")
+    s.gdb.wait_printed("Continuing.")
+    s.g.finish(seq)
+    return before, base, cont
+
+
 def hits_are_calls(s, base):
     """At a stop, GDB's hit counts of breakpoints 1 and 2 must equal the
     calls of the two stress functions since @base: none lost or counted
@@ -94,21 +116,8 @@ def test_stress_hits(k, name):
     and a shell loop calls too, STRESS_HITS hits in all, with a SysRq-g and
     a Ctrl-C in the middle: GDB's hit counts equal the kernel's calls,
     none lost or counted twice, and the kernel runs on."""
-    funcs = ("kstub_test_stress_a", "kstub_test_stress_b")
     with Session(k, name) as s:
-        starts = [kallsyms(s, fn) for fn in funcs]
-        before = peek(s, starts)
-        seq = s.attach()
-        s.load_test_symbols()
-        for n, fn in enumerate(funcs, 1):
-            addr = s.break_at(fn)
-            check(0 <= addr - starts[n - 1] <= PEEK_BYTES - 4,
-                  "%s's breakpoint at %#x is past what peek reads" % (fn, addr))
-            s.gdb.cmd("ignore %d 1000000000" % n)
-        base = stress_calls(s.gdb)
-        cont = s.gdb.begin("continue")
-        s.gdb.wait_printed("Continuing.")
-        s.g.finish(seq)
+        before, base, cont = counting_breakpoints(s)
         t0 = time.time()
         s.g.sh("echo 2 > /proc/kstub_test/busy")
         spawn(s, "loop", "i=0; while [ $i -lt %d ]; do echo 1 > /proc/kstub_test/stress;"
@@ -149,24 +158,13 @@ def test_ctrl_c_among_hits(k, name):
     kernel's, and the CPU runs into a breakpoint meanwhile. Every Ctrl-C
     stops the kernel with SIGINT, no breakpoint is taken out, and GDB's
     hit counts equal the kernel's calls."""
-    funcs = ("kstub_test_stress_a", "kstub_test_stress_b")
     # 100 rounds of shell arithmetic a call: the kernel runs, in user
     # code mostly, much of the time, not stopped for GDB's count (with
     # 30, a Ctrl-C nearly always came while stopped, and never broke in)
     loop = ("rm -f /tmp/stop; while [ ! -e /tmp/stop ]; do i=0; while [ $i -lt 100 ];"
             " do i=$((i+1)); done; echo 1 > /proc/kstub_test/stress; done")
     with Session(k, name) as s:
-        starts = [kallsyms(s, fn) for fn in funcs]
-        before = peek(s, starts)
-        seq = s.attach()
-        s.load_test_symbols()
-        for n, fn in enumerate(funcs, 1):
-            s.break_at(fn)
-            s.gdb.cmd("ignore %d 1000000000" % n)
-        base = stress_calls(s.gdb)
-        cont = s.gdb.begin("continue")
-        s.gdb.wait_printed("Continuing.")
-        s.g.finish(seq)
+        before, base, cont = counting_breakpoints(s)
         spawn(s, "user1", loop)
         spawn(s, "user2", loop)
         t0 = time.time()
