@@ -335,9 +335,14 @@ def test_reconnects(k, name):
         before = s.g.sh("cat /proc/kstub_test/hottext").split()[-1]
         _, func_text = s.text_bytes()
         s.g.sh("echo 1 > /proc/kstub_test/busy")
+        t0 = time.time()
+        killed = dict.fromkeys(KILL_POINTS, 0)
         for i in range(RECONNECTS):
             where = KILL_POINTS[i] if i < len(KILL_POINTS) else rng.choice(KILL_POINTS)
             killed_gdb(s, i, where, rng)
+            killed[where] += 1
+        print("    %d GDBs killed in %.0f s: %s" % (
+            RECONNECTS, time.time() - t0, ", ".join("%s %d" % kv for kv in killed.items())))
         gdb = s.new_gdb("_last")
         gdb.attach(s.g)
         s.load_test_symbols()
