@@ -1165,6 +1165,8 @@ enum kstub_action kstub_session_feed(struct kstub_session *s, u8 c)
 		 */
 		if (kstub_new_gdb(&s->rx)) {
 			s->no_ack = false;
+			/* the last one's Ctrl-C, or a byte of noise's */
+			s->interrupt = false;
 			kstub_clear_all(s);
 		}
 		if (!s->no_ack)

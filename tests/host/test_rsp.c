@@ -867,6 +867,15 @@ static void test_interrupt_while_stopped(void)
 	exchange("qC");
 	CHECK(send_pkt("c", 1) == KSTUB_CONTINUE, "a detach forgets the Ctrl-C");
 
+	/*
+	 * a GDB that dies leaves its Ctrl-C (or a line's noise leaves one,
+	 * test_random_bytes): the next GDB never sent it
+	 */
+	kstub_session_stop(&sess, 1, KSTUB_SIGTRAP, 0, 0);
+	kstub_session_feed(&sess, 0x03);
+	exchange("qSupported:multiprocess+");
+	CHECK(send_pkt("c", 1) == KSTUB_CONTINUE, "a new GDB forgets the last one's Ctrl-C");
+
 	kstub_session_stop(&sess, 1, KSTUB_SIGTRAP, 0, 0);
 	kstub_session_feed(&sess, 0x03);
 	out_len = 0;
