@@ -86,22 +86,28 @@ bool kstub_rx_irq(void)
 	/*
 	 * A stop asked for already waits for its moment: the bytes after
 	 * it (the rest of a new GDB's packet) are the stop's to read. This
-	 * interrupt is one more moment to try.
+	 * interrupt is one more moment to try, outside the tries' count:
+	 * the retries go on by themselves, and a poller (tty=, 1 kHz while
+	 * bytes come) would use the count up in a tenth of a second (FULL=1
+	 * once stopped in kstub so, under user code on 6.1 arm64).
 	 */
-	if (!kstub_breakin.signal) {
-		while ((c = kstub_transport->get_char()) >= 0) {
-			any = true;
-			if (c == KSTUB_CTRL_C || c == '$')
-				break;
-		}
-		if (c < 0) {
+	if (kstub_breakin.signal) {
+		if (kstub_breakin_try(get_irq_regs(), false))
 			atomic_set(&kstub_master, KSTUB_NO_CPU);
-			return any;
-		}
-		kstub_breakin.packet = c == '$';
-		kstub_breakin.signal = c == '$' ? KSTUB_SIGTRAP : KSTUB_SIGINT;
-		kstub_breakin.tries = 0;
+		return false;
 	}
+	while ((c = kstub_transport->get_char()) >= 0) {
+		any = true;
+		if (c == KSTUB_CTRL_C || c == '$')
+			break;
+	}
+	if (c < 0) {
+		atomic_set(&kstub_master, KSTUB_NO_CPU);
+		return any;
+	}
+	kstub_breakin.packet = c == '$';
+	kstub_breakin.signal = c == '$' ? KSTUB_SIGTRAP : KSTUB_SIGINT;
+	kstub_breakin.tries = 0;
 	kstub_breakin_again(kstub_breakin_try(get_irq_regs(), false));
 	return true;
 }
