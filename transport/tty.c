@@ -162,11 +162,23 @@ static void kstub_tty_put_chars(const u8 *buf, size_t len)
 
 NOKPROBE_SYMBOL(kstub_tty_put_chars);
 
-/* Bytes for kstub, into the ring. Context: the port's flush work. */
+/*
+ * How many times GDB has detached: written by the master while stopped.
+ * A hook call that began before a detach takes the rest of its bytes for
+ * a GDB that has gone (kstub_tty_keep()).
+ */
+static unsigned int kstub_tty_detaches;
+/* kstub_tty_detaches as the hook's call began; under the port's buffer lock */
+static unsigned int kstub_tty_call_detaches;
+
+/* Bytes for kstub, into the ring. Context: the port's buffer lock held. */
 static size_t kstub_tty_keep(const u8 *cp, const u8 *fp, size_t count)
 {
 	size_t i;
 
+	/* the GDB they were for detached while this call was stopped: they go */
+	if (READ_ONCE(kstub_tty_detaches) != kstub_tty_call_detaches)
+		return count;
 	for (i = 0; i < count; i++)
 		/* full: drop, as a UART's FIFO would; GDB retransmits */
 		if ((!fp || fp[i] == TTY_NORMAL) &&
@@ -184,11 +196,15 @@ static size_t kstub_tty_keep(const u8 *cp, const u8 *fp, size_t count)
 static unsigned int kstub_tty_stale;
 
 /*
- * Just past the last byte kstub_tty_receive_buf() took: the flush work
- * tells the buffer (its read offset) only once receive_buf has returned,
- * and a CPU stopped in between would have bytes already taken counted as
- * stale, and as many of the user's next ones dropped. Written by the
- * flush work, read by the master while stopped.
+ * Just past the bytes kstub_tty_receive_buf() has taken, or is taking:
+ * the flush work tells the buffer (its read offset) only once receive_buf
+ * has returned, and a CPU stopped before then would have bytes already
+ * taken counted as stale, and as many of the user's next ones dropped.
+ * The stop that a call's own byte brings about (GDB's Ctrl-C, put in the
+ * ring, seen by the tty's timer on another CPU) comes while that call is
+ * still inside the hook: so the call claims all its bytes as it begins,
+ * and those it then takes after a detach follow kstub_tty_detaches.
+ * Written by the flush work, read by the master while stopped.
  */
 static const u8 *kstub_tty_seen;
 
@@ -207,6 +223,8 @@ static struct kstub_tty_bytes kstub_tty_late = {
 };
 
 static struct work_struct kstub_tty_late_work;
+/* kstub_tty_late's head when GDB last detached: written by the master */
+static unsigned int kstub_tty_late_gone;
 /*
  * How many bytes the tty's buffer held when the late ones were read out:
  * older, they go first. Written by the master while stopped, then by the
@@ -255,6 +273,8 @@ static void kstub_tty_detached(void)
 	if (!kstub_tty_client_orig)
 		return;
 	kstub_tty_hello_over();
+	WRITE_ONCE(kstub_tty_detaches, kstub_tty_detaches + 1);
+	WRITE_ONCE(kstub_tty_late_gone, kstub_tty_late.head);
 	WRITE_ONCE(kstub_tty_stale, kstub_tty_buffered());
 }
 
@@ -286,7 +306,9 @@ static bool kstub_tty_late_route(struct tty_port *port)
 
 	while ((c = kstub_tty_bytes_peek(&kstub_tty_late)) >= 0) {
 		b = c;
-		if (!kstub_tty_route(port, &b, NULL, 1))
+		/* before GDB detached: GDB's, and it has gone */
+		if ((int)(READ_ONCE(kstub_tty_late_gone) - kstub_tty_late.tail) <= 0 &&
+		    !kstub_tty_route(port, &b, NULL, 1))
 			return false;
 		kstub_tty_bytes_drop(&kstub_tty_late);
 	}
@@ -331,6 +353,7 @@ static size_t kstub_tty_take(struct tty_port *port, const u8 *cp, const u8 *fp, 
 static void kstub_tty_late_fn(struct work_struct *work)
 {
 	tty_buffer_lock_exclusive(kstub_tty_port);
+	kstub_tty_call_detaches = READ_ONCE(kstub_tty_detaches);
 	/* the bytes still in the tty's buffer go first, with the flush work */
 	if (!READ_ONCE(kstub_tty_ahead))
 		kstub_tty_late_route(kstub_tty_port);
@@ -340,8 +363,12 @@ static void kstub_tty_late_fn(struct work_struct *work)
 static KSTUB_TTY_COUNT_T kstub_tty_receive_buf(struct tty_port *port, const u8 *cp,
 					       const u8 *fp, size_t count)
 {
-	size_t took = kstub_tty_take(port, cp, fp, count);
+	size_t took;
 
+	kstub_tty_call_detaches = READ_ONCE(kstub_tty_detaches);
+	/* before any of them can reach kstub: the ring's release orders it */
+	WRITE_ONCE(kstub_tty_seen, cp + count);
+	took = kstub_tty_take(port, cp, fp, count);
 	WRITE_ONCE(kstub_tty_seen, cp + took);
 	return took;
 }
@@ -494,6 +521,9 @@ static int kstub_tty_init(const char *arg)
 	kstub_tty_seen = NULL;
 	kstub_tty_late.head = 0;
 	kstub_tty_late.tail = 0;
+	kstub_tty_late_gone = 0;
+	kstub_tty_detaches = 0;
+	kstub_tty_call_detaches = 0;
 	kstub_tty_ahead = 0;
 	INIT_WORK(&kstub_tty_late_work, kstub_tty_late_fn);
 	if (kstub_tty_drv->ports)
