@@ -339,22 +339,33 @@ static const char * const kstub_arm64_patch_path[] = {
 };
 
 /*
- * The way of a step exception to kstub's step hook: before it, the kernel
- * puts back the hardware breakpoints a step suspended, with helpers of its
- * own (hw_breakpoint.c's out-of-line __kern_my_cpu_offset(), which
- * test_breakpoint_roulette found). A BRK there, in a break-in's step, stops
- * inside the step's exception, and the kernel is left with a step kstub no
- * longer expects ("Unexpected kernel single-step exception at EL1"). These
- * and the functions they call directly are refused; the kprobes blacklist
- * has the rest of the way (entry code, the handlers themselves).
+ * The way of a debug exception to kstub's hooks and back. Its entry code
+ * is noinstr, which the kprobes blacklist has, but on arm64 nothing keeps
+ * noinstr code from calling out-of-line copies of inline helpers in plain
+ * text (objtool checks that on x86 only). A BRK in one of those is taken
+ * again by every debug exception before kstub sees the first:
+ *  - entering and leaving, context tracking's ct_nmi_enter() and
+ *    ct_nmi_exit() call context_tracking.c's __kern_my_cpu_offset():
+ *    a BRK there recursed until the stack ran over and the kernel's page
+ *    tables were written (test_breakpoint_roulette, 6.12 arm64); with
+ *    lockdep, its irq-state hooks call helpers of their own too;
+ *  - before the step hook, the kernel puts back the hardware breakpoints
+ *    a step suspended (hw_breakpoint.c's __kern_my_cpu_offset(), found by
+ *    test_breakpoint_roulette too): a BRK there, in a break-in's step,
+ *    left the kernel with a step kstub no longer expected ("Unexpected
+ *    kernel single-step exception at EL1").
+ * These and the functions they call directly are refused.
  */
 static const char * const kstub_arm64_step_path[] = {
+	"ct_nmi_enter", "ct_nmi_exit", "arm64_enter_el1_dbg",
+	"lockdep_hardirqs_off", "lockdep_hardirqs_on", "lockdep_hardirqs_on_prepare",
+	"trace_hardirqs_off_finish", "trace_hardirqs_on_prepare",
 	"do_debug_exception", "reinstall_suspended_bps", "try_step_suspended_breakpoints",
 };
 
 enum {
-	/* the step path's callees: 6.1 has 6, 6.12 5 */
-	KSTUB_ARM64_CALLEES_MAX = 32,
+	/* the callees: some 40 on a kernel with lockdep and KASAN */
+	KSTUB_ARM64_CALLEES_MAX = 96,
 	KSTUB_ARM64_B_MASK = 0x7c000000,	/* B, and BL with bit 31 */
 	KSTUB_ARM64_B = 0x14000000,
 	KSTUB_ARM64_IMM26 = 0x03ffffff,
@@ -379,8 +390,10 @@ static unsigned long kstub_arm64_refuse_fn(unsigned long addr, unsigned long *si
 	for (i = 0; i < kstub_arm64_nrefused; i++)
 		if (kstub_arm64_refused[i].start == addr - off)
 			return addr - off;
-	if (kstub_arm64_nrefused == ARRAY_SIZE(kstub_arm64_refused))
+	if (kstub_arm64_nrefused == ARRAY_SIZE(kstub_arm64_refused)) {
+		pr_warn("arm64: no room to refuse breakpoints in %ps\n", (void *)addr);
 		return 0;
+	}
 	kstub_arm64_refused[kstub_arm64_nrefused].start = addr - off;
 	kstub_arm64_refused[kstub_arm64_nrefused++].end = addr - off + *size;
 	return addr - off;

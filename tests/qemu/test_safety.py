@@ -157,17 +157,21 @@ def test_breakpoint_in_die_chain(k, name):
 
 @scenario(PLAIN, arch="arm64")
 def test_breakpoint_in_step_path(k, name):
-    """arm64's step exception puts back the hardware breakpoints a step
-    suspended before it reaches kstub's hook, with helpers of its own. A
-    breakpoint in one, hit in a break-in's step, stopped inside the step's
-    exception and left the kernel a step kstub no longer expected
-    ("Unexpected kernel single-step exception at EL1": the roulette found
-    hw_breakpoint.c's out-of-line __kern_my_cpu_offset). kstub refuses
-    those helpers, and a break-in after the refusal steps as ever."""
+    """arm64's debug exceptions call out-of-line helpers from their noinstr
+    entry code before they reach kstub's hooks. A breakpoint in one is hit
+    again by every debug exception: in context tracking's (ct_nmi_enter()
+    calls context_tracking.c's __kern_my_cpu_offset) it recursed until the
+    stack ran over and the page tables were written; in the step
+    exception's, which puts back the hardware breakpoints a step suspended,
+    a break-in's step stopped inside the step's exception and left the
+    kernel a step kstub no longer expected ("Unexpected kernel single-step
+    exception at EL1"). The roulette found both. kstub refuses those
+    helpers, and a break-in after the refusal steps as ever."""
     with Session(k, name, test_module=False) as s:
         seq = s.attach()
         callees = []
-        for fn in ("reinstall_suspended_bps", "try_step_suspended_breakpoints"):
+        for fn in ("ct_nmi_enter", "ct_nmi_exit", "reinstall_suspended_bps",
+                   "try_step_suspended_breakpoints"):
             out = s.gdb.cmd("disassemble %s" % fn)
             callees += re.findall(r"\bbl\s+(0x[0-9a-f]+) <([^>+]+)>", out)
         check(callees, "no call in the step exception's way to kstub")
