@@ -356,7 +356,7 @@ static const char * const kstub_arm64_patch_path[] = {
  *    kernel single-step exception at EL1").
  * These and the functions they call directly are refused.
  */
-static const char * const kstub_arm64_step_path[] = {
+static const char * const kstub_arm64_debug_path[] = {
 	"ct_nmi_enter", "ct_nmi_exit", "arm64_enter_el1_dbg",
 	"lockdep_hardirqs_off", "lockdep_hardirqs_on", "lockdep_hardirqs_on_prepare",
 	"trace_hardirqs_off_finish", "trace_hardirqs_on_prepare",
@@ -374,7 +374,7 @@ enum {
 /* where no breakpoint goes, set at init; read while stopped */
 static struct {
 	unsigned long start, end;
-} kstub_arm64_refused[ARRAY_SIZE(kstub_arm64_patch_path) + ARRAY_SIZE(kstub_arm64_step_path) +
+} kstub_arm64_refused[ARRAY_SIZE(kstub_arm64_patch_path) + ARRAY_SIZE(kstub_arm64_debug_path) +
 		      KSTUB_ARM64_CALLEES_MAX];
 static size_t kstub_arm64_nrefused;
 
@@ -426,8 +426,8 @@ static void kstub_arm64_refused_init(void)
 	kstub_arm64_nrefused = 0;
 	for (i = 0; i < ARRAY_SIZE(kstub_arm64_patch_path); i++)
 		kstub_arm64_refuse_fn(kstub_lookup(kstub_arm64_patch_path[i]), &size);
-	for (i = 0; i < ARRAY_SIZE(kstub_arm64_step_path); i++)
-		kstub_arm64_refuse_callees(kstub_arm64_step_path[i]);
+	for (i = 0; i < ARRAY_SIZE(kstub_arm64_debug_path); i++)
+		kstub_arm64_refuse_callees(kstub_arm64_debug_path[i]);
 }
 
 static bool kstub_arm64_refused_at(unsigned long addr)
