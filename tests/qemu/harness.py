@@ -601,12 +601,16 @@ class Guest:
                     return text.split("\n", 1)[1] if "\n" in text else ""
 
                 prompt()
-                for cmd in self.QEMU_STATE[self.k.arch] + ["info registers -a"]:
+                # kstub's own state words (Session.load() finds them)
+                cmds = [(c, "") for c in self.QEMU_STATE[self.k.arch] + ["info registers -a"]]
+                cmds += [("x/%dxw %#x" % (n, a), " (%s)" % name)
+                         for name, a, n in getattr(self, "state_words", [])]
+                for cmd, label in cmds:
                     mon.sendall(cmd.encode() + b"\n")
                     text = prompt()
                     if cmd.startswith("info registers"):
                         text = "\n".join(self.REG_LINES.findall(text))
-                    out.append("(qemu) %s\n%s" % (cmd, text.rstrip()))
+                    out.append("(qemu) %s%s\n%s" % (cmd, label, text.rstrip()))
         except OSError as e:
             out.append("(QEMU's monitor: %s)" % e)
         return "\nQEMU:\n" + "\n".join(out)

@@ -10,6 +10,7 @@ import contextlib
 import os
 import re
 import signal
+import sys
 import time
 
 from harness import check, Gdb, Guest, TestFailure, wait_until
@@ -102,11 +103,20 @@ class Session:
         if load:
             self.load()
 
+    # kstub's words that say who owns the stop and what a break-in waits
+    # for, with their sizes in 32-bit words: a hung test's QEMU state
+    # shows them (Guest.qemu_state())
+    STATE_WORDS = {"kstub_master": 1, "kstub_step_cpu": 1, "kstub_breakin": 6,
+                   "kstub_nparked": 1, "kstub_ready": 1}
+
     def load(self):
         self.g.sh("insmod /kstub.ko %s %s" % (self.k.kstub_args, self.kstub_args))
         if self.test_module:
             self.g.sh("insmod /kstub_test.ko")
         self.read_sections()
+        out = self.g.sh("grep -w -e %s /proc/kallsyms; true" % " -e ".join(self.STATE_WORDS))
+        self.g.state_words = [(n, int(a, 16), self.STATE_WORDS[n]) for a, n in
+                              re.findall(r"^([0-9a-f]{16}) [bBdD] (\w+)\s+\[kstub\]$", out, re.M)]
 
     def read_sections(self):
         """Where the loaded modules are, for add-symbol-file."""
@@ -206,6 +216,11 @@ class Session:
         self.close(self.expected)
 
     def close(self, expected=()):
+        pending = sys.exc_info()[1]
+        if isinstance(pending, TestFailure) and str(pending).startswith("gdb: no"):
+            # GDB waited in vain: what the guest said and did meanwhile
+            print("    the guest as GDB gave up:\n        "
+                  + self.g.log_tail(30).replace("\n", "\n        "))
         try:
             if self.gdb:
                 self.gdb.close()

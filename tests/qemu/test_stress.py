@@ -227,6 +227,9 @@ def roulette_batch(s, batch, tally):
     deadline = time.time() + ROULETTE_WAIT
     while names:
         cont = gdb.begin("continue")
+        # a SIGINT before GDB runs the command is GDB's "Quit" at its
+        # prompt, and the continue after it runs on with no Ctrl-C
+        gdb.wait_printed("Continuing.")
         out = gdb.ended(cont, max(0.1, deadline - time.time()))
         stopping = out is None
         if stopping:
