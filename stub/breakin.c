@@ -28,6 +28,7 @@ enum {
 };
 
 static void kstub_rx_irq_hard(struct irq_work *work);
+static void kstub_rx_later(void);
 
 /*
  * The request (@signal, @packet), @tries and @regs are read and written
@@ -35,7 +36,9 @@ static void kstub_rx_irq_hard(struct irq_work *work);
  * request waits with kstub_master free, so that the kernel runs as it
  * does without kstub (a breakpoint hit meanwhile stops it as any hit
  * does, and that stop answers the request). @rx_work is queued by
- * whichever receive handler runs in a thread.
+ * whichever receive handler runs in a thread, and by the master as a stop
+ * ends; @rx_timer is set by whichever receive interrupt found the stop
+ * taken (on its own CPU).
  */
 struct kstub_breakin kstub_breakin = {
 	.rx_work = IRQ_WORK_INIT_HARD(kstub_rx_irq_hard),
@@ -81,8 +84,10 @@ bool kstub_rx_irq(void)
 	 * stop before reading, so that two CPUs never drive the transport.
 	 */
 	cpu = smp_processor_id();
-	if (atomic_cmpxchg(&kstub_master, KSTUB_NO_CPU, cpu) != KSTUB_NO_CPU)
+	if (atomic_cmpxchg(&kstub_master, KSTUB_NO_CPU, cpu) != KSTUB_NO_CPU) {
+		kstub_rx_later();
 		return false;
+	}
 	/*
 	 * A stop asked for already waits for its moment: the bytes after
 	 * it (the rest of a new GDB's packet) are the stop's to read. This
@@ -120,6 +125,54 @@ static void kstub_rx_irq_hard(struct irq_work *work)
 }
 
 NOKPROBE_SYMBOL(kstub_rx_irq_hard);
+
+/*
+ * A receive interrupt found the stop taken: most often by the master of
+ * a stop that is just ending, which has let the other CPUs go and not
+ * yet let go itself (GDB's Ctrl-C, sent right after its continue,
+ * reaches a parked CPU's pending receive interrupt so). The interrupt is
+ * acknowledged, and no device here signals a byte again that it
+ * signalled once: QEMU's PL011 raises RX only as its FIFO goes from
+ * empty, an ISA 16550's edge has come and gone, virtio calls back once
+ * for the buffers it used. Unread, GDB's one Ctrl-C would wait until GDB
+ * sent something else, and GDB waits for the stop: look again in 2 ms,
+ * and so on until the stop is ours. A polled transport asks again by
+ * itself. Context: hard interrupt, outside any stop.
+ */
+static void kstub_rx_later(void)
+{
+	if (READ_ONCE(kstub_ready) && !kstub_transport->polled)
+		hrtimer_start(&kstub_breakin.rx_timer, ns_to_ktime(KSTUB_BREAKIN_SPACING_NS),
+			      HRTIMER_MODE_REL_PINNED_HARD);
+}
+
+NOKPROBE_SYMBOL(kstub_rx_later);
+
+/**
+ * kstub_rx_resumed() - a stop ends: look at the line once the kernel runs
+ *
+ * GDB sends its Ctrl-C right after the packet that resumes, and the
+ * bytes may be in kstub's own buffer already (virtio's, one buffer for
+ * both), where the stop reads no further and no interrupt will say they
+ * are there. An irq_work, not the timer: queueing one takes no lock,
+ * where a parked CPU may hold a timer base's for good.
+ * Context: the master, before it lets the other CPUs go.
+ */
+void kstub_rx_resumed(void)
+{
+	if (!kstub_transport->polled)
+		irq_work_queue(&kstub_breakin.rx_work);
+}
+
+NOKPROBE_SYMBOL(kstub_rx_resumed);
+
+static enum hrtimer_restart kstub_rx_look(struct hrtimer *timer)
+{
+	kstub_rx_irq();
+	return HRTIMER_NORESTART;
+}
+
+NOKPROBE_SYMBOL(kstub_rx_look);
 
 /*
  * Arm the step into the code @regs (the interrupted frame, or NULL) goes
@@ -265,6 +318,8 @@ void kstub_breakin_init(void)
 	kstub_breakin.work = IRQ_WORK_INIT_HARD(kstub_breakin_retry);
 	hrtimer_init(&kstub_breakin.timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_PINNED_HARD);
 	kstub_breakin.timer.function = kstub_breakin_later;
+	hrtimer_init(&kstub_breakin.rx_timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_PINNED_HARD);
+	kstub_breakin.rx_timer.function = kstub_rx_look;
 }
 
 /*
@@ -280,6 +335,7 @@ void kstub_breakin_exit(void)
 		hrtimer_cancel(&kstub_breakin.timer);
 		irq_work_sync(&kstub_breakin.work);
 	}
+	hrtimer_cancel(&kstub_breakin.rx_timer);
 }
 
 /*
@@ -290,4 +346,12 @@ void kstub_breakin_exit(void)
 void kstub_breakin_drain(void)
 {
 	irq_work_sync(&kstub_breakin.rx_work);
+	/*
+	 * A receive handler that saw kstub_ready before it was cleared may
+	 * have set the timer after kstub_breakin_exit(); its callback sets
+	 * none again. Not set up if the core never was (kstub_init()'s
+	 * failure before it).
+	 */
+	if (kstub_breakin.rx_timer.function)
+		hrtimer_cancel(&kstub_breakin.rx_timer);
 }

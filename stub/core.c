@@ -463,6 +463,8 @@ static void kstub_stopped(int cpu, struct pt_regs *regs,
 	}
 	if (kstub_transport->resume)
 		kstub_transport->resume();
+	/* GDB's Ctrl-C may have come right after its continue */
+	kstub_rx_resumed();
 	WRITE_ONCE(per_cpu(kstub_cpus, cpu).regs, NULL);
 	kstub_touch_watchdogs();
 	if (kstub_bp_any_stale(&kstub_bps) && !READ_ONCE(kstub_closing))

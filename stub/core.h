@@ -162,7 +162,8 @@ struct kstub_breakin {
 	int tries;
 	struct irq_work work;	/* asks the arch again */
 	struct hrtimer timer;	/* queues @work a little later */
-	struct irq_work rx_work;	/* kstub_rx_irq() from a handler thread */
+	struct irq_work rx_work;	/* kstub_rx_irq() from a thread, or resumed */
+	struct hrtimer rx_timer;	/* kstub_rx_irq() again: the stop was taken */
 };
 
 extern struct kstub_breakin kstub_breakin;
@@ -170,6 +171,7 @@ bool kstub_breakin_answered(void);
 void kstub_breakin_init(void);
 void kstub_breakin_exit(void);
 void kstub_breakin_drain(void);
+void kstub_rx_resumed(void);
 
 /* lockdown.c */
 void kstub_lockdown_stop(void);

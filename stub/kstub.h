@@ -118,6 +118,9 @@ struct kstub_arch_ops {
  * struct kstub_transport_ops - a transport
  * @name: as given in the module parameter.
  * @reliable: the link never drops or corrupts bytes (no-ack mode offered).
+ * @polled: kstub_rx_irq() is called again and again while received bytes
+ *	wait (a timer's poll), not once as they come: the core need not
+ *	look at the line again by itself (breakin.c).
  * @init: claim the device named by @arg; process context; 0 or -errno.
  *	A device that can interrupt on receive calls kstub_rx_irq() from its
  *	handler, so that GDB can break in while the kernel runs.
@@ -136,6 +139,7 @@ struct kstub_arch_ops {
 struct kstub_transport_ops {
 	const char *name;
 	bool reliable;
+	bool polled;
 	bool (*probe)(void);
 	const char *default_arg;
 	int (*init)(const char *arg);

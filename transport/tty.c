@@ -573,6 +573,7 @@ static void kstub_tty_exit(void)
 const struct kstub_transport_ops kstub_transport_tty = {
 	.name = "tty",
 	.reliable = false,
+	.polled = true,
 	.init = kstub_tty_init,
 	.exit = kstub_tty_exit,
 	.get_char = kstub_tty_get_char,

@@ -159,6 +159,55 @@ def test_random_bytes(k, name):
         check(s.text_bytes()[1] == text, "kstub_test_func's text changed after detach")
 
 
+# Ctrl-Cs sent as a stop of each CPU's ends: make check's, STRESS=long's
+RESUME_ROUNDS = stress(4, 100)
+
+
+@scenario(PLAIN, transport=True)
+def test_ctrl_c_as_resumed(k, name):
+    """GDB's Ctrl-C sent at once after its continue, from a stop that a
+    breakpoint made on each CPU in turn: the byte may come in while the
+    stop ends, the other CPUs already let go and the stop's CPU not yet
+    (kstub_master still its). A CPU whose receive interrupt finds the stop
+    taken so must look again later: the device does not signal that byte
+    again (QEMU's PL011 raises RX only as its FIFO goes from empty; virtio
+    calls back once), and GDB waits for the stop. Every Ctrl-C stops the
+    kernel. (CI once waited 60 s so on 6.12 arm64, with the kernel running
+    on, deaf to the line.)"""
+    with Session(k, name) as s:
+        s.g.sh("echo 1 > /proc/kstub_test/busy")
+        seq = s.attach()
+        s.load_test_symbols()
+        # the SysRq's shell command ends first: the rounds stop the kernel often
+        cont = s.gdb.begin("continue")
+        s.gdb.wait_printed("Continuing.")
+        s.g.finish(seq)
+        s.gdb.p.send_signal(signal.SIGINT)
+        check("SIGINT" in s.gdb.end(cont, timeout=60), "no stop after the attach")
+        for i in range(RESUME_ROUNDS):
+            cpu = i % 2
+            s.break_at("kstub_test_hot")
+            # GDB's own condition: the other CPU's hits go on at once
+            s.gdb.cmd("condition $bpnum cpu == %d" % cpu)
+            cont = s.gdb.begin("continue")
+            s.gdb.wait_printed("Continuing.")
+            out = s.gdb.end(cont, timeout=60)
+            check(re.search(r'"kstub_busy/%d" hit Breakpoint' % cpu, out),
+                  "round %d: no hit on CPU %d:\n%s" % (i, cpu, out))
+            s.gdb.cmd("delete")
+            cont = s.gdb.begin("continue")
+            s.gdb.wait_printed("Continuing.")
+            s.gdb.p.send_signal(signal.SIGINT)
+            out = s.gdb.end(cont, timeout=30)
+            check("SIGINT" in out, "round %d: the Ctrl-C after the stop on CPU %d did not stop "
+                  "the kernel:\n%s" % (i, cpu, out))
+        print("    %d Ctrl-Cs, each sent as a stop ended (on CPU 0, then 1, ...), each answered"
+              % RESUME_ROUNDS)
+        s.detach()
+        s.g.sh("echo 0 > /proc/kstub_test/busy")
+        guest_alive(s)
+
+
 # ---- a kgdb kernel: kstub on a tty it shares, and kgdb beside it ----
 
 def line_to_guest(s, text):
