@@ -152,6 +152,17 @@ class Session:
         self.new_gdb().attach(self.g)
         return seq
 
+    def attach_stopped(self):
+        """attach(), then let the SysRq's shell command end (the kernel
+        runs meanwhile) and stop again with GDB's Ctrl-C: GDB attached, the
+        kernel stopped, no guest command pending."""
+        seq = self.attach()
+        cont = self.gdb.begin("continue")
+        self.gdb.wait_printed("Continuing.")
+        self.g.finish(seq)
+        self.gdb.p.send_signal(signal.SIGINT)
+        check("SIGINT" in self.gdb.end(cont, timeout=60), "no stop after the attach")
+
     def load_test_symbols(self):
         """Symbols of kstub and the test module, at their load addresses."""
         for ko, secs in self.sections.items():

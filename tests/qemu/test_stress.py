@@ -279,12 +279,7 @@ def test_breakpoint_roulette(k, name):
         before = peek(s, [a for a, _ in funcs if not init[0] <= a < init[1]])
         s.g.sh("echo 1 > /proc/kstub_test/busy; echo 20000 > /proc/kstub_test/timer")
         spawn(s, "io", "while :; do cat /proc/version | wc -c > /tmp/io; ls / > /dev/null; done")
-        seq = s.attach()
-        s.gdb.begin("continue")
-        s.gdb.wait_printed("Continuing.")
-        s.g.finish(seq)
-        s.gdb.p.send_signal(signal.SIGINT)
-        check("SIGINT" in s.gdb.end(s.gdb.seq, timeout=60), "no stop after the attach")
+        s.attach_stopped()
         tally = {"hit": [], "refused": [], "not hit": []}
         for i in range(0, len(funcs), ROULETTE_BATCH):
             roulette_batch(s, funcs[i:i + ROULETTE_BATCH], tally)

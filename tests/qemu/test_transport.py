@@ -176,14 +176,9 @@ def test_ctrl_c_as_resumed(k, name):
     on, deaf to the line.)"""
     with Session(k, name) as s:
         s.g.sh("echo 1 > /proc/kstub_test/busy")
-        seq = s.attach()
-        s.load_test_symbols()
         # the SysRq's shell command ends first: the rounds stop the kernel often
-        cont = s.gdb.begin("continue")
-        s.gdb.wait_printed("Continuing.")
-        s.g.finish(seq)
-        s.gdb.p.send_signal(signal.SIGINT)
-        check("SIGINT" in s.gdb.end(cont, timeout=60), "no stop after the attach")
+        s.attach_stopped()
+        s.load_test_symbols()
         for i in range(RESUME_ROUNDS):
             cpu = i % 2
             s.break_at("kstub_test_hot")
