@@ -50,6 +50,7 @@ enum {
 
 static const u8 kstub_x86_int3[] = { KSTUB_X86_INT3 };
 static const u8 kstub_x86_nop5[] = { BYTES_NOP5 };	/* an idle ftrace site */
+static const u8 kstub_x86_nop2[] = { BYTES_NOP2 };	/* an off short static branch */
 static const u8 kstub_x86_endbr64[] = { 0xf3, 0x0f, 0x1e, 0xfa };
 
 static unsigned long kstub_x86_insn_decode;
@@ -753,6 +754,90 @@ static int kstub_x86_oops(struct pt_regs *regs, bool early, int signal)
 
 NOKPROBE_SYMBOL(kstub_x86_oops);
 
+/*
+ * Whether the @len bytes at @at are @want. Inline reads only: the int3
+ * trap uses it, where a call out of kstub could meet a breakpoint.
+ */
+static bool kstub_x86_bytes_are(unsigned long at, const u8 *want, size_t len)
+{
+	u8 b;
+
+	while (len--) {
+		__get_kernel_nofault(&b, (u8 *)at + len, u8, fault);
+		if (b != want[len])
+			return false;
+	}
+	return true;
+fault:
+	return false;
+}
+
+NOKPROBE_SYMBOL(kstub_x86_bytes_are);
+
+/*
+ * An int3 trapped at @regs->ip - 1 that no one claimed, and that is no
+ * longer in memory. Only text_poke_bp() takes out int3s kstub does not
+ * know of (kprobes claim theirs), and it puts the new instruction's
+ * first byte in last: the instruction there is whole. A CPU that traps
+ * while the patch is under way has poke_int3_handler() emulate the new
+ * instruction; this CPU came after the patch's last IPI, which hardware
+ * does not allow, but QEMU's TCG does: it can run a translation of the
+ * int3 it made before the int3 went (seen at boot as keys flip, in
+ * is_timers_nohz_active() and on __sched_clock_stable, the kernel dying of
+ * the "int3"; 6.1's kprobes run the byte again, which a stale
+ * translation traps on again). Emulate it the same way, from its bytes:
+ * only the instructions text_poke_bp() writes, whose effect the bytes
+ * alone give. Anything else goes on to the kernel, which dies as it
+ * would without kstub.
+ * Context: the int3 trap, interrupts off, any CPU.
+ */
+static bool kstub_x86_int3_gone(struct pt_regs *regs)
+{
+	unsigned long at = regs->ip - INT3_INSN_SIZE;
+	s32 rel32;
+	s8 rel8;
+	u8 op;
+
+	__get_kernel_nofault(&op, (u8 *)at, u8, fault);
+	switch (op) {
+	case RET_INSN_OPCODE:
+		int3_emulate_ret(regs);
+		return true;
+	case CALL_INSN_OPCODE:
+	case JMP32_INSN_OPCODE:
+		__get_kernel_nofault(&rel32, (u8 *)at + 1, s32, fault);
+		if (op == CALL_INSN_OPCODE)
+			int3_emulate_call(regs, at + CALL_INSN_SIZE + rel32);
+		else
+			int3_emulate_jmp(regs, at + JMP32_INSN_SIZE + rel32);
+		return true;
+	case JMP8_INSN_OPCODE:
+		__get_kernel_nofault(&rel8, (u8 *)at + 1, s8, fault);
+		int3_emulate_jmp(regs, at + JMP8_INSN_SIZE + rel8);
+		return true;
+	case 0x0f:
+		/* Jcc rel32, which static calls return through */
+		__get_kernel_nofault(&op, (u8 *)at + 1, u8, fault);
+		if ((op & 0xf0) != 0x80)
+			break;
+		__get_kernel_nofault(&rel32, (u8 *)at + 2, s32, fault);
+		int3_emulate_jcc(regs, op & 0xf, at + 6, rel32);
+		return true;
+	}
+	if (kstub_x86_bytes_are(at, kstub_x86_nop2, sizeof(kstub_x86_nop2))) {
+		int3_emulate_jmp(regs, at + sizeof(kstub_x86_nop2));
+		return true;
+	}
+	if (kstub_x86_bytes_are(at, kstub_x86_nop5, sizeof(kstub_x86_nop5))) {
+		int3_emulate_jmp(regs, at + sizeof(kstub_x86_nop5));
+		return true;
+	}
+fault:
+	return false;
+}
+
+NOKPROBE_SYMBOL(kstub_x86_int3_gone);
+
 static int kstub_x86_notify(struct notifier_block *nb, unsigned long cmd,
 			    void *data)
 {
@@ -768,8 +853,9 @@ static int kstub_x86_notify(struct notifier_block *nb, unsigned long cmd,
 		if (kstub_owns(regs->ip - 1))
 			return kstub_trap(regs, KSTUB_REASON_BREAK, KSTUB_SIGTRAP) ?
 			       NOTIFY_STOP : NOTIFY_DONE;
-		return kstub_trap_swbreak(regs, regs->ip - 1) ?
-		       NOTIFY_STOP : NOTIFY_DONE;
+		if (kstub_trap_swbreak(regs, regs->ip - 1))
+			return NOTIFY_STOP;
+		return kstub_x86_int3_gone(regs) ? NOTIFY_STOP : NOTIFY_DONE;
 	case DIE_DEBUG:
 		dr6 = (unsigned long *)args->err;
 		if (!(*dr6 & DR_STEP) || !kstub_is_stepping() ||

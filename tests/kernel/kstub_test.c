@@ -39,6 +39,13 @@
  *   peek    write up to KSTUB_TEST_PEEKS kernel addresses in hex; read: a line
  *           "ADDR BYTES" for each, its first KSTUB_TEST_PEEK_BYTES in hex as
  *           the CPU sees them ("-" where they cannot be read)
+ *   gone    (x86) an int3 that is gone by the time the die notifiers look
+ *           at it: write "arm" to put this module's die notifier in the
+ *           chain (kstub loaded after it comes behind it); then 0 or 1 puts
+ *           an int3 on the static branch in kstub_test_branchy() with the key
+ *           off (a nop) or on (a jump), 2 on the call in kstub_test_caller(),
+ *           and runs it. The notifier puts the byte back as the trap passes.
+ *           The write fails unless the code ran as it would have without.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -63,7 +70,10 @@
 #include <asm/sysreg.h>
 #endif
 #ifdef CONFIG_X86
+#include <linux/kdebug.h>
 #include <asm/debugreg.h>
+#include <asm/special_insns.h>
+#include <asm/sync_core.h>
 #endif
 
 enum {
@@ -634,19 +644,159 @@ static ssize_t kstub_test_key_write(struct file *f, const char __user *buf,
 	return len;
 }
 
-static int kstub_test_key_show(struct seq_file *m, void *v)
+/* the static branch on kstub_test_key in kstub_test_branchy(), or 0 */
+static unsigned long kstub_test_key_site(void)
 {
 	struct jump_entry *e = THIS_MODULE->jump_entries;
 	unsigned int i;
 
-	for (i = 0; i < THIS_MODULE->num_jump_entries; i++, e++) {
-		if (jump_entry_key(e) != &kstub_test_key.key)
-			continue;
-		seq_printf(m, "%lx\n", jump_entry_code(e));
-		return 0;
-	}
-	return -ENOENT;
+	for (i = 0; i < THIS_MODULE->num_jump_entries; i++, e++)
+		if (jump_entry_key(e) == &kstub_test_key.key)
+			return jump_entry_code(e);
+	return 0;
 }
+
+static int kstub_test_key_show(struct seq_file *m, void *v)
+{
+	unsigned long site = kstub_test_key_site();
+
+	if (!site)
+		return -ENOENT;
+	seq_printf(m, "%lx\n", site);
+	return 0;
+}
+
+#ifdef CONFIG_X86
+static unsigned long kstub_test_callee_ret;	/* where kstub_test_callee() returned to */
+static int kstub_test_callee_calls;
+
+noinline void kstub_test_callee(void)
+{
+	kstub_test_callee_ret = (unsigned long)__builtin_return_address(0);
+	WRITE_ONCE(kstub_test_callee_calls, kstub_test_callee_calls + 1);
+}
+
+noinline void kstub_test_caller(void)
+{
+	kstub_test_callee();
+	barrier();	/* a call, not a tail jump */
+}
+
+/*
+ * Written by the task that writes "gone", read by the die notifier on
+ * the same CPU (the write runs with preemption off).
+ */
+static unsigned long kstub_test_gone_at;	/* the int3's address, until put back */
+static u8 kstub_test_gone_byte;			/* the byte it took the place of */
+static bool kstub_test_gone_armed;
+
+/* One byte of text, with write protection lifted for it, on this CPU. */
+static void kstub_test_poke(unsigned long at, u8 byte)
+{
+	unsigned long cr0 = native_read_cr0(), cr4 = __read_cr4();
+	unsigned long flags;
+
+	local_irq_save(flags);
+	if (cr4 & X86_CR4_CET)
+		asm volatile("mov %0, %%cr4" : : "r" (cr4 & ~X86_CR4_CET) : "memory");
+	asm volatile("mov %0, %%cr0" : : "r" (cr0 & ~X86_CR0_WP) : "memory");
+	WRITE_ONCE(*(u8 *)at, byte);
+	asm volatile("mov %0, %%cr0" : : "r" (cr0) : "memory");
+	if (cr4 & X86_CR4_CET)
+		asm volatile("mov %0, %%cr4" : : "r" (cr4) : "memory");
+	sync_core();
+	local_irq_restore(flags);
+}
+
+/* ahead of kstub's: the int3 is gone by the time kstub looks */
+static int kstub_test_gone_notify(struct notifier_block *nb, unsigned long cmd, void *data)
+{
+	struct die_args *args = data;
+	unsigned long at = READ_ONCE(kstub_test_gone_at);
+
+	if (cmd == DIE_INT3 && at && args->regs->ip - 1 == at) {
+		kstub_test_poke(at, kstub_test_gone_byte);
+		WRITE_ONCE(kstub_test_gone_at, 0);
+	}
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block kstub_test_gone_nb = {
+	.notifier_call = kstub_test_gone_notify,
+	.priority = INT_MAX,
+};
+
+/* an int3 on @at, gone as it traps, then @fn; 0 if it trapped */
+static int kstub_test_gone_run(unsigned long at, void (*fn)(void))
+{
+	int ret = 0;
+
+	if (copy_from_kernel_nofault(&kstub_test_gone_byte, (void *)at, 1))
+		return -EFAULT;
+	preempt_disable();
+	WRITE_ONCE(kstub_test_gone_at, at);
+	kstub_test_poke(at, 0xcc);
+	fn();
+	if (READ_ONCE(kstub_test_gone_at)) {
+		kstub_test_poke(at, kstub_test_gone_byte);
+		WRITE_ONCE(kstub_test_gone_at, 0);
+		ret = -EIO;
+	}
+	preempt_enable();
+	return ret;
+}
+
+static ssize_t kstub_test_gone_write(struct file *f, const char __user *buf,
+				     size_t len, loff_t *off)
+{
+	static DEFINE_MUTEX(lock);
+	int what, calls, taken, ret;
+	unsigned long at;
+	char word[3];
+
+	if (len >= sizeof(word) && !copy_from_user(word, buf, sizeof(word)) &&
+	    !memcmp(word, "arm", sizeof(word))) {
+		mutex_lock(&lock);
+		ret = kstub_test_gone_armed ? 0 : register_die_notifier(&kstub_test_gone_nb);
+		kstub_test_gone_armed = !ret;
+		mutex_unlock(&lock);
+		return ret ?: len;
+	}
+	if (kstub_test_get_int(buf, len, &what) || what < 0 || what > 2)
+		return -EINVAL;
+	if (!kstub_test_gone_armed)
+		return -ENOENT;
+	mutex_lock(&lock);
+	if (what < 2) {
+		if (what)
+			static_branch_enable(&kstub_test_key);
+		else
+			static_branch_disable(&kstub_test_key);
+		calls = kstub_test_branchy_calls;
+		taken = kstub_test_branch_taken;
+		ret = kstub_test_gone_run(kstub_test_key_site(), kstub_test_branchy);
+		/* the line before the branch ran once, and the branch went its way */
+		if (!ret && (kstub_test_branchy_calls != calls + 1 ||
+			     kstub_test_branch_taken != taken + what))
+			ret = -EIO;
+	} else {
+		kstub_test_caller();
+		at = kstub_test_callee_ret - 5;
+		calls = kstub_test_callee_calls;
+		ret = *(u8 *)at == 0xe8 ? kstub_test_gone_run(at, kstub_test_caller) : -ENOENT;
+		if (!ret && kstub_test_callee_calls != calls + 1)
+			ret = -EIO;
+	}
+	mutex_unlock(&lock);
+	return ret ?: len;
+}
+#else
+static ssize_t kstub_test_gone_write(struct file *f, const char __user *buf,
+				     size_t len, loff_t *off)
+{
+	return -EOPNOTSUPP;
+}
+#endif
 
 static int kstub_test_dump(struct seq_file *m, const void *fn)
 {
@@ -886,6 +1036,7 @@ KSTUB_TEST_FILE(fp, kstub_test_empty_show, kstub_test_fp_write);
 KSTUB_TEST_FILE(udelay, kstub_test_empty_show, kstub_test_udelay_write);
 KSTUB_TEST_FILE(conlock, kstub_test_empty_show, kstub_test_conlock_write);
 KSTUB_TEST_FILE(key, kstub_test_key_show, kstub_test_key_write);
+KSTUB_TEST_FILE(gone, kstub_test_empty_show, kstub_test_gone_write);
 
 static int __init kstub_test_init(void)
 {
@@ -931,6 +1082,9 @@ static int __init kstub_test_init(void)
 	proc_create("udelay", 0200, kstub_test_dir, &kstub_test_udelay_ops);
 	proc_create("conlock", 0200, kstub_test_dir, &kstub_test_conlock_ops);
 	proc_create("key", 0600, kstub_test_dir, &kstub_test_key_ops);
+#ifdef CONFIG_X86
+	proc_create("gone", 0200, kstub_test_dir, &kstub_test_gone_ops);
+#endif
 	return 0;
 }
 
@@ -943,6 +1097,10 @@ static void __exit kstub_test_exit(void)
 	hrtimer_cancel(&kstub_test_watch_timer);
 	flush_work(&kstub_test_watch_work);
 	proc_remove(kstub_test_dir);
+#ifdef CONFIG_X86
+	if (kstub_test_gone_armed)
+		unregister_die_notifier(&kstub_test_gone_nb);
+#endif
 	/* after the file is gone: no write queues it again */
 	flush_work(&kstub_test_conlock_work);
 }

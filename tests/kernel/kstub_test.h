@@ -9,6 +9,8 @@ void kstub_test_hot(unsigned long cpu);
 void kstub_test_stress_a(void);
 void kstub_test_stress_b(void);
 void kstub_test_branchy(void);
+void kstub_test_callee(void);
+void kstub_test_caller(void);
 struct hrtimer;
 enum hrtimer_restart kstub_test_timer_fn(struct hrtimer *t);
 void kstub_test_oops(void);

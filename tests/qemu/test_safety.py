@@ -256,6 +256,42 @@ def test_breakpoint_while_key_flips(k, name):
         guest_alive(s)
 
 
+@scenario(PLAIN, arch="x86_64")
+def test_int3_gone(k, name):
+    """An int3 trap whose int3 is gone from memory by the time the die
+    notifiers look: text_poke_bp() took it out as the CPU ran into it.
+    Hardware does not allow it, but QEMU's TCG does: at boot, as a static
+    key flips (it killed this suite's kernel twice, in
+    is_timers_nohz_active() and on __sched_clock_stable). kstub runs the
+    instruction now there, as poke_int3_handler() would have: a static
+    branch's nop and its jump, and a call, each through a real int3 the
+    test module's die notifier takes out ahead of kstub's; with no GDB,
+    and with GDB attached, which sees no stop. Without kstub's help the
+    kernel dies: "Oops: int3"."""
+    with Session(k, name, load=False) as s:
+        s.g.sh("insmod /kstub_test.ko && echo arm > /proc/kstub_test/gone")
+        # kstub's die notifier comes behind the test module's
+        s.test_module = False
+        s.load()
+
+        def each(what):
+            for case in ("0", "1", "2"):
+                out = s.g.sh("echo %s > /proc/kstub_test/gone && echo gone-ok-%s" % (case, case))
+                check("gone-ok-" + case in out, "%s, case %s: %s" % (what, case, out))
+
+        each("no GDB")
+        seq = s.attach()
+        cont = s.gdb.begin("continue")
+        s.gdb.wait_printed("Continuing.")
+        s.g.finish(seq)
+        each("GDB attached")
+        s.gdb.p.send_signal(signal.SIGINT)
+        out = s.gdb.end(cont, timeout=60)
+        check("SIGINT" in out and "SIGTRAP" not in out, "GDB saw another stop:\n" + out)
+        s.detach()
+        guest_alive(s)
+
+
 @scenario(PLAIN, DEBUG)
 def test_new_gdb_after_kill(k, name):
     """A GDB killed with its breakpoint in a hot function: the kernel stops
