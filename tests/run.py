@@ -42,6 +42,8 @@ import test_stress  # noqa: E402, F401
 import test_transport  # noqa: E402, F401
 import test_watch  # noqa: E402, F401
 import test_stock  # noqa: E402
+import test_kernel_build  # noqa: E402
+import test_readme  # noqa: E402
 
 KVERS = ["6.1", "6.12"]
 ARCHES = ["x86_64", "arm64"]
@@ -586,9 +588,11 @@ def main():
     if os.environ.get("KSTUB_DEPS_SECONDS"):
         phases.append(("deps: what the builds need", float(os.environ["KSTUB_DEPS_SECONDS"])))
     t0 = time.time()
-    stock = Plan("stock", "", "", [("stock/" + t.__name__, None, t) for t in test_stock.TESTS
-                                   if r.wanted("stock/" + t.__name__)])
-    stock.name = "stock kernel tests"
+    # kernel.sh's own test goes with them: one at a time, beside the kernels' tests
+    beside = ([("stock/" + t.__name__, t) for t in test_stock.TESTS] +
+              [("host/" + t.__name__, t) for t in test_kernel_build.TESTS])
+    stock = Plan("stock", "", "", [(n, None, t) for n, t in beside if r.wanted(n)])
+    stock.name = "stock kernels, kernel.sh stopped"
     stock.done.set()
     try:
         deps = True
@@ -603,6 +607,8 @@ def main():
             t0 = time.time()
             r.run("host/rsp", host_tests)
             r.run("host/docs", docs_tests)
+            for t in test_readme.TESTS:
+                r.run("host/" + t.__name__, t)
             r.run("host/console", console_patterns)
             r.run("host/fuzz", fuzz_smoke)
             phases.append(("host tests", time.time() - t0))

@@ -60,6 +60,12 @@ DEBIAN_MODULES = {"cpuid": "kernel/arch/x86/kernel/cpuid.ko",
                   "msr": "kernel/arch/x86/kernel/msr.ko"}
 
 
+# where linux-image-RELEASE-dbg keeps GDB's sysroot, and vmlinux in it (the
+# README's first section tells users the same paths: test_readme checks)
+DBG_SYSROOT = "usr/lib/debug"
+DBG_VMLINUX = "boot/vmlinux-%s"
+
+
 def stock_debug(release, say=print):
     """The vmlinux of linux-image-@release-dbg and the debug files of
     DEBIAN_MODULES, unpacked once into the cache; returns GDB's sysroot for
@@ -67,8 +73,8 @@ def stock_debug(release, say=print):
     tests read is kept, and tar stops reading once it has all of it (the
     package holds vmlinux and arch/x86's modules first)."""
     d = os.path.join(CACHE, "stock-dbg", release)
-    root = os.path.join(d, "usr/lib/debug")
-    want = ["boot/vmlinux-" + release] + ["lib/modules/%s/%s" % (release, m)
+    root = os.path.join(d, DBG_SYSROOT)
+    want = [DBG_VMLINUX % release] + ["lib/modules/%s/%s" % (release, m)
                                           for m in DEBIAN_MODULES.values()]
     if not all(os.path.exists(os.path.join(root, w)) for w in want):
         t0 = time.time()
@@ -82,7 +88,7 @@ def stock_debug(release, say=print):
         # dpkg-deb dies of SIGPIPE once tar has what it wants
         subprocess.run("dpkg-deb --fsys-tarfile %s 2>/dev/null | tar -x --occurrence -C %s %s"
                        % (shlex.quote(deb[0]), shlex.quote(d),
-                          " ".join(shlex.quote("./usr/lib/debug/" + w) for w in want)),
+                          " ".join(shlex.quote("./%s/%s" % (DBG_SYSROOT, w)) for w in want)),
                        shell=True)
         os.remove(deb[0])
         say("linux-image-%s-dbg: downloaded and unpacked in %.0f s"
@@ -101,7 +107,7 @@ def stock_kernel(series, say=print):
     release = stock_release(series)
     k = StockKernel(release)
     sysroot = stock_debug(release, say)
-    k.vmlinux = os.path.join(sysroot, "boot/vmlinux-" + release)
+    k.vmlinux = os.path.join(sysroot, DBG_VMLINUX % release)
     # as gdb.rst tells users: GDB places a module's variables and init
     # code right only from a file with every section linked at 0
     subprocess.run([os.path.join(ROOT, "tools", "kstub-gdb-ko")] +

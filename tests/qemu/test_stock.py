@@ -235,6 +235,10 @@ def test_debian_6_1_virtio():
                       "rmmod kstub"] + ["insmod /virtio/%s.ko" % m for m in VIRTIO_61])
 
 
+# what test_dkms_debian_6_1 runs after dkms add (the README tells users the same)
+DKMS_STEPS = ("build", "install")
+
+
 def dkms_version():
     with open(os.path.join(ROOT, "dkms.conf")) as f:
         m = re.search(r'^PACKAGE_VERSION="?([^"\s]+)', f.read(), re.M)
@@ -302,7 +306,7 @@ def test_dkms_debian_6_1():
     try:
         dkms_stage(os.path.join(work, "kstub"))
         dkms(["add", os.path.join(work, "kstub")], ver, env)
-        for step in ("build", "install"):
+        for step in DKMS_STEPS:
             dkms([step, "kstub/" + ver, "-k", release, "--kernelsourcedir", kdir], ver, env)
         status = dkms(["status", "kstub/" + ver, "-k", release], ver)
         check(re.search(r"^kstub/%s, %s, x86_64: installed$" % (re.escape(ver), re.escape(release)),
