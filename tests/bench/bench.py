@@ -350,7 +350,28 @@ class Config:
         out = r["out"]
         check("Remote debugging using" in out and "error" not in out.lower(),
               "%s: target remote:\n%s" % (self.tag, out))
+        if self.base == "qemu" and self.arch == "arm64":
+            self.kernel_vcpu()
         return r["seconds"]
+
+    def kernel_vcpu(self):
+        """QEMU's stub reads memory as the selected vCPU would, at its
+        exception level: a vCPU stopped in user code (the bench's load
+        runs there) cannot read the kernel's text, and GDB's read fails.
+        Select one that stopped in the kernel, continuing and stopping
+        again until one has. (kstub and kgdb stop in the kernel.)"""
+        for _ in range(20):
+            for tid in re.findall(r"^\*?\s*(\d+)\s+Thread", self.gdb.cmd("info threads"), re.M):
+                self.gdb.cmd("thread " + tid)
+                m = re.search(r"= (\d+)", self.gdb.cmd("p ($cpsr >> 2) & 3"))
+                if m and m.group(1) != "0":
+                    return
+            cont = self.gdb.begin("continue")
+            self.gdb.wait_printed("Continuing.")
+            time.sleep(0.05)
+            self.gdb.p.send_signal(signal.SIGINT)
+            self.gdb.end(cont, timeout=60)
+        raise TestFailure("%s: no vCPU stopped in the kernel in 20 tries" % self.tag)
 
     def detach(self):
         out = self.gdb.cmd("detach", timeout=CMD_TIMEOUT)
