@@ -755,6 +755,26 @@ static int kstub_x86_oops(struct pt_regs *regs, bool early, int signal)
 NOKPROBE_SYMBOL(kstub_x86_oops);
 
 /*
+ * Whether the @len bytes at @at are @want. Inline reads only: the int3
+ * trap uses it, where a call out of kstub could meet a breakpoint.
+ */
+static bool kstub_x86_bytes_are(unsigned long at, const u8 *want, size_t len)
+{
+	u8 b;
+
+	while (len--) {
+		__get_kernel_nofault(&b, (u8 *)at + len, u8, fault);
+		if (b != want[len])
+			return false;
+	}
+	return true;
+fault:
+	return false;
+}
+
+NOKPROBE_SYMBOL(kstub_x86_bytes_are);
+
+/*
  * An int3 trapped at @regs->ip - 1 that no one claimed, and that is no
  * longer in memory. Only text_poke_bp() takes out int3s kstub does not
  * know of (kprobes claim theirs), and it puts the new instruction's
@@ -774,7 +794,6 @@ NOKPROBE_SYMBOL(kstub_x86_oops);
 static bool kstub_x86_int3_gone(struct pt_regs *regs)
 {
 	unsigned long at = regs->ip - INT3_INSN_SIZE;
-	size_t n;
 	s32 rel32;
 	s8 rel8;
 	u8 op;
@@ -805,13 +824,12 @@ static bool kstub_x86_int3_gone(struct pt_regs *regs)
 		int3_emulate_jcc(regs, op & 0xf, at + 6, rel32);
 		return true;
 	}
-	/* the nops a static branch or call site holds while off */
-	n = kstub_text_bytes_are(at, kstub_x86_nop2, sizeof(kstub_x86_nop2)) ?
-	    sizeof(kstub_x86_nop2) :
-	    kstub_text_bytes_are(at, kstub_x86_nop5, sizeof(kstub_x86_nop5)) ?
-	    sizeof(kstub_x86_nop5) : 0;
-	if (n) {
-		int3_emulate_jmp(regs, at + n);
+	if (kstub_x86_bytes_are(at, kstub_x86_nop2, sizeof(kstub_x86_nop2))) {
+		int3_emulate_jmp(regs, at + sizeof(kstub_x86_nop2));
+		return true;
+	}
+	if (kstub_x86_bytes_are(at, kstub_x86_nop5, sizeof(kstub_x86_nop5))) {
+		int3_emulate_jmp(regs, at + sizeof(kstub_x86_nop5));
 		return true;
 	}
 fault:

@@ -180,7 +180,5 @@ bool kstub_rx_irq(void);
 bool kstub_gdb_attached(void);
 bool kstub_gdb_console(const char *s, unsigned int n);
 bool kstub_owns(unsigned long addr);
-/* stub/text.c: whether the text at @addr is @want; inline reads, trap-safe */
-bool kstub_text_bytes_are(unsigned long addr, const u8 *want, size_t len);
 
 #endif /* KSTUB_H */

@@ -123,30 +123,22 @@ struct kstub_bp_ops kstub_bp_text = {
 };
 
 /*
- * Whether the @len bytes at @addr are @want. Inline, with no call out of
- * kstub: a CPU that may run into breakpoints uses it (a trap handler).
+ * Whether the breakpoint instruction is at @addr. Inline, with no call
+ * out of kstub: a CPU that may run into breakpoints uses it.
  */
-bool kstub_text_bytes_are(unsigned long addr, const u8 *want, size_t len)
+bool kstub_text_is_bp(unsigned long addr)
 {
 	size_t i;
 	u8 b;
 
-	for (i = 0; i < len; i++) {
+	for (i = 0; i < kstub_arch.bp_len; i++) {
 		__get_kernel_nofault(&b, (u8 *)addr + i, u8, fault);
-		if (b != want[i])
+		if (b != kstub_arch.bp_insn[i])
 			return false;
 	}
 	return true;
 fault:
 	return false;
-}
-
-NOKPROBE_SYMBOL(kstub_text_bytes_are);
-
-/* Whether the breakpoint instruction is at @addr. As above. */
-bool kstub_text_is_bp(unsigned long addr)
-{
-	return kstub_text_bytes_are(addr, kstub_arch.bp_insn, kstub_arch.bp_len);
 }
 
 NOKPROBE_SYMBOL(kstub_text_is_bp);
