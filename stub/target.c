@@ -183,25 +183,12 @@ static void kstub_walk_start(struct kstub_walk *w)
 	w->tid = 0;
 }
 
-/*
- * Position a walk on thread @tid; false if there is no such thread.
- * GDB asks for the threads in the order kstub lists them (info threads
- * reads each one's registers and frame in turn): the search goes on from
- * where the last one stopped, and from the start only if @tid is not
- * after it. A pass over every thread is then linear, not quadratic: with
- * a thousand tasks, half a million steps of the walk under TCG.
- */
+/* Position a walk on thread @tid; false if there is no such thread. */
 static bool kstub_walk_find(struct kstub_walk *w, int tid)
 {
-	if (!tid)
-		return false;
-	if (kstub_walk_cache.tid) {
+	if (kstub_walk_cache.tid == tid && tid) {
 		*w = kstub_walk_cache;
-		if (w->tid == tid)
-			return true;
-		while (kstub_walk_next(w))
-			if (w->tid == tid)
-				return true;
+		return true;
 	}
 	kstub_walk_start(w);
 	while (kstub_walk_next(w))
