@@ -33,6 +33,7 @@
 #include "fpsimd.h"
 #include "hooks.h"
 #include "poke.h"
+#include "hwbp.h"
 
 enum {
 	KSTUB_ARM64_INSN_SIZE = 4,
@@ -742,6 +743,7 @@ const struct kstub_arch_ops kstub_arch = {
 	.image_base = kstub_arm64_image_base,
 	.hook_addr = kstub_arm64_hook_addr,
 	.printf_args = kstub_arm64_printf_args,
+	.hw_quiet = kstub_arm64_hw_quiet,
 };
 
 unsigned long kstub_call(unsigned long fn, unsigned long a0, unsigned long a1,

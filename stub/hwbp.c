@@ -9,7 +9,10 @@
  * CPU and hands their hits on (a disabled event's hits are dropped: since
  * 6.12.x perf_swevent_event() delivers only an active event's). Idle, a
  * slot watches a word of kstub's that nothing writes, or, for an
- * instruction slot, a function of kstub's that nothing calls.
+ * instruction slot, a function of kstub's that nothing calls; where the
+ * arch can (@hw_quiet), it matches nothing at all, as from load on every
+ * CPU: QEMU's TCG pays for an enabled slot as the guest runs, though
+ * hardware does not.
  * While the kernel is stopped GDB fills and frees slots of the table
  * below, each checked by the arch's own parser; each CPU then rewrites
  * its own registers with the arch's uninstall and install, back to back
@@ -457,6 +460,8 @@ static unsigned int kstub_hw_reserve(bool exec, unsigned int max)
 		slot->class_type = attr.bp_type;
 		slot->parse_ev = *per_cpu_ptr(ev, raw_smp_processor_id());
 		slot->idle = slot->parse_ev->hw.info;
+		if (kstub_arch.hw_quiet)
+			kstub_arch.hw_quiet(&slot->idle);
 		kstub_hw_nslots++;
 		kstub_hw_nloaded++;
 		got++;
@@ -481,6 +486,24 @@ static void kstub_hw_probe(void)
 	preempt_enable();
 }
 
+/*
+ * On every CPU, every slot quiet (what @hw_quiet made of its idle one),
+ * once perf has put them in as registered.
+ */
+static int kstub_hw_quiet_everywhere(void *unused)
+{
+	unsigned int i;
+
+	for (i = 0; i < kstub_hw_nloaded; i++) {
+		struct kstub_hw_slot *slot = &kstub_hw_slots[i];
+		struct perf_event *ev = *this_cpu_ptr(slot->ev);
+
+		if (ev)
+			kstub_hw_load(ev, &slot->idle, slot->class_type);
+	}
+	return 0;
+}
+
 int kstub_hw_init(void)
 {
 	unsigned int data, exec = 0, want = max(kstub_hw_want, 0);
@@ -501,6 +524,8 @@ int kstub_hw_init(void)
 	kstub_hw_probe();
 	if (!kstub_hw_shared())
 		exec = kstub_hw_reserve(true, min_t(unsigned int, want, KSTUB_HW_MAX));
+	if (kstub_arch.hw_quiet)
+		stop_machine(kstub_hw_quiet_everywhere, NULL, cpu_online_mask);
 	pr_info("hardware breakpoints and watchpoints: %u slots%s\n", data + exec,
 		kstub_hw_read_ok ? "" : " (no read watchpoints: GDB uses access ones)");
 	return 0;

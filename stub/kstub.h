@@ -83,7 +83,13 @@ enum kstub_reason {
  * @hw_changed: kstub has just changed this CPU's debug registers, in a
  *	trap; make them stick once the trap returns (x86's NMI and #DB exits
  *	put back what they found on entry). May be NULL. Atomic-safe.
+ * @hw_quiet: change @info, a slot's parse as perf registered it, so
+ *	that the slot matches nothing while it stays installed and enabled
+ *	(what an idle slot holds). May be NULL: the slot then stays on
+ *	kstub's unused word or function. Process context.
  */
+struct arch_hw_breakpoint;
+
 struct kstub_arch_ops {
 	const char *name;
 	const char *target_xml;
@@ -112,6 +118,7 @@ struct kstub_arch_ops {
 	void (*printf_args)(struct pt_regs *regs, char *buf, size_t size);
 	bool hw_after;
 	void (*hw_changed)(void);
+	void (*hw_quiet)(struct arch_hw_breakpoint *info);
 };
 
 /**

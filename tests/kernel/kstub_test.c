@@ -34,8 +34,9 @@
  *           kworker on another CPU (k), from an hrtimer's callback (t), or into
  *           kstub_test_objp->field (f); "r": read kstub_test_watched;
  *           read: its value, and where the last write ran
- *   hwregs  read: the addresses each online CPU's enabled debug registers
- *           hold (breakpoints and watchpoints)
+ *   hwregs  read: the addresses each online CPU's debug registers can match
+ *           (breakpoints and watchpoints enabled, on arm64 also selecting
+ *           a byte: one that selects none matches nothing)
  *   peek    write up to KSTUB_TEST_PEEKS kernel addresses in hex; read: a line
  *           "ADDR BYTES" for each, its first KSTUB_TEST_PEEK_BYTES in hex as
  *           the CPU sees them ("-" where they cannot be read)
@@ -898,12 +899,17 @@ static void kstub_test_hwregs_one(void *data)
 			out[n++] = addr[i];
 }
 #else
+/* enabled (E, bit 0), and a byte selected (BAS, from bit 5; a breakpoint's 4 bits) */
 #define KSTUB_TEST_WP(n) do {						\
-	if (read_sysreg(dbgwcr##n##_el1) & 1)				\
+	u64 c = read_sysreg(dbgwcr##n##_el1);				\
+									\
+	if ((c & 1) && (c & GENMASK(12, 5)))				\
 		out[i++] = read_sysreg(dbgwvr##n##_el1);		\
 } while (0)
 #define KSTUB_TEST_BP(n) do {						\
-	if (read_sysreg(dbgbcr##n##_el1) & 1)				\
+	u64 c = read_sysreg(dbgbcr##n##_el1);				\
+									\
+	if ((c & 1) && (c & GENMASK(8, 5)))				\
 		out[i++] = read_sysreg(dbgbvr##n##_el1);		\
 } while (0)
 
