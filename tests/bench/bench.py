@@ -15,6 +15,9 @@ configurations, each driven through the same GDB workload:
                 the two UART configurations again, GDB on the far side
                 of a paced 115200 8N1 line (pace.py), as over a cable;
                 the bytes each way are counted per operation
+  kstub-builtin the builtin variant of the kernel, only the guest's
+                syscall loop: kstub started on its UART against the same
+                kernel whose kstub did not start (its init failed)
 
 Figures, each the median of BENCH_REPS repetitions: reading kernel text
 (bytes/s), stepi (steps/s), breakpoint hits with auto-continue (hits/s),
@@ -28,7 +31,8 @@ the same data as JSON to build/bench/results-<arch>-<kver>[-nagle].json.
 Environment: BENCH_ARCH (default "x86_64 arm64"), BENCH_KVER (6.1),
 BENCH_REPS (3), BENCH_QUICK=1 (tiny workloads, to check the machinery),
 BENCH_CONFIGS (a subset of "kstub-uart kstub-virtio kgdb qemu
-kstub-uart-paced kgdb-paced"; BENCH_PACED=1 is the paced two alone),
+kstub-uart-paced kgdb-paced kstub-builtin"; BENCH_PACED=1 is the paced
+two alone),
 BENCH_NODELAY=0 (the guests' GDB sockets
 as QEMU makes them by default, Nagle on; see NODELAY).
 Exits 0 whether or not the targets are met; non-zero when a configuration
@@ -114,9 +118,11 @@ LINK = ("GDB sockets nodelay=on, as QEMU sets for its gdbstub" if NODELAY else
 
 ALL_CONFIGS = ["kstub-uart", "kstub-virtio", "kgdb", "qemu", "kstub-uart-paced", "kgdb-paced"]
 PACED = ["kstub-uart-paced", "kgdb-paced"]
+# kstub built in, measured only while idle (builtin_idle())
+BUILTIN = "kstub-builtin"
 # the configurations to run (the others are reported as not run)
 CONFIGS = os.environ.get("BENCH_CONFIGS", "").split() or (
-    PACED if os.environ.get("BENCH_PACED", "") not in ("", "0") else ALL_CONFIGS)
+    PACED if os.environ.get("BENCH_PACED", "") not in ("", "0") else ALL_CONFIGS + [BUILTIN])
 LABEL = {
     "x86_64": {"kstub-uart": "kstub, 16550 UART", "kstub-virtio": "kstub, virtio console",
                "kgdb": "kgdb, kgdboc 16550", "qemu": "QEMU gdbstub",
@@ -555,11 +561,7 @@ class Config:
         return figs
 
     def loop_rate(self):
-        """The guest's syscall loop, in calls a second."""
-        out = self.g.sh(LOOP, timeout=CMD_TIMEOUT)
-        m = re.search(r"^real\s+(\d+)m\s*([\d.]+)s", out, re.M)
-        check(m, "%s: no time from the loop:\n%s" % (self.tag, out))
-        return 2 * SIZE["loop"] / (60 * int(m.group(1)) + float(m.group(2)))
+        return loop_rate(self.g, self.tag)
 
     def watch_rep(self, i):
         """The syscall loop with the stub idle (and for kstub, unloaded
@@ -699,6 +701,54 @@ class Config:
                     seconds=round(self.seconds, 1))
 
 
+def loop_rate(g, tag):
+    """The guest's syscall loop, in calls a second."""
+    out = g.sh(LOOP, timeout=CMD_TIMEOUT)
+    m = re.search(r"^real\s+(\d+)m\s*([\d.]+)s", out, re.M)
+    check(m, "%s: no time from the loop:\n%s" % (tag, out))
+    return 2 * SIZE["loop"] / (60 * int(m.group(1)) + float(m.group(2)))
+
+
+# ---- kstub built in, idle ----
+
+# kstub built in on its UART, and the same kernel with a UART parameter
+# that names no port: kstub's init fails on it before it hooks anything
+BUILTIN_ON = {a: "kstub.uart=" + session.ARCH[a]["uart"] for a in session.ARCH}
+BUILTIN_OFF = "kstub.uart=none"
+
+
+def builtin_idle(arch):
+    """What kstub built in costs while it does not stop the kernel: the
+    guest's syscall loop on the builtin variant of the kernel with kstub
+    started on its UART ("on") and with its init failed ("off"), the same
+    kernel image; the two boot in turn, twice each, REPS loops a boot.
+    Returns {"on": [...], "off": [...], "error": None or why not}."""
+    rates = {"on": [], "off": [], "error": None}
+    try:
+        k = build_kernel(KVER, arch, "builtin").over("uart")
+        for i in range(2):
+            for which, arg in (("off", BUILTIN_OFF), ("on", BUILTIN_ON[arch])):
+                tag = "bench-%s-%s-builtin-%s%d" % (KVER, arch, which, i)
+                say("%s: booting (%s)" % (tag, arg))
+                g = harness.Guest(k, append="%s %s" % (APPEND, arg), panic_on_warn=False,
+                                  nodelay=NODELAY)
+                try:
+                    said = g.sh("dmesg | grep kstub; true")
+                    check(("ready on uart" in said) == (which == "on")
+                          and ("uart=none" in said) == (which == "off"),
+                          "%s: kstub is not %s:\n%s" % (tag, which, said))
+                    for _ in range(REPS):
+                        rates[which].append(loop_rate(g, tag))
+                finally:
+                    g.close()
+                    g.keep_log(tag)
+                say("%s: %s" % (tag, " ".join("%.0f" % r for r in rates[which][-REPS:])))
+    except (TestFailure, subprocess.CalledProcessError, OSError, ValueError) as e:
+        rates["error"] = str(e)
+        say("builtin idle: FAILED: %s" % rates["error"])
+    return rates
+
+
 # ---- the figures side by side ----
 
 def fmt(v, unit=None):
@@ -734,7 +784,7 @@ def xfmt(r):
     return "%.2fx" % r if r < 10 else "%.1fx" % r
 
 
-def report(arch, configs):
+def report(arch, configs, builtin=None):
     lines = []
     w0, w = 40, 14
     title = "kstub bench: %s, Linux %s, QEMU TCG -smp 2, median of %d%s" % (
@@ -824,6 +874,18 @@ def report(arch, configs):
             if want is not None:
                 targets.append(dict(kstub=c, anchor=None, figure="%s/%s" % (f, base), want=want,
                                     ratio=r, verdict=verdict))
+    if builtin and builtin["on"] and builtin["off"]:
+        on, off = statistics.median(builtin["on"]), statistics.median(builtin["off"])
+        r, want = on / off, COSTS[0][3]
+        sp = max(max(abs(x / on - 1) for x in builtin["on"]),
+                 max(abs(x / off - 1) for x in builtin["off"]))
+        verdict = "PASS" if r >= want else "MISS"
+        lines.append("  %-4s  %-13s %-42s: %.3fx (+-%.0f%%)  (target >= %gx)" % (
+            verdict, "kstub builtin", "started, idle / its init failed", r, 100 * sp, want))
+        targets.append(dict(kstub=BUILTIN, anchor=None, figure="loop/loop_init_failed",
+                            want=want, ratio=r, verdict=verdict))
+    elif builtin:
+        lines.append("  N/A   %-13s %s" % ("kstub builtin", builtin["error"] or "not measured"))
     lines += ["", "the stops once %d extra tasks run, against the same without them "
               "(in time: 1.2x is 20%% slower; the samples within +-N%% of their "
               "medians):" % SIZE["tasks"]]
@@ -936,7 +998,8 @@ def bench_arch(arch):
         else:
             c.skipped = True
         configs[name] = c
-    text, ratios, targets = report(arch, configs)
+    builtin = builtin_idle(arch) if BUILTIN in CONFIGS else None
+    text, ratios, targets = report(arch, configs, builtin)
     print(text + "\n", flush=True)
     os.makedirs(OUT, exist_ok=True)
     path = os.path.join(OUT, "results-%s-%s%s.json" % (arch, KVER, "" if NODELAY else "-nagle"))
@@ -944,7 +1007,7 @@ def bench_arch(arch):
                 hot_function=HOT_FUNCTION, cmdline_append=APPEND,
                 figures=[dict(name=f, unit=u, higher_is_better=h, label=l)
                          for f, u, h, l in FIGURES],
-                configs={n: c.result() for n, c in configs.items()},
+                configs={n: c.result() for n, c in configs.items()}, builtin_idle=builtin,
                 speedups=ratios, targets=targets, versions=versions(),
                 date=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
     with open(path, "w") as f:
@@ -953,7 +1016,8 @@ def bench_arch(arch):
     print("(JSON: %s%s)\n" % (os.path.relpath(path, ROOT),
                               "; chart: " + os.path.relpath(svg, ROOT) if svg else ""),
           flush=True)
-    return [n for n, c in configs.items() if c.error]
+    return [n for n, c in configs.items() if c.error] + (
+        [BUILTIN] if builtin and builtin["error"] else [])
 
 
 def main():
