@@ -452,6 +452,10 @@ def test_crash_policy(k, name):
         check("SIGABRT" in out + g.cmd("info program"), "no SIGABRT stop:\n" + out)
         check(re.search(r"\bpanic \(fmt=.*\) at \S*kernel/panic\.c:\d+", out),
               "not stopped in panic():\n" + out)
+        # GDB lets go: the panic goes on to its end (and the guest is not
+        # stopped while it prints it, which would cut its last line short)
+        detach(g)
+        s.g.wait_for(re.escape("---[ end Kernel panic - not syncing: %s ]---" % PANIC_MSG), 60)
 
 
 # oopses while another CPU writes to the virtio console
